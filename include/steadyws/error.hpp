@@ -1,0 +1,56 @@
+// Error codes and close codes of the wire protocol (CONTRACT §2, §3).
+//
+// steadyws::errc is registered with Boost.System the way Beast registers websocket::error:
+// a category, make_error_code and an is_error_code_enum specialization, so an errc compares
+// equal to the boost::system::error_code that carries it. Enumerators are spelled like the
+// wire, so to_string(errc::bad_json) == "bad_json".
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include <boost/system/error_code.hpp>
+
+namespace steadyws {
+
+enum class errc {
+  bad_json = 1,  // the frame is not JSON, or not a JSON object
+  bad_message,   // unknown type, missing or wrong field, name or id outside the contract
+  too_large,     // over the configured maximum message size
+  rate_limited,  // over the per-connection rate limit
+  unauthorized,  // missing or wrong token
+  internal,      // our bug; the connection stays open
+};
+
+// The wire spelling of an error code ("bad_json", ...). Never empty.
+std::string_view to_string(errc e) noexcept;
+
+// The HTTP status that carries this error on the HTTP API (400, 413, 429, 401, 500).
+unsigned http_status(errc e) noexcept;
+
+const boost::system::error_category& steadyws_category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), steadyws_category()};
+}
+
+// Close codes the server and client use (CONTRACT §2).
+enum class CloseCode : std::uint16_t {
+  normal = 1000,
+  going_away = 1001,        // server shutdown or restart; reason carries {"retryAfterMs":N}
+  unsupported_data = 1003,  // binary frame
+  invalid_payload = 1007,   // invalid UTF-8
+  policy_violation = 1008,  // sustained rate abuse
+  message_too_big = 1009,   // over --max-message-bytes
+  internal_error = 1011,
+  heartbeat_timeout = 4000,  // missed --max-missed-heartbeats in a row
+  slow_consumer = 4001,      // its send queue overflowed
+};
+
+}  // namespace steadyws
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<steadyws::errc> : std::true_type {};
+}  // namespace boost::system

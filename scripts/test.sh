@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Every suite, in order: unit + integration (release build, warnings as errors), interop
+# (npm `ws` against the real binary), browser (headless Chromium), then the unit and
+# integration tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Called by `make test` after the release build; prints one closing line
+# "N passed, N failed" over all suites and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+passed=0
+failed=0
+failures=()
+
+count_ctest() {  # parses ctest's "NN% tests passed, N tests failed out of M"
+  local log=$1 name=$2
+  local line total bad
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    failed=$((failed + 1)); failures+=("$name (no ctest summary)"); return
+  fi
+  bad=$(sed -E 's/.*passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.*passed, ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+  passed=$((passed + total - bad)); failed=$((failed + bad))
+  [ "$bad" -eq 0 ] || failures+=("$name")
+}
+
+run_ctest() {  # preset, label regex, name
+  local log
+  log=$(mktemp)
+  echo "== $3"
+  ctest --preset "$1" -L "$2" -j "$jobs" --timeout 300 2>&1 | tee "$log" | grep -E \
+    'tests passed|\*\*\*Failed|\*\*\*Timeout|Exception|Not Run' || true
+  count_ctest "$log" "$3"
+  rm -f "$log"
+}
+
+run_node_suite() {  # dir, name
+  local dir=$1 name=$2 log
+  [ -n "$(ls "$dir"/*.test.mjs 2>/dev/null)" ] || return 0
+  log=$(mktemp)
+  echo "== $name"
+  STEADYWS_BIN="$PWD/build/release/steadyws" node --test --test-reporter=spec \
+    --test-concurrency=1 "$dir"/*.test.mjs >"$log" 2>&1
+  local rc=$?
+  grep -E '^[✔✖] |^ℹ (tests|pass|fail)' "$log" | tail -40
+  local p f
+  p=$(sed -nE 's/^ℹ pass ([0-9]+)/\1/p' "$log" | tail -1)
+  f=$(sed -nE 's/^ℹ fail ([0-9]+)/\1/p' "$log" | tail -1)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if [ "$rc" -ne 0 ] || [ -z "$p" ]; then
+    [ "${f:-0}" -gt 0 ] || failed=$((failed + 1))
+    failures+=("$name"); tail -60 "$log"
+  fi
+  rm -f "$log"
+}
+
+run_ctest release 'unit|integration' "unit + integration (release)"
+run_node_suite tests/interop "interop (npm ws)"
+run_node_suite tests/browser "browser (headless chromium)"
+
+echo "== build (asan)"
+if cmake --preset asan >/dev/null && cmake --build --preset asan -j "$jobs" >/dev/null; then
+  run_ctest asan 'unit|integration' "unit + integration (asan+ubsan)"
+else
+  failed=$((failed + 1)); failures+=("asan build")
+fi
+
+[ ${#failures[@]} -eq 0 ] || printf 'failed suite: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,96 @@
+// `steadyws serve`: flags of CONTRACT §1; every flag also reads STEADYWS_<NAME>.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "server/config.hpp"
+
+namespace steadyws::cli {
+namespace {
+
+// Registers a millisecond flag backed by a chrono member.
+void ms_flag(CLI::App* sub, const std::string& name, std::chrono::milliseconds& target,
+             const std::string& help, const std::string& env) {
+  sub->add_option_function<std::int64_t>(
+         name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
+      ->envname(env)
+      ->check(CLI::NonNegativeNumber)
+      ->default_str(std::to_string(target.count()));
+}
+
+void register_serve(CLI::App& app, Registry& registry) {
+  auto cfg = std::make_shared<server::ServerConfig>();
+  auto* sub = app.add_subcommand("serve", "Run the HTTP + WebSocket server (CONTRACT §1).");
+  sub->add_option("--host", cfg->host, "Address to bind")
+      ->envname("STEADYWS_HOST")
+      ->capture_default_str();
+  sub->add_option("--port", cfg->port, "Port; 0 picks a free one")
+      ->envname("STEADYWS_PORT")
+      ->capture_default_str();
+  sub->add_option("--threads", cfg->threads, "I/O threads; 0 = one per core")
+      ->envname("STEADYWS_THREADS")
+      ->capture_default_str();
+  ms_flag(sub, "--heartbeat-interval", cfg->heartbeat_interval, "Ping interval, ms",
+          "STEADYWS_HEARTBEAT_INTERVAL");
+  ms_flag(sub, "--heartbeat-timeout", cfg->heartbeat_timeout, "Pong timeout, ms",
+          "STEADYWS_HEARTBEAT_TIMEOUT");
+  sub->add_option("--max-missed-heartbeats", cfg->max_missed_heartbeats,
+                  "Missed heartbeats in a row before close 4000")
+      ->envname("STEADYWS_MAX_MISSED_HEARTBEATS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  ms_flag(sub, "--cleanup-interval", cfg->cleanup_interval, "Dead-connection sweep, ms",
+          "STEADYWS_CLEANUP_INTERVAL");
+  sub->add_option("--max-message-bytes", cfg->max_message_bytes, "Largest message (1009 above)")
+      ->envname("STEADYWS_MAX_MESSAGE_BYTES")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--history", cfg->history, "Messages kept per channel for resume")
+      ->envname("STEADYWS_HISTORY")
+      ->capture_default_str();
+  sub->add_option("--max-connections", cfg->max_connections, "503 on upgrade above this")
+      ->envname("STEADYWS_MAX_CONNECTIONS")
+      ->capture_default_str();
+  sub->add_option("--rate-limit", cfg->rate_limit, "Messages/s per connection; 0 = off")
+      ->envname("STEADYWS_RATE_LIMIT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--rate-burst", cfg->rate_burst, "Burst size of the rate limit")
+      ->envname("STEADYWS_RATE_BURST")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--send-queue-bytes", cfg->send_queue_bytes,
+                  "Per-connection send queue before a slow consumer is closed with 4001")
+      ->envname("STEADYWS_SEND_QUEUE_BYTES")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--auth-token", cfg->auth_token, "Token required on /ws and /api (401)")
+      ->envname("STEADYWS_AUTH_TOKEN");
+  sub->add_option("--allowed-origin", cfg->allowed_origins,
+                  "Origin allowed to upgrade (repeatable; default any)")
+      ->envname("STEADYWS_ALLOWED_ORIGIN");
+  const std::map<std::string, server::LogLevel> levels{{"debug", server::LogLevel::debug},
+                                                       {"info", server::LogLevel::info},
+                                                       {"warn", server::LogLevel::warn},
+                                                       {"error", server::LogLevel::error}};
+  sub->add_option("--log-level", cfg->log_level, "debug, info, warn or error")
+      ->envname("STEADYWS_LOG_LEVEL")
+      ->transform(CLI::CheckedTransformer(levels, CLI::ignore_case))
+      ->default_str("info");
+  ms_flag(sub, "--drain-spread", cfg->drain_spread,
+          "On shutdown, spread the clients' retryAfterMs hints over this many ms",
+          "STEADYWS_DRAIN_SPREAD");
+  ms_flag(sub, "--session-grace", cfg->session_grace,
+          "Keep a session with no connection this long, ms", "STEADYWS_SESSION_GRACE");
+  registry.add(sub, [cfg] { return server::run(*cfg); });
+}
+
+const AutoRegister kRegisterServe{"serve", &register_serve};
+
+}  // namespace
+
+}  // namespace steadyws::cli

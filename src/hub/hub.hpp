@@ -1,0 +1,105 @@
+// The hub: channels, per-channel sequence numbers, epochs, history and publish dedup.
+//
+// An interface from day one: the embedded default (make_memory_hub) is in-memory and
+// single-node; a Redis-backed hub for scale-out implements the same interface later.
+// Pure: no sockets, threads or clock reads; the caller passes timestamps in.
+//
+// Thread-safety: every method may be called from any thread. Each channel has its own lock;
+// there is no global lock on the publish path. Subscriber::deliver is called while the
+// channel's lock is held, in seq order, so it must be cheap and must not call back into the
+// hub (a session posts the frame to its own strand and returns).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+namespace steadyws::hub {
+
+// One serialized `message` frame (CONTRACT §2), shared by every subscriber and by history:
+// serialized once per publish, never copied per subscriber.
+using Frame = std::shared_ptr<const std::string>;
+
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  // A new message on `channel`. Called with the channel's lock held, in seq order.
+  virtual void deliver(std::string_view channel, std::uint64_t seq, const Frame& frame) = 0;
+};
+
+struct SubscribeResult {
+  std::uint64_t last_seq = 0;  // the channel's last seq when the subscription took effect
+  std::string epoch;
+  bool recovered = false;     // see Hub::subscribe
+  std::vector<Frame> replay;  // frames after `since`, in order; empty unless recovered
+};
+
+struct PublishResult {
+  std::uint64_t seq = 0;
+  std::string id;          // the publisher's id, or the generated one
+  bool duplicate = false;  // the id was already accepted on this channel: first ack again
+};
+
+struct ReadResult {
+  std::uint64_t last_seq = 0;
+  std::string epoch;
+  bool recovered = false;
+  std::vector<Frame> frames;  // in seq order
+};
+
+struct HubStats {
+  std::size_t channels = 0;
+  std::size_t subscriptions = 0;
+  std::uint64_t published = 0;
+  std::uint64_t duplicates = 0;
+};
+
+class Hub {
+ public:
+  virtual ~Hub() = default;
+
+  // Adds `subscriber` to `channel` (creating the channel) and, atomically with that, decides
+  // resume: with `since`, when `epoch` is absent or equals the channel's epoch and history
+  // still holds every message after `since`, `replay` holds them and recovered is true;
+  // otherwise recovered is false and nothing is replayed (never a partial or silent gap).
+  // Without `since`, recovered is false. No message is both replayed and delivered live.
+  // Subscribing again with the same subscriber replaces nothing and adds no second copy.
+  virtual SubscribeResult subscribe(std::string_view channel, std::weak_ptr<Subscriber> subscriber,
+                                    std::optional<std::uint64_t> since,
+                                    std::optional<std::string_view> epoch) = 0;
+
+  // Removes `subscriber` from `channel`; a no-op when it is not subscribed.
+  virtual void unsubscribe(std::string_view channel, const Subscriber* subscriber) = 0;
+
+  // Assigns the next seq, serializes the `message` frame once, keeps it in history and
+  // delivers it to every subscriber. An `id` already accepted on the channel (while still in
+  // history) is a duplicate: nothing is delivered and the first publish's seq is returned.
+  // Without an id the hub generates one, unique within the channel's epoch.
+  // REQUIRES: channel valid per protocol::is_valid_channel, id <= 64 chars.
+  virtual PublishResult publish(std::string_view channel, std::optional<std::string_view> id,
+                                const boost::json::value& data, std::int64_t timestamp_ms) = 0;
+
+  // Reads history after `since` (for HTTP long polling) with the same recovered rule as
+  // subscribe. Without `since` nothing is read and last_seq is the channel's last seq.
+  virtual ReadResult read(std::string_view channel, std::optional<std::uint64_t> since,
+                          std::optional<std::string_view> epoch, std::size_t max_frames) const = 0;
+
+  virtual HubStats stats() const = 0;
+};
+
+struct MemoryHubConfig {
+  std::size_t history = 1000;  // messages kept per channel for resume and dedup
+  // Unique per process start (the server draws it at random), so that an epoch from before
+  // a restart never matches one after it (CONTRACT §2).
+  std::string node_id = "node";
+};
+
+std::unique_ptr<Hub> make_memory_hub(MemoryHubConfig config);
+
+}  // namespace steadyws::hub

@@ -1,0 +1,42 @@
+// Everything `steadyws serve` can be told (CONTRACT §1), with the documented defaults.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace steadyws::server {
+
+enum class LogLevel { debug, info, warn, error };
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6011;                            // 0 picks a free port
+  unsigned threads = 0;                                 // 0 = one per core
+  std::chrono::milliseconds heartbeat_interval{30000};  // under common 60 s proxy idle cuts
+  std::chrono::milliseconds heartbeat_timeout{10000};
+  unsigned max_missed_heartbeats = 3;
+  std::chrono::milliseconds cleanup_interval{60000};
+  std::size_t max_message_bytes = 1 << 20;
+  std::size_t history = 1000;  // messages kept per channel
+  std::size_t max_connections = 100000;
+  double rate_limit = 1000;  // messages/s per connection; 0 = off
+  double rate_burst = 2000;
+  std::size_t send_queue_bytes = 1 << 20;    // per connection, before 4001
+  std::string auth_token;                    // empty = no auth
+  std::vector<std::string> allowed_origins;  // empty = any
+  LogLevel log_level = LogLevel::info;
+  std::chrono::milliseconds drain_spread{5000};
+  std::chrono::milliseconds session_grace{120000};  // a session with no connection is kept
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds http_idle_timeout{30000};
+};
+
+// Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`
+// on stdout once it accepts connections. Returns the process exit code. Throws on startup
+// failures (bind, bad config) with a message that says what to do.
+int run(const ServerConfig& config);
+
+}  // namespace steadyws::server
