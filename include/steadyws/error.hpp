@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -25,6 +26,10 @@ enum class errc {
 
 // The wire spelling of an error code ("bad_json", ...). Never empty.
 std::string_view to_string(errc e) noexcept;
+
+// The errc spelled `s` on the wire ("bad_json" -> errc::bad_json), or nullopt for any other
+// string. The inverse of to_string; used when parsing a server's `error` frame.
+std::optional<errc> errc_from_string(std::string_view s) noexcept;
 
 // The HTTP status that carries this error on the HTTP API (400, 413, 429, 401, 500).
 unsigned http_status(errc e) noexcept;

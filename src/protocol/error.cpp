@@ -38,6 +38,16 @@ std::string_view to_string(errc e) noexcept {
   return "internal";
 }
 
+std::optional<errc> errc_from_string(std::string_view s) noexcept {
+  for (const errc e : {errc::bad_json, errc::bad_message, errc::too_large, errc::rate_limited,
+                       errc::unauthorized, errc::internal}) {
+    if (to_string(e) == s) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
 unsigned http_status(errc e) noexcept {
   switch (e) {
     case errc::bad_json:
