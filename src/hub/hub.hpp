@@ -7,7 +7,12 @@
 // Thread-safety: every method may be called from any thread. Each channel has its own lock;
 // there is no global lock on the publish path. Subscriber::deliver is called while the
 // channel's lock is held, in seq order, so it must be cheap and must not call back into the
-// hub (a session posts the frame to its own strand and returns).
+// hub (a session posts the frame to its own strand and returns). The hub holds subscribers
+// by weak_ptr: a subscriber that dies needs no unsubscribe (it is pruned lazily), and a
+// Subscriber's destructor never runs under a channel lock.
+//
+// Channels are created on first use by any method (read included) and live as long as the
+// hub; see docs/core/health-and-hub.md for the rules in one place.
 #pragma once
 
 #include <cstddef>
@@ -29,7 +34,8 @@ using Frame = std::shared_ptr<const std::string>;
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
-  // A new message on `channel`. Called with the channel's lock held, in seq order.
+  // A new message on `channel`. Called with the channel's lock held, in seq order, at most
+  // once per seq. Must not throw and must not call into the hub.
   virtual void deliver(std::string_view channel, std::uint64_t seq, const Frame& frame) = 0;
 };
 
@@ -51,11 +57,15 @@ struct ReadResult {
   std::string epoch;
   bool recovered = false;
   std::vector<Frame> frames;  // in seq order
+  // The `since` to pass next time (the poll's cursor, CONTRACT §3): the seq of the last
+  // frame read when recovered, else last_seq (nothing more to read, or a gap already
+  // reported by recovered:false). Differs from last_seq when max_frames cut the read short.
+  std::uint64_t cursor = 0;
 };
 
 struct HubStats {
   std::size_t channels = 0;
-  std::size_t subscriptions = 0;
+  std::size_t subscriptions = 0;  // registrations, counting dead ones not yet pruned
   std::uint64_t published = 0;
   std::uint64_t duplicates = 0;
 };
@@ -70,6 +80,8 @@ class Hub {
   // otherwise recovered is false and nothing is replayed (never a partial or silent gap).
   // Without `since`, recovered is false. No message is both replayed and delivered live.
   // Subscribing again with the same subscriber replaces nothing and adds no second copy.
+  // An expired `subscriber` gets the answer but is not registered. last_seq is the seq the
+  // subscriber is current to: replay ends there and live delivery starts after it.
   virtual SubscribeResult subscribe(std::string_view channel, std::weak_ptr<Subscriber> subscriber,
                                     std::optional<std::uint64_t> since,
                                     std::optional<std::string_view> epoch) = 0;
@@ -80,13 +92,15 @@ class Hub {
   // Assigns the next seq, serializes the `message` frame once, keeps it in history and
   // delivers it to every subscriber. An `id` already accepted on the channel (while still in
   // history) is a duplicate: nothing is delivered and the first publish's seq is returned.
-  // Without an id the hub generates one, unique within the channel's epoch.
+  // Without an id the hub generates one, "<epoch>-<seq>", unique within the channel's
+  // epoch; generated ids deduplicate like given ones.
   // REQUIRES: channel valid per protocol::is_valid_channel, id <= 64 chars.
   virtual PublishResult publish(std::string_view channel, std::optional<std::string_view> id,
                                 const boost::json::value& data, std::int64_t timestamp_ms) = 0;
 
   // Reads history after `since` (for HTTP long polling) with the same recovered rule as
-  // subscribe. Without `since` nothing is read and last_seq is the channel's last seq.
+  // subscribe, at most `max_frames` frames (the oldest first; 0 reads none). Without
+  // `since` nothing is read and last_seq is the channel's last seq.
   virtual ReadResult read(std::string_view channel, std::optional<std::uint64_t> since,
                           std::optional<std::string_view> epoch, std::size_t max_frames) const = 0;
 
@@ -94,12 +108,18 @@ class Hub {
 };
 
 struct MemoryHubConfig {
-  std::size_t history = 1000;  // messages kept per channel for resume and dedup
+  // 1000 (--history): messages kept per channel for resume and dedup. 0 keeps none: no
+  // resume (recovered only for since == last_seq) and no dedup.
+  std::size_t history = 1000;
   // Unique per process start (the server draws it at random), so that an epoch from before
-  // a restart never matches one after it (CONTRACT §2).
+  // a restart never matches one after it (CONTRACT §2). A channel's epoch is
+  // "<node_id>:<n>" with n counting the channels this hub created. Keep it to 16 characters
+  // or fewer so that generated ids ("<epoch>-<seq>") stay within the contract's 64.
   std::string node_id = "node";
 };
 
+// The in-memory, single-node hub (src/hub/memory_hub.cpp): per-channel locks under a
+// sharded channel map, history ring per channel, dedup map evicted with the ring.
 std::unique_ptr<Hub> make_memory_hub(MemoryHubConfig config);
 
 }  // namespace steadyws::hub
