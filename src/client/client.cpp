@@ -1,0 +1,1134 @@
+// The I/O shell behind steadyws::Client: one io_context on one thread, a Beast WebSocket for
+// the main transport and one-shot HTTP calls for the long-polling fallback. Every decision is
+// the core's (ConnectionStateMachine, Backoff, HeartbeatTracker, QualityMonitor,
+// OutboundQueue, PollSchedule) or a pure helper's (ChannelCursors, url, wire); this file only
+// performs them.
+//
+// Everything below Impl's public commands runs on the I/O thread. The one exception is the
+// data behind the getters and publish(): the queue, the quality monitor and a few mirrored
+// fields, guarded by mu_. mu_ is never held while a user callback runs.
+#include "steadyws/client.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <tuple>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "steadyws/core/backoff.hpp"
+#include "steadyws/core/heartbeat_tracker.hpp"
+#include "steadyws/core/outbound_queue.hpp"
+#include "steadyws/core/poll_schedule.hpp"
+#include "steadyws/core/quality_monitor.hpp"
+
+#include "client/cursors.hpp"
+#include "client/http_call.hpp"
+#include "client/url.hpp"
+#include "client/wire.hpp"
+#include "protocol/codec.hpp"
+
+namespace steadyws {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// One WebSocket attempt, and the connection it becomes. Owned by Impl through link_; a
+// completion whose link is no longer link_ is stale and ignored.
+struct WsLink {
+  WsLink(net::io_context& ioc, client::Endpoint e)
+      : resolver(ioc), ws(ioc), endpoint(std::move(e)) {}
+  tcp::resolver resolver;
+  websocket::stream<beast::tcp_stream> ws;
+  client::Endpoint endpoint;
+  beast::flat_buffer buffer;
+  std::deque<std::string> outbox;  // front is being written (one write in flight)
+  bool writing = false;
+  bool welcomed = false;  // the server's welcome arrived: the attempt became a connection
+  bool closing = false;
+};
+
+BackoffConfig backoff_config(const ClientOptions& o, bool unlimited) {
+  BackoffConfig c;
+  c.base = o.reconnect_interval;
+  c.max_delay = o.max_backoff_delay;
+  c.jitter = o.jitter;
+  c.mode = o.jitter_mode;
+  c.exponential = o.exponential_backoff;
+  c.max_attempts = unlimited ? 0 : o.max_reconnect_attempts;
+  return c;
+}
+
+HeartbeatConfig heartbeat_config(const ClientOptions& o) {
+  HeartbeatConfig c;
+  c.interval = o.heartbeat_interval;
+  c.timeout = o.heartbeat_timeout;
+  c.max_missed = o.max_missed_heartbeats;
+  return c;
+}
+
+PollScheduleConfig poll_config(const ClientOptions& o) {
+  PollScheduleConfig c;
+  c.initial = o.fallback_poll_interval;
+  c.min = std::min(c.min, o.fallback_poll_interval);
+  c.max = std::max(c.max, o.fallback_poll_interval);
+  return c;
+}
+
+std::int64_t unix_ms_now() {
+  return to_unix_ms(std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+class Client::Impl {
+ public:
+  explicit Impl(ClientOptions options);
+  ~Impl();
+
+  // ---- commands, callable from any thread ----
+  void connect() {
+    post([this] { do_connect(); });
+  }
+  void disconnect() {
+    post([this] { do_disconnect(); });
+  }
+  void reconnect() {
+    post([this] { do_reconnect(); });
+  }
+  PublishResult publish(std::string channel, boost::json::value data,
+                        std::optional<std::string> id);
+  void subscribe(std::string channel) {
+    post([this, c = std::move(channel)] { do_subscribe(c); });
+  }
+  void unsubscribe(std::string channel) {
+    post([this, c = std::move(channel)] { do_unsubscribe(c); });
+  }
+
+  // ---- getters, any thread ----
+  State state() const {
+    std::lock_guard lock(mu_);
+    return state_;
+  }
+  QualityMetrics metrics() const {
+    std::lock_guard lock(mu_);
+    return quality_.metrics(Clock::now());
+  }
+  Quality quality() const {
+    std::lock_guard lock(mu_);
+    return quality_.level();
+  }
+  std::vector<std::string> recommendations() const {
+    std::lock_guard lock(mu_);
+    return quality_.recommendations(Clock::now());
+  }
+  bool using_fallback() const { return fallback_mirror_.load(); }
+  bool given_up() const { return given_up_.load(); }
+  std::size_t queued() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
+  std::string current_url() const {
+    std::lock_guard lock(mu_);
+    return current_url_;
+  }
+
+ private:
+  template <class F>
+  void post(F&& f) {
+    net::post(ioc_, std::forward<F>(f));
+  }
+
+  // ---- I/O-thread side ----
+  void do_connect();
+  void do_disconnect();
+  void do_reconnect();
+  void do_subscribe(const std::string& channel);
+  void do_unsubscribe(const std::string& channel);
+  void flush_queue();
+  void shutdown();
+
+  // WebSocket attempt and connection.
+  void start_attempt();
+  void on_resolve(std::shared_ptr<WsLink> l, error_code ec, tcp::resolver::results_type r);
+  void on_tcp_connect(std::shared_ptr<WsLink> l, error_code ec, tcp::endpoint);
+  void on_handshake(std::shared_ptr<WsLink> l, error_code ec);
+  void do_read(std::shared_ptr<WsLink> l);
+  void on_read(std::shared_ptr<WsLink> l, error_code ec, std::size_t);
+  void send(std::string frame);
+  void do_write(std::shared_ptr<WsLink> l);
+  void on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_t);
+  void on_frame(const std::shared_ptr<WsLink>& l, std::string text);
+  void on_welcome(const std::shared_ptr<WsLink>& l);
+  // The link (attempt or connection) ended. `clean`: closed by a close frame, not an error.
+  void on_link_lost(const std::shared_ptr<WsLink>& l, std::string reason, bool clean,
+                    std::optional<Duration> retry_after = std::nullopt);
+  void drop_link(bool graceful);
+  void schedule_retry(std::optional<Duration> retry_after);
+  void arm_retry(Duration delay, bool probe);
+  // The retry budget ran out: the fallback, or (without one) stop for good.
+  void give_up();
+
+  // Heartbeats and quality.
+  void arm_heartbeat();
+  void on_heartbeat_timer();
+  void after_quality_sample(TimePoint now);
+
+  // Fallback.
+  void activate_fallback(const std::string& reason);
+  void deactivate_fallback();
+  void start_poll();
+  void on_poll(std::vector<client::PollCursor> asked, TimePoint started, error_code ec,
+               unsigned status, std::string body);
+  void arm_poll(Duration delay);
+  void http_publish_next();
+
+  void deliver(protocol::Message m, std::string json, bool via_fallback);
+  void transition(State to, std::string reason);
+  void report_error(std::string where, error_code ec, std::string message);
+  double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+  const client::Endpoint& endpoint() const { return endpoints_[url_index_]; }
+  bool callbacks_on() const { return callbacks_enabled_.load(std::memory_order_acquire); }
+
+  ClientOptions opts_;
+  std::vector<client::Endpoint> endpoints_;
+
+  // Declared before everything that holds I/O objects, so it is destroyed last.
+  net::io_context ioc_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+
+  // I/O-thread state.
+  ConnectionStateMachine sm_{State::disconnected};
+  Backoff backoff_;
+  Backoff probe_backoff_;  // unlimited: paces WebSocket probes while on the fallback
+  std::mt19937_64 rng_;
+  HeartbeatTracker hb_;
+  PollSchedule poll_schedule_;
+  client::ChannelCursors cursors_;
+  std::shared_ptr<WsLink> link_;
+  net::steady_timer retry_timer_;
+  net::steady_timer connect_timer_;
+  net::steady_timer heartbeat_timer_;
+  net::steady_timer poll_timer_;
+  std::shared_ptr<client::HttpCall> poll_call_;
+  std::shared_ptr<client::HttpCall> publish_call_;
+  std::size_t url_index_ = 0;
+  bool want_connected_ = false;  // between connect() and disconnect()
+  bool fallback_active_ = false;
+  bool ever_connected_ = false;
+  bool probing_ = false;  // the current attempt is a probe made while on the fallback
+  std::uint64_t attempt_gen_ = 0;
+  std::uint64_t fallback_gen_ = 0;
+  std::int64_t last_ping_token_ = 0;
+  std::uint64_t missed_seen_ = 0;
+  std::optional<TimePoint> critical_since_;
+
+  // Shared with other threads.
+  mutable std::mutex mu_;
+  OutboundQueue queue_;                // guarded by mu_
+  QualityMonitor quality_;             // guarded by mu_
+  State state_ = State::disconnected;  // guarded by mu_; mirrors sm_
+  std::string current_url_;            // guarded by mu_
+  std::atomic<bool> fallback_mirror_{false};
+  std::atomic<bool> callbacks_enabled_{true};
+  std::atomic<bool> given_up_{false};
+  std::atomic<std::uint64_t> id_counter_{0};
+  std::string id_prefix_;
+
+  std::thread thread_;  // last: started once everything above exists
+};
+
+Client::Impl::Impl(ClientOptions options)
+    : opts_(std::move(options)),
+      work_(net::make_work_guard(ioc_)),
+      backoff_(backoff_config(opts_, false)),
+      probe_backoff_(backoff_config(opts_, true)),
+      rng_(opts_.seed ? *opts_.seed : std::random_device{}()),
+      hb_(heartbeat_config(opts_), Clock::now()),
+      poll_schedule_(poll_config(opts_)),
+      retry_timer_(ioc_),
+      connect_timer_(ioc_),
+      heartbeat_timer_(ioc_),
+      poll_timer_(ioc_),
+      queue_(opts_.queue) {
+  if (opts_.urls.empty())
+    throw std::invalid_argument("steadyws::Client needs at least one URL (ws://host:port/ws)");
+  for (const auto& u : opts_.urls) {
+    auto e = client::parse_ws_url(u);
+    if (!e)
+      throw std::invalid_argument(e.error());
+    endpoints_.push_back(*e);
+  }
+  current_url_ = endpoints_.front().url;
+  // Ids must be unique across clients even when tests give every client the same seed, so
+  // the prefix comes from random_device, not from rng_.
+  std::random_device rd;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "c%08x%08x-", rd(), rd());
+  id_prefix_ = buf;
+  sm_.on_transition([this](const Transition& t) {
+    {
+      std::lock_guard lock(mu_);
+      state_ = t.to;
+    }
+    if (opts_.on_state_change && callbacks_on())
+      opts_.on_state_change(t);
+  });
+  thread_ = std::thread([this] {
+    // No exception may escape a handler (STYLE 3.4.5); one that does is a bug: log it and
+    // keep the loop alive so the destructor can still join.
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "error client: exception escaped a handler: %s (bug)\n", e.what());
+      }
+    }
+  });
+}
+
+Client::Impl::~Impl() {
+  callbacks_enabled_.store(false, std::memory_order_release);
+  post([this] {
+    shutdown();
+    ioc_.stop();
+  });
+  work_.reset();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void Client::Impl::shutdown() {
+  want_connected_ = false;
+  error_code ignored;
+  retry_timer_.cancel();
+  connect_timer_.cancel();
+  heartbeat_timer_.cancel();
+  poll_timer_.cancel();
+  if (poll_call_)
+    poll_call_->cancel();
+  if (publish_call_)
+    publish_call_->cancel();
+  if (link_) {
+    link_->resolver.cancel();
+    beast::get_lowest_layer(link_->ws).socket().close(ignored);
+    link_.reset();
+  }
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+PublishResult Client::Impl::publish(std::string channel, boost::json::value data,
+                                    std::optional<std::string> id) {
+  if (!protocol::is_valid_channel(channel))
+    throw std::invalid_argument("publish: channel must be 1-128 of A-Z a-z 0-9 _ . : -");
+  if (id && !protocol::is_valid_id(*id))
+    throw std::invalid_argument("publish: id must be 1-64 characters");
+  PublishResult r;
+  r.id = id ? std::move(*id) : id_prefix_ + std::to_string(++id_counter_);
+  std::string frame = client::publish_frame(channel, data, r.id);
+  {
+    std::lock_guard lock(mu_);
+    r.status = queue_.enqueue(r.id, std::move(frame), Clock::now());
+  }
+  if (r.status == Enqueue::accepted)
+    post([this] { flush_queue(); });
+  return r;
+}
+
+void Client::Impl::do_connect() {
+  const State s = sm_.state();
+  if (want_connected_ &&
+      (s == State::connecting || s == State::connected || s == State::reconnecting))
+    return;
+  if (want_connected_ && fallback_active_)
+    return;
+  want_connected_ = true;
+  given_up_.store(false);
+  backoff_.reset();
+  retry_timer_.cancel();
+  transition(State::connecting, "connect()");
+  start_attempt();
+}
+
+void Client::Impl::do_disconnect() {
+  want_connected_ = false;
+  retry_timer_.cancel();
+  connect_timer_.cancel();
+  heartbeat_timer_.cancel();
+  if (fallback_active_)
+    deactivate_fallback();
+  drop_link(true);
+  {
+    std::lock_guard lock(mu_);
+    queue_.on_disconnect();
+    quality_.record_disconnected(Clock::now());
+  }
+  transition(State::closed, "disconnect()");
+}
+
+void Client::Impl::do_reconnect() {
+  want_connected_ = true;
+  given_up_.store(false);
+  backoff_.reset();
+  retry_timer_.cancel();
+  connect_timer_.cancel();
+  heartbeat_timer_.cancel();
+  drop_link(true);
+  {
+    std::lock_guard lock(mu_);
+    queue_.on_disconnect();
+    quality_.record_disconnected(Clock::now());
+  }
+  switch (sm_.state()) {
+    case State::connected:
+      transition(State::disconnected, "reconnect()");
+      transition(State::reconnecting, "reconnect()");
+      break;
+    case State::disconnected:
+    case State::error:
+      transition(State::reconnecting, "reconnect()");
+      break;
+    case State::closed:
+      transition(State::connecting, "reconnect()");
+      break;
+    case State::connecting:
+    case State::reconnecting:
+      break;  // an attempt was in progress: it is replaced by the one below
+  }
+  probing_ = false;
+  start_attempt();
+}
+
+void Client::Impl::do_subscribe(const std::string& channel) {
+  if (!protocol::is_valid_channel(channel)) {
+    report_error("subscribe", make_error_code(errc::bad_message),
+                 "channel must be 1-128 of A-Z a-z 0-9 _ . : -: " + channel);
+    return;
+  }
+  if (!cursors_.add(channel))
+    return;
+  if (link_ && link_->welcomed)
+    send(protocol::to_json(cursors_.subscribe_frame(channel)));
+  // On the fallback the next poll carries the new channel.
+}
+
+void Client::Impl::do_unsubscribe(const std::string& channel) {
+  if (!cursors_.remove(channel))
+    return;
+  if (link_ && link_->welcomed)
+    send(protocol::to_json(protocol::Unsubscribe{channel}));
+}
+
+// Sends what is pending on whichever transport is up; in order, each once per connection.
+void Client::Impl::flush_queue() {
+  if (link_ && link_->welcomed) {
+    std::vector<std::string> frames;
+    {
+      std::lock_guard lock(mu_);
+      const TimePoint now = Clock::now();
+      for (const QueuedMessage* m : queue_.pending()) {
+        frames.push_back(m->payload);
+        queue_.mark_sent(m->id, now);
+      }
+    }
+    for (auto& f : frames)
+      send(std::move(f));
+  } else if (fallback_active_) {
+    http_publish_next();
+  }
+}
+
+// ---- the WebSocket -------------------------------------------------------------------------
+
+void Client::Impl::start_attempt() {
+  drop_link(false);
+  ++attempt_gen_;
+  link_ = std::make_shared<WsLink>(ioc_, endpoint());
+  {
+    std::lock_guard lock(mu_);
+    current_url_ = link_->endpoint.url;
+  }
+  auto l = link_;
+  connect_timer_.expires_after(opts_.connect_timeout);
+  connect_timer_.async_wait([this, l](error_code ec) {
+    if (ec || l != link_)
+      return;
+    on_link_lost(l,
+                 "no welcome within " + std::to_string(opts_.connect_timeout.count()) +
+                     " ms (connect_timeout)",
+                 false);
+  });
+  l->resolver.async_resolve(
+      l->endpoint.host, l->endpoint.port,
+      [this, l](error_code ec, tcp::resolver::results_type r) { on_resolve(l, ec, r); });
+}
+
+void Client::Impl::on_resolve(std::shared_ptr<WsLink> l, error_code ec,
+                              tcp::resolver::results_type r) {
+  if (l != link_)
+    return;
+  if (ec)
+    return on_link_lost(l, "resolve " + l->endpoint.host + ": " + ec.message(), false);
+  beast::get_lowest_layer(l->ws).async_connect(
+      r, [this, l](error_code e, tcp::endpoint ep) { on_tcp_connect(l, e, ep); });
+}
+
+void Client::Impl::on_tcp_connect(std::shared_ptr<WsLink> l, error_code ec, tcp::endpoint) {
+  if (l != link_)
+    return;
+  if (ec)
+    return on_link_lost(
+        l, "connect " + l->endpoint.host + ":" + l->endpoint.port + ": " + ec.message(), false);
+  beast::error_code ignored;
+  beast::get_lowest_layer(l->ws).socket().set_option(tcp::no_delay(true), ignored);
+  // Our HeartbeatTracker owns liveness and connect_timer_ bounds the handshake, so Beast's
+  // own timeouts stay off (STYLE 3.5: don't run two liveness mechanisms).
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = websocket::stream_base::none();
+  t.idle_timeout = websocket::stream_base::none();
+  t.keep_alive_pings = false;
+  l->ws.set_option(t);
+  l->ws.read_message_max(64u << 20);
+  l->ws.text(true);
+  l->ws.async_handshake(l->endpoint.host_header(), l->endpoint.target,
+                        [this, l](error_code e) { on_handshake(l, e); });
+}
+
+void Client::Impl::on_handshake(std::shared_ptr<WsLink> l, error_code ec) {
+  if (l != link_)
+    return;
+  if (ec)
+    return on_link_lost(l, "upgrade " + l->endpoint.url + ": " + ec.message(), false);
+  do_read(l);
+}
+
+void Client::Impl::do_read(std::shared_ptr<WsLink> l) {
+  l->ws.async_read(l->buffer, [this, l](error_code ec, std::size_t n) { on_read(l, ec, n); });
+}
+
+void Client::Impl::on_read(std::shared_ptr<WsLink> l, error_code ec, std::size_t) {
+  if (l != link_)
+    return;
+  if (ec == websocket::error::closed) {
+    const auto& cr = l->ws.reason();
+    const std::string why(cr.reason.data(), cr.reason.size());
+    std::optional<Duration> hint;
+    if (cr.code == static_cast<std::uint16_t>(CloseCode::going_away))
+      hint = client::retry_after_from_reason(why);
+    return on_link_lost(
+        l, "server closed " + std::to_string(cr.code) + (why.empty() ? "" : " " + why), true, hint);
+  }
+  if (ec)
+    return on_link_lost(l, "read: " + ec.message(), false);
+  std::string text = beast::buffers_to_string(l->buffer.data());
+  l->buffer.consume(l->buffer.size());
+  const bool binary = l->ws.got_binary();
+  if (!binary)
+    on_frame(l, std::move(text));
+  if (l == link_)
+    do_read(l);
+}
+
+void Client::Impl::send(std::string frame) {
+  if (!link_)
+    return;
+  link_->outbox.push_back(std::move(frame));
+  if (!link_->writing)
+    do_write(link_);
+}
+
+void Client::Impl::do_write(std::shared_ptr<WsLink> l) {
+  l->writing = true;
+  l->ws.async_write(net::buffer(l->outbox.front()),
+                    [this, l](error_code ec, std::size_t n) { on_write(l, ec, n); });
+}
+
+void Client::Impl::on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_t) {
+  l->writing = false;
+  if (l != link_)
+    return;
+  if (ec)
+    return on_link_lost(l, "write: " + ec.message(), false);
+  l->outbox.pop_front();
+  if (!l->outbox.empty() && !l->closing)
+    do_write(l);
+}
+
+void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) {
+  const TimePoint now = Clock::now();
+  hb_.on_activity(now);
+  auto parsed = protocol::parse_server(text);
+  if (!parsed) {
+    report_error("read", make_error_code(parsed.error().code),
+                 "unparseable frame from " + l->endpoint.url + ": " + parsed.error().message);
+    if (!l->welcomed)
+      on_link_lost(l, "the server's first frame was not a welcome", false);
+    return;
+  }
+  if (!l->welcomed) {
+    if (!std::holds_alternative<protocol::Welcome>(*parsed))
+      return on_link_lost(l, "the server's first frame was not a welcome", false);
+    return on_welcome(l);
+  }
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, protocol::Pong>) {
+          auto token = client::pong_token(m);
+          if (!token)
+            return;
+          const PongResult r = hb_.on_pong(*token, now);
+          if (r.matched && !r.late) {
+            {
+              std::lock_guard lock(mu_);
+              quality_.record_rtt(r.rtt_exact, now);
+            }
+            after_quality_sample(now);
+          }
+        } else if constexpr (std::is_same_v<T, protocol::Subscribed>) {
+          const auto out = cursors_.on_subscribed(m);
+          if (out.known && out.recovered && opts_.on_recovered && callbacks_on())
+            opts_.on_recovered(m.channel, *out.recovered);
+        } else if constexpr (std::is_same_v<T, protocol::Ack>) {
+          bool known = false;
+          {
+            std::lock_guard lock(mu_);
+            known = queue_.ack(m.id);
+          }
+          if (known && opts_.on_ack && callbacks_on())
+            opts_.on_ack(m.id, m.channel, m.seq);
+        } else if constexpr (std::is_same_v<T, protocol::Message>) {
+          deliver(std::move(m), std::move(text), false);
+        } else if constexpr (std::is_same_v<T, protocol::Error>) {
+          report_error("server", make_error_code(m.code), m.message);
+        }
+        // welcome (again) and unsubscribed need nothing.
+      },
+      *parsed);
+}
+
+void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
+  const TimePoint now = Clock::now();
+  connect_timer_.cancel();
+  l->welcomed = true;
+  const bool was_fallback = fallback_active_;
+  if (was_fallback)
+    deactivate_fallback();
+  probing_ = false;
+  backoff_.reset();
+  probe_backoff_.reset();
+  hb_.reset(now);
+  missed_seen_ = hb_.total_missed();
+  critical_since_.reset();
+  {
+    std::lock_guard lock(mu_);
+    if (ever_connected_)
+      quality_.record_reconnect(now);
+    quality_.record_connected(now);
+    queue_.on_disconnect();  // anything in flight on the fallback is resent here (dedup)
+  }
+  ever_connected_ = true;
+  transition(State::connected, was_fallback ? "websocket probe held; leaving the fallback"
+                                            : "welcome from " + l->endpoint.url);
+  if (link_ != l)
+    return;  // a callback changed course (disconnect() or reconnect() are posted, but be safe)
+  // Resume: every channel again, with since/epoch where a position is known (CONTRACT §2).
+  for (const auto& c : cursors_.channels())
+    send(protocol::to_json(cursors_.subscribe_frame(c)));
+  flush_queue();
+  arm_heartbeat();
+}
+
+void Client::Impl::drop_link(bool graceful) {
+  if (!link_)
+    return;
+  auto l = std::move(link_);
+  link_.reset();
+  l->resolver.cancel();
+  if (graceful && l->welcomed && !l->closing) {
+    l->closing = true;
+    // Best effort: a close frame, then the socket goes when the handshake completes or fails.
+    l->ws.async_close(websocket::close_code::normal, [l](error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(l->ws).socket().close(ignored);
+    });
+    // Bound the wait: a peer that never answers must not keep the socket open.
+    auto t = std::make_shared<net::steady_timer>(ioc_, std::chrono::seconds(2));
+    t->async_wait([l, t](error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(l->ws).socket().close(ignored);
+    });
+    return;
+  }
+  beast::error_code ignored;
+  beast::get_lowest_layer(l->ws).socket().close(ignored);
+}
+
+void Client::Impl::on_link_lost(const std::shared_ptr<WsLink>& l, std::string reason, bool clean,
+                                std::optional<Duration> retry_after) {
+  if (l != link_)
+    return;
+  const bool was_connected = l->welcomed;
+  drop_link(false);
+  connect_timer_.cancel();
+  heartbeat_timer_.cancel();
+  if (was_connected) {
+    std::lock_guard lock(mu_);
+    queue_.on_disconnect();
+    quality_.record_disconnected(Clock::now());
+  } else {
+    url_index_ = (url_index_ + 1) % endpoints_.size();  // failover: the next URL next time
+  }
+  if (!want_connected_)
+    return;
+  if (!clean)
+    report_error(was_connected ? "connection" : "attempt", {}, reason);
+  if (probing_) {
+    probing_ = false;
+    transition(State::disconnected, "probe failed: " + reason);
+    schedule_retry(retry_after);
+    return;
+  }
+  const State s = sm_.state();
+  if (s == State::connected) {
+    transition(clean ? State::disconnected : State::error, reason);
+  } else if (s == State::reconnecting && backoff_.exhausted()) {
+    transition(State::disconnected,
+               "gave up after " + std::to_string(backoff_.attempts()) + " attempts: " + reason);
+    give_up();
+    return;
+  } else {
+    transition(State::error, reason);
+  }
+  schedule_retry(retry_after);
+}
+
+void Client::Impl::schedule_retry(std::optional<Duration> retry_after) {
+  if (fallback_active_) {
+    auto d = probe_backoff_.next(draw());
+    const Duration delay = retry_after.value_or(d.value_or(opts_.max_backoff_delay));
+    if (opts_.on_reconnect_attempt && callbacks_on())
+      opts_.on_reconnect_attempt(probe_backoff_.attempts(), delay);
+    arm_retry(delay, true);
+    return;
+  }
+  auto d = backoff_.next(draw());
+  if (!d) {
+    // Exhausted right away (an attempt that failed from `error`, not `reconnecting`).
+    transition(State::reconnecting, "no attempts left");
+    transition(State::disconnected,
+               "gave up after " + std::to_string(backoff_.attempts()) + " attempts");
+    give_up();
+    return;
+  }
+  // CONTRACT §1: a 1001 {"retryAfterMs":N} replaces this delay; the attempt still counts.
+  const Duration delay = retry_after.value_or(*d);
+  transition(State::reconnecting, "retry in " + std::to_string(delay.count()) + " ms");
+  if (opts_.on_reconnect_attempt && callbacks_on())
+    opts_.on_reconnect_attempt(backoff_.attempts(), delay);
+  arm_retry(delay, false);
+}
+
+void Client::Impl::arm_retry(Duration delay, bool probe) {
+  retry_timer_.expires_after(delay);
+  const auto gen = ++attempt_gen_;
+  retry_timer_.async_wait([this, probe, gen](error_code ec) {
+    if (ec || gen != attempt_gen_ || !want_connected_)
+      return;
+    if (probe) {
+      if (!fallback_active_)
+        return;
+      probing_ = true;
+      transition(State::reconnecting, "probing the websocket");
+    }
+    start_attempt();
+  });
+}
+
+void Client::Impl::give_up() {
+  if (opts_.enable_fallback)
+    return activate_fallback("websocket failed after max_reconnect_attempts");
+  given_up_.store(true);
+}
+
+// ---- heartbeats ------------------------------------------------------------------------------
+
+void Client::Impl::arm_heartbeat() {
+  heartbeat_timer_.expires_at(hb_.next_deadline());
+  auto l = link_;
+  heartbeat_timer_.async_wait([this, l](error_code ec) {
+    if (ec || l != link_)
+      return;
+    on_heartbeat_timer();
+  });
+}
+
+void Client::Impl::on_heartbeat_timer() {
+  const TimePoint now = Clock::now();
+  const HeartbeatAction a = hb_.poll(now);
+  if (hb_.total_missed() > missed_seen_) {
+    {
+      std::lock_guard lock(mu_);
+      for (; missed_seen_ < hb_.total_missed(); ++missed_seen_)
+        quality_.record_missed(now);
+    }
+    after_quality_sample(now);
+    if (!link_)
+      return;
+  }
+  switch (a) {
+    case HeartbeatAction::send_ping:
+    case HeartbeatAction::verify_ping: {
+      // The token is the wire timestamp (Unix ms), kept strictly increasing so two pings in
+      // the same millisecond still match their own pongs.
+      const std::int64_t token = std::max(unix_ms_now(), last_ping_token_ + 1);
+      last_ping_token_ = token;
+      send(client::ping_frame(token));
+      hb_.on_ping_sent(token, now);
+      break;
+    }
+    case HeartbeatAction::close_dead:
+      return on_link_lost(link_,
+                          "heartbeat timeout: " + std::to_string(hb_.missed()) +
+                              " pings unanswered (interval " +
+                              std::to_string(opts_.heartbeat_interval.count()) + " ms)",
+                          false);
+    case HeartbeatAction::none:
+      break;
+  }
+  arm_heartbeat();
+}
+
+void Client::Impl::after_quality_sample(TimePoint now) {
+  std::optional<Quality> change;
+  QualityMetrics m;
+  Quality level;
+  {
+    std::lock_guard lock(mu_);
+    change = quality_.take_level_change();
+    m = quality_.metrics(now);
+    level = quality_.level();
+  }
+  if (callbacks_on()) {
+    if (opts_.on_health_update)
+      opts_.on_health_update(m);
+    if (change && opts_.on_quality_change)
+      opts_.on_quality_change(*change);
+  }
+  if (level != Quality::critical) {
+    critical_since_.reset();
+    return;
+  }
+  if (!critical_since_)
+    critical_since_ = now;
+  const auto after = opts_.critical_quality_fallback_after;
+  if (opts_.enable_fallback && after.count() > 0 && now - *critical_since_ >= after && link_ &&
+      link_->welcomed && sm_.state() == State::connected) {
+    critical_since_.reset();
+    drop_link(true);
+    heartbeat_timer_.cancel();
+    {
+      std::lock_guard lock(mu_);
+      queue_.on_disconnect();
+      quality_.record_disconnected(now);
+    }
+    transition(State::disconnected,
+               "quality critical for " + std::to_string(after.count()) + " ms");
+    activate_fallback("quality stayed critical");
+  }
+}
+
+// ---- the HTTP long-polling fallback --------------------------------------------------------
+
+void Client::Impl::activate_fallback(const std::string& reason) {
+  if (fallback_active_)
+    return;
+  fallback_active_ = true;
+  fallback_mirror_.store(true);
+  ++fallback_gen_;
+  poll_schedule_.reset();
+  probe_backoff_.reset();
+  if (opts_.on_fallback_activated && callbacks_on())
+    opts_.on_fallback_activated(true);
+  (void)reason;  // carried by the state transition that preceded this call
+  // The first poll goes out now: the switch must complete within 2 s of the decision.
+  start_poll();
+  http_publish_next();
+  schedule_retry(std::nullopt);  // the first WebSocket probe
+}
+
+void Client::Impl::deactivate_fallback() {
+  if (!fallback_active_)
+    return;
+  fallback_active_ = false;
+  fallback_mirror_.store(false);
+  ++fallback_gen_;
+  poll_timer_.cancel();
+  // An answer in flight is dropped unread: its messages were not delivered, so the cursors
+  // did not move and the re-subscribe with since replays them. Nothing is lost.
+  if (poll_call_)
+    poll_call_->cancel();
+  poll_call_.reset();
+  if (publish_call_)
+    publish_call_->cancel();
+  publish_call_.reset();
+  if (opts_.on_fallback_activated && callbacks_on())
+    opts_.on_fallback_activated(false);
+}
+
+void Client::Impl::arm_poll(Duration delay) {
+  poll_timer_.expires_after(delay);
+  const auto gen = fallback_gen_;
+  poll_timer_.async_wait([this, gen](error_code ec) {
+    if (ec || gen != fallback_gen_)
+      return;
+    start_poll();
+    http_publish_next();  // a failed publish is retried at the poll pace
+  });
+}
+
+void Client::Impl::start_poll() {
+  if (!fallback_active_ || poll_call_)
+    return;
+  if (cursors_.empty())
+    return arm_poll(poll_schedule_.interval());
+  auto asked = cursors_.poll_cursors();
+  const auto gen = fallback_gen_;
+  const TimePoint started = Clock::now();
+  poll_call_ = std::make_shared<client::HttpCall>(
+      ioc_, endpoint(), http::verb::get, client::poll_target(asked, opts_.long_poll_timeout), "",
+      opts_.long_poll_timeout + Duration{5000},
+      [this, gen, asked, started](error_code ec, unsigned status, std::string body) mutable {
+        if (gen != fallback_gen_)
+          return;
+        poll_call_.reset();
+        on_poll(std::move(asked), started, ec, status, std::move(body));
+      });
+  poll_call_->start();
+}
+
+void Client::Impl::on_poll(std::vector<client::PollCursor> asked, TimePoint started, error_code ec,
+                           unsigned status, std::string body) {
+  const TimePoint now = Clock::now();
+  if (ec || status != 200) {
+    poll_schedule_.on_failure();
+    report_error("poll", ec,
+                 ec ? "poll " + endpoint().url + ": " + ec.message()
+                    : "poll answered HTTP " + std::to_string(status) + ": " + body.substr(0, 200));
+    if (endpoints_.size() > 1)
+      url_index_ = (url_index_ + 1) % endpoints_.size();
+    return arm_poll(poll_schedule_.interval());
+  }
+  auto answer = client::parse_poll_answer(body);
+  if (!answer) {
+    poll_schedule_.on_failure();
+    report_error("poll", make_error_code(errc::bad_json), answer.error());
+    return arm_poll(poll_schedule_.interval());
+  }
+  // A poll that came back empty waited server-side for the whole timeout: that is not
+  // latency. One that came back with messages answered as soon as it could.
+  const Duration elapsed = std::chrono::duration_cast<Duration>(now - started);
+  poll_schedule_.on_success(answer->messages.empty()
+                                ? std::max(Duration{0}, elapsed - opts_.long_poll_timeout)
+                                : Duration{0});
+  for (const auto& a : asked) {
+    std::optional<std::uint64_t> first;
+    for (const auto& pm : answer->messages) {
+      if (pm.message.channel == a.channel && (!first || pm.message.seq < *first))
+        first = pm.message.seq;
+    }
+    auto cur = answer->cursors.find(a.channel);
+    auto ep = answer->epochs.find(a.channel);
+    auto rec = answer->recovered.find(a.channel);
+    const auto out = cursors_.on_poll_channel(
+        a.channel, cur == answer->cursors.end() ? std::nullopt : std::optional(cur->second),
+        ep == answer->epochs.end() ? std::nullopt : std::optional(ep->second),
+        rec == answer->recovered.end() ? std::nullopt : std::optional(rec->second), first,
+        a.since.has_value());
+    if (out.known && out.recovered && opts_.on_recovered && callbacks_on())
+      opts_.on_recovered(a.channel, *out.recovered);
+  }
+  // Deliver in seq order per channel even if the server listed channels interleaved.
+  std::stable_sort(answer->messages.begin(), answer->messages.end(),
+                   [](const auto& x, const auto& y) {
+                     return std::tie(x.message.channel, x.message.seq) <
+                            std::tie(y.message.channel, y.message.seq);
+                   });
+  for (auto& pm : answer->messages) {
+    if (!fallback_active_)
+      return;  // a callback disconnected us
+    deliver(std::move(pm.message), std::move(pm.json), true);
+  }
+  for (const auto& [channel, cursor] : answer->cursors)
+    cursors_.on_poll_cursor(channel, cursor);
+  arm_poll(poll_schedule_.interval());
+}
+
+void Client::Impl::http_publish_next() {
+  if (!fallback_active_ || publish_call_)
+    return;
+  std::string id;
+  std::string payload;
+  {
+    std::lock_guard lock(mu_);
+    const QueuedMessage* m = queue_.next_pending();
+    if (m == nullptr)
+      return;
+    id = m->id;
+    payload = m->payload;
+    queue_.mark_sent(id, Clock::now());
+  }
+  const auto gen = fallback_gen_;
+  publish_call_ = std::make_shared<client::HttpCall>(
+      ioc_, endpoint(), http::verb::post, std::string(client::kPublishTarget), std::move(payload),
+      opts_.connect_timeout, [this, gen, id](error_code ec, unsigned status, std::string body) {
+        if (gen != fallback_gen_)
+          return;
+        publish_call_.reset();
+        if (ec || status != 200) {
+          // Back to pending (order kept); the next poll tick retries. The id makes it safe.
+          {
+            std::lock_guard lock(mu_);
+            queue_.on_disconnect();
+          }
+          report_error("publish", ec,
+                       ec ? "POST /api/publish: " + ec.message()
+                          : "POST /api/publish answered HTTP " + std::to_string(status) + ": " +
+                                body.substr(0, 200));
+          return;
+        }
+        auto ack = client::parse_publish_answer(body);
+        bool known = false;
+        {
+          std::lock_guard lock(mu_);
+          known = queue_.ack(ack ? ack->id : id);
+        }
+        if (ack && known && opts_.on_ack && callbacks_on())
+          opts_.on_ack(ack->id, ack->channel, ack->seq);
+        http_publish_next();
+      });
+  publish_call_->start();
+}
+
+// ---- shared helpers --------------------------------------------------------------------------
+
+void Client::Impl::deliver(protocol::Message m, std::string json, bool via_fallback) {
+  if (cursors_.on_message(m.channel, m.seq) != client::Verdict::deliver)
+    return;
+  if (!opts_.on_message || !callbacks_on())
+    return;
+  ReceivedMessage r;
+  r.channel = std::move(m.channel);
+  r.seq = m.seq;
+  r.id = std::move(m.id);
+  r.data = std::move(m.data);
+  r.timestamp_ms = m.timestamp_ms;
+  r.json = std::move(json);
+  r.via_fallback = via_fallback;
+  opts_.on_message(r);
+}
+
+void Client::Impl::transition(State to, std::string reason) {
+  if (sm_.state() == to)
+    return;
+  auto r = sm_.transition(to, std::move(reason), Clock::now());
+  if (!ok(r))
+    std::fprintf(stderr, "warn client: illegal transition %s -> %s ignored (bug)\n",
+                 std::string(to_string(sm_.state())).c_str(), std::string(to_string(to)).c_str());
+}
+
+void Client::Impl::report_error(std::string where, error_code ec, std::string message) {
+  if (opts_.on_error && callbacks_on())
+    opts_.on_error(ClientError{std::move(where), ec, std::move(message)});
+}
+
+// ---- Client ----------------------------------------------------------------------------------
+
+namespace {
+ClientOptions with_url(std::string url, ClientOptions o) {
+  o.urls.insert(o.urls.begin(), std::move(url));
+  return o;
+}
+}  // namespace
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::Client(std::string url, ClientOptions options)
+    : impl_(std::make_unique<Impl>(with_url(std::move(url), std::move(options)))) {}
+Client::~Client() = default;
+
+void Client::connect() {
+  impl_->connect();
+}
+void Client::disconnect() {
+  impl_->disconnect();
+}
+void Client::reconnect() {
+  impl_->reconnect();
+}
+PublishResult Client::publish(std::string channel, boost::json::value data,
+                              std::optional<std::string> id) {
+  return impl_->publish(std::move(channel), std::move(data), std::move(id));
+}
+void Client::subscribe(std::string channel) {
+  impl_->subscribe(std::move(channel));
+}
+void Client::unsubscribe(std::string channel) {
+  impl_->unsubscribe(std::move(channel));
+}
+bool Client::is_connected() const {
+  return impl_->state() == State::connected;
+}
+bool Client::is_reconnecting() const {
+  return impl_->state() == State::reconnecting;
+}
+State Client::connection_status() const {
+  return impl_->state();
+}
+double Client::connection_reliability() const {
+  return impl_->metrics().reliability;
+}
+QualityMetrics Client::quality_metrics() const {
+  return impl_->metrics();
+}
+Quality Client::quality() const {
+  return impl_->quality();
+}
+bool Client::is_using_fallback() const {
+  return impl_->using_fallback();
+}
+bool Client::has_given_up() const {
+  return impl_->given_up();
+}
+std::vector<std::string> Client::recommendations() const {
+  return impl_->recommendations();
+}
+std::size_t Client::queued() const {
+  return impl_->queued();
+}
+std::string Client::current_url() const {
+  return impl_->current_url();
+}
+
+}  // namespace steadyws

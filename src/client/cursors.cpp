@@ -1,0 +1,134 @@
+#include "client/cursors.hpp"
+
+namespace steadyws::client {
+
+bool ChannelCursors::add(const std::string& channel) {
+  return channels_.try_emplace(channel).second;
+}
+
+bool ChannelCursors::remove(std::string_view channel) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end())
+    return false;
+  channels_.erase(it);
+  return true;
+}
+
+bool ChannelCursors::contains(std::string_view channel) const {
+  return channels_.find(channel) != channels_.end();
+}
+
+std::vector<std::string> ChannelCursors::channels() const {
+  std::vector<std::string> out;
+  out.reserve(channels_.size());
+  for (const auto& [name, c] : channels_)
+    out.push_back(name);
+  return out;
+}
+
+protocol::Subscribe ChannelCursors::subscribe_frame(const std::string& channel) const {
+  protocol::Subscribe s;
+  s.channel = channel;
+  auto it = channels_.find(channel);
+  if (it != channels_.end() && it->second.last) {
+    s.since = it->second.last;
+    s.epoch = it->second.epoch;
+  }
+  return s;
+}
+
+ResumeOutcome ChannelCursors::on_subscribed(const protocol::Subscribed& s) {
+  auto it = channels_.find(s.channel);
+  if (it == channels_.end())
+    return {};
+  Cursor& c = it->second;
+  ResumeOutcome out{.known = true, .recovered = std::nullopt};
+  const bool resumed = c.last.has_value();
+  if (resumed)
+    out.recovered = s.recovered;
+  if (!resumed || !s.recovered) {
+    // CONTRACT §2: nothing is replayed; continue from the server's current position. A
+    // duplicate `subscribed` for a channel we already follow must not move us backwards
+    // within the same epoch (messages after it may already have been delivered).
+    const bool same_epoch = c.epoch && *c.epoch == s.epoch;
+    if (!resumed || !same_epoch || s.seq > *c.last)
+      c.last = s.seq;
+  }
+  c.epoch = s.epoch;
+  return out;
+}
+
+Verdict ChannelCursors::on_message(std::string_view channel, std::uint64_t seq) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end())
+    return Verdict::unsubscribed;
+  Cursor& c = it->second;
+  if (c.last && seq <= *c.last)
+    return Verdict::duplicate;
+  c.last = seq;
+  return Verdict::deliver;
+}
+
+std::vector<PollCursor> ChannelCursors::poll_cursors() const {
+  std::vector<PollCursor> out;
+  out.reserve(channels_.size());
+  for (const auto& [name, c] : channels_) {
+    PollCursor p{.channel = name, .since = c.last, .epoch = std::nullopt};
+    if (c.last)
+      p.epoch = c.epoch;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+ResumeOutcome ChannelCursors::on_poll_channel(const std::string& channel,
+                                              std::optional<std::uint64_t> cursor,
+                                              const std::optional<std::string>& epoch,
+                                              std::optional<bool> recovered,
+                                              std::optional<std::uint64_t> first_seq,
+                                              bool asked_since) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end())
+    return {};
+  Cursor& c = it->second;
+  ResumeOutcome out{.known = true, .recovered = std::nullopt};
+  const bool epoch_changed = epoch && c.epoch && *epoch != *c.epoch;
+  if (asked_since && recovered)
+    out.recovered = *recovered;
+  else if (asked_since && epoch_changed)
+    out.recovered = false;  // a new epoch is a lost history even if the flag is missing
+  if (out.recovered == false) {
+    // Jump to the server's position. Messages in this very answer are new in the new
+    // position, so stop just before the first of them rather than at the cursor.
+    if (first_seq)
+      c.last = *first_seq > 0 ? *first_seq - 1 : 0;
+    else if (cursor)
+      c.last = *cursor;
+    else
+      c.last.reset();
+  }
+  if (epoch)
+    c.epoch = *epoch;
+  return out;
+}
+
+void ChannelCursors::on_poll_cursor(const std::string& channel, std::uint64_t cursor) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end())
+    return;
+  Cursor& c = it->second;
+  if (!c.last || cursor > *c.last)
+    c.last = cursor;
+}
+
+std::optional<std::uint64_t> ChannelCursors::last(std::string_view channel) const {
+  auto it = channels_.find(channel);
+  return it == channels_.end() ? std::nullopt : it->second.last;
+}
+
+std::optional<std::string> ChannelCursors::epoch(std::string_view channel) const {
+  auto it = channels_.find(channel);
+  return it == channels_.end() ? std::nullopt : it->second.epoch;
+}
+
+}  // namespace steadyws::client

@@ -1,0 +1,164 @@
+#include "client/cursors.hpp"
+
+#include <gtest/gtest.h>
+
+namespace steadyws::client {
+namespace {
+
+protocol::Subscribed subscribed(std::string channel, std::uint64_t seq, std::string epoch,
+                                bool recovered) {
+  protocol::Subscribed s;
+  s.channel = std::move(channel);
+  s.seq = seq;
+  s.epoch = std::move(epoch);
+  s.recovered = recovered;
+  return s;
+}
+
+TEST(ChannelCursors, FirstSubscribeCarriesNoSince) {
+  ChannelCursors c;
+  EXPECT_TRUE(c.add("news"));
+  EXPECT_FALSE(c.add("news"));
+  const auto f = c.subscribe_frame("news");
+  EXPECT_EQ(f.channel, "news");
+  EXPECT_FALSE(f.since.has_value());
+  EXPECT_FALSE(f.epoch.has_value());
+}
+
+TEST(ChannelCursors, FirstSubscribedSetsPositionAndReportsNoResume) {
+  ChannelCursors c;
+  c.add("news");
+  const auto out = c.on_subscribed(subscribed("news", 41, "E1", false));
+  EXPECT_TRUE(out.known);
+  EXPECT_FALSE(out.recovered.has_value());
+  EXPECT_EQ(c.last("news"), 41u);
+  EXPECT_EQ(c.epoch("news"), "E1");
+  EXPECT_EQ(c.on_message("news", 41), Verdict::duplicate);
+  EXPECT_EQ(c.on_message("news", 42), Verdict::deliver);
+}
+
+TEST(ChannelCursors, ResubscribeCarriesLastDeliveredAndEpoch) {
+  ChannelCursors c;
+  c.add("news");
+  c.on_subscribed(subscribed("news", 0, "E1", false));
+  EXPECT_EQ(c.on_message("news", 1), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 2), Verdict::deliver);
+  const auto f = c.subscribe_frame("news");
+  EXPECT_EQ(f.since, 2u);
+  EXPECT_EQ(f.epoch, "E1");
+}
+
+TEST(ChannelCursors, RecoveredResumeDropsReplayedDuplicatesOnly) {
+  ChannelCursors c;
+  c.add("news");
+  c.on_subscribed(subscribed("news", 0, "E1", false));
+  ASSERT_EQ(c.on_message("news", 1), Verdict::deliver);
+  ASSERT_EQ(c.on_message("news", 2), Verdict::deliver);
+  const auto out = c.on_subscribed(subscribed("news", 5, "E1", true));
+  ASSERT_TRUE(out.recovered.has_value());
+  EXPECT_TRUE(*out.recovered);
+  EXPECT_EQ(c.last("news"), 2u);  // the replay 3..5 follows and must be delivered
+  EXPECT_EQ(c.on_message("news", 2), Verdict::duplicate);
+  EXPECT_EQ(c.on_message("news", 3), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 3), Verdict::duplicate);
+  EXPECT_EQ(c.on_message("news", 4), Verdict::deliver);
+}
+
+TEST(ChannelCursors, UnrecoveredResumeReportsAndJumpsToNewPosition) {
+  ChannelCursors c;
+  c.add("news");
+  c.on_subscribed(subscribed("news", 0, "E1", false));
+  ASSERT_EQ(c.on_message("news", 10), Verdict::deliver);
+  // Restarted server: new epoch, seq starts again.
+  const auto out = c.on_subscribed(subscribed("news", 0, "E2", false));
+  ASSERT_TRUE(out.recovered.has_value());
+  EXPECT_FALSE(*out.recovered);
+  EXPECT_EQ(c.last("news"), 0u);
+  EXPECT_EQ(c.epoch("news"), "E2");
+  EXPECT_EQ(c.on_message("news", 1), Verdict::deliver);  // not mistaken for an old seq
+}
+
+TEST(ChannelCursors, DropsMessagesOfUnknownChannels) {
+  ChannelCursors c;
+  EXPECT_EQ(c.on_message("x", 1), Verdict::unsubscribed);
+  c.add("x");
+  EXPECT_TRUE(c.remove("x"));
+  EXPECT_FALSE(c.remove("x"));
+  EXPECT_EQ(c.on_message("x", 1), Verdict::unsubscribed);
+  EXPECT_FALSE(c.on_subscribed(subscribed("x", 1, "E", false)).known);
+}
+
+TEST(ChannelCursors, PollCursorsFollowWebSocketPositions) {
+  ChannelCursors c;
+  c.add("b");
+  c.add("a");
+  c.on_subscribed(subscribed("a", 3, "EA", false));
+  const auto p = c.poll_cursors();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].channel, "a");
+  EXPECT_EQ(p[0].since, 3u);
+  EXPECT_EQ(p[0].epoch, "EA");
+  EXPECT_EQ(p[1].channel, "b");
+  EXPECT_FALSE(p[1].since.has_value());
+  EXPECT_FALSE(p[1].epoch.has_value());
+}
+
+TEST(ChannelCursors, PollAnswerRecoveredKeepsCursorUntilMessagesDelivered) {
+  ChannelCursors c;
+  c.add("a");
+  c.on_subscribed(subscribed("a", 3, "EA", false));
+  const auto out = c.on_poll_channel("a", 5, std::string("EA"), true, 4, true);
+  EXPECT_EQ(out.recovered, true);
+  EXPECT_EQ(c.last("a"), 3u);
+  EXPECT_EQ(c.on_message("a", 4), Verdict::deliver);
+  EXPECT_EQ(c.on_message("a", 5), Verdict::deliver);
+  c.on_poll_cursor("a", 5);
+  EXPECT_EQ(c.last("a"), 5u);
+}
+
+TEST(ChannelCursors, PollAnswerUnrecoveredJumpsBeforeItsOwnMessages) {
+  ChannelCursors c;
+  c.add("a");
+  c.on_subscribed(subscribed("a", 9, "E1", false));
+  // New epoch; the answer already carries the new epoch's message 1.
+  const auto out = c.on_poll_channel("a", 1, std::string("E2"), false, 1, true);
+  EXPECT_EQ(out.recovered, false);
+  EXPECT_EQ(c.last("a"), 0u);
+  EXPECT_EQ(c.epoch("a"), "E2");
+  EXPECT_EQ(c.on_message("a", 1), Verdict::deliver);
+}
+
+TEST(ChannelCursors, PollAnswerWithNewEpochButNoFlagCountsAsUnrecovered) {
+  ChannelCursors c;
+  c.add("a");
+  c.on_subscribed(subscribed("a", 9, "E1", false));
+  const auto out = c.on_poll_channel("a", 2, std::string("E2"), std::nullopt, std::nullopt, true);
+  EXPECT_EQ(out.recovered, false);
+  EXPECT_EQ(c.last("a"), 2u);
+}
+
+TEST(ChannelCursors, FirstPollWithoutSinceStartsAtServerCursor) {
+  ChannelCursors c;
+  c.add("a");
+  const auto out = c.on_poll_channel("a", 7, std::string("E1"), std::nullopt, std::nullopt, false);
+  EXPECT_TRUE(out.known);
+  EXPECT_FALSE(out.recovered.has_value());
+  c.on_poll_cursor("a", 7);
+  EXPECT_EQ(c.last("a"), 7u);
+  EXPECT_EQ(c.subscribe_frame("a").since, 7u);
+  EXPECT_EQ(c.subscribe_frame("a").epoch, "E1");
+}
+
+TEST(ChannelCursors, DuplicateSubscribedInSameEpochNeverMovesBackwards) {
+  ChannelCursors c;
+  c.add("a");
+  c.on_subscribed(subscribed("a", 0, "E1", false));
+  ASSERT_EQ(c.on_message("a", 1), Verdict::deliver);
+  ASSERT_EQ(c.on_message("a", 2), Verdict::deliver);
+  c.on_subscribed(subscribed("a", 1, "E1", false));  // a stale answer, recovered:false
+  EXPECT_EQ(c.last("a"), 2u);
+  EXPECT_EQ(c.on_message("a", 2), Verdict::duplicate);
+}
+
+}  // namespace
+}  // namespace steadyws::client
