@@ -1,0 +1,138 @@
+#include "server/send_queue.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace steadyws::server {
+
+std::size_t encode_frame_header(std::uint8_t opcode, std::uint64_t size,
+                                std::array<std::uint8_t, 10>& out) noexcept {
+  out[0] = static_cast<std::uint8_t>(0x80 | (opcode & 0x0f));  // FIN, no RSV, no mask
+  if (size <= 125) {
+    out[1] = static_cast<std::uint8_t>(size);
+    return 2;
+  }
+  if (size <= 0xffff) {
+    out[1] = 126;
+    out[2] = static_cast<std::uint8_t>(size >> 8);
+    out[3] = static_cast<std::uint8_t>(size & 0xff);
+    return 4;
+  }
+  out[1] = 127;
+  for (int i = 0; i < 8; ++i)
+    out[2 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (56 - 8 * i));
+  return 10;
+}
+
+std::string make_close_frame(std::uint16_t code, std::string_view reason) {
+  reason = reason.substr(0, 123);  // RFC 6455 §5.5: control payloads are <= 125 bytes
+  std::array<std::uint8_t, 10> h{};
+  const std::size_t n = encode_frame_header(8, 2 + reason.size(), h);
+  std::string out(reinterpret_cast<const char*>(h.data()), n);
+  out.push_back(static_cast<char>(code >> 8));
+  out.push_back(static_cast<char>(code & 0xff));
+  out.append(reason);
+  return out;
+}
+
+std::uint64_t SendQueue::push_control(std::string bytes) {
+  control_.push_back(std::move(bytes));
+  return control_pushed_++;
+}
+
+void SendQueue::push_control_text(std::string_view payload) {
+  std::array<std::uint8_t, 10> h{};
+  const std::size_t n = encode_frame_header(1, payload.size(), h);
+  std::string bytes(reinterpret_cast<const char*>(h.data()), n);
+  bytes.append(payload);
+  control_.push_back(std::move(bytes));
+  ++control_pushed_;
+}
+
+std::size_t SendQueue::push_data(SharedPayload payload) {
+  DataEntry e;
+  e.header_len = static_cast<std::uint8_t>(encode_frame_header(1, payload->size(), e.header));
+  data_bytes_ += e.header_len + payload->size();
+  e.payload = std::move(payload);
+  data_.push_back(std::move(e));
+  return data_bytes_;
+}
+
+void SendQueue::Batch::reset(std::size_t keep) {
+  if (scratch.capacity() > keep)
+    std::string().swap(scratch);
+  else
+    scratch.clear();
+  data.clear();
+  buffers.clear();
+  bytes = data_bytes = data_frames = 0;
+}
+
+void SendQueue::take_batch(Batch& b) {
+  b.reset(kMaxBatchBytes);
+  // Segments first (scratch may reallocate while it grows), buffers at the end.
+  struct Segment {
+    const char* external;  // nullptr: a range of scratch
+    std::size_t offset;
+    std::size_t size;
+  };
+  std::vector<Segment> segs;
+  segs.reserve(16);
+  auto copy_in = [&](const void* p, std::size_t n) {
+    if (!segs.empty() && segs.back().external == nullptr)
+      segs.back().size += n;
+    else
+      segs.push_back({nullptr, b.scratch.size(), n});
+    b.scratch.append(static_cast<const char*>(p), n);
+  };
+
+  // Control first, all of it (it is small and rare).
+  for (const auto& c : control_)
+    copy_in(c.data(), c.size());
+  control_taken_ += control_.size();
+  b.control_end = control_taken_;
+  control_.clear();
+  if (control_.capacity() > 8)
+    std::vector<std::string>().swap(control_);
+
+  // Then data while under both bounds; at least one frame, so a frame larger than
+  // kMaxBatchBytes still goes out.
+  std::size_t nd = 0;
+  for (; nd < data_.size(); ++nd) {
+    auto& d = data_[nd];
+    const std::size_t size = d.header_len + d.payload->size();
+    if (nd > 0 && (b.bytes + size > kMaxBatchBytes || segs.size() + 2 > kMaxBatchBuffers))
+      break;
+    copy_in(d.header.data(), d.header_len);
+    if (d.payload->size() <= kCopyThreshold) {
+      copy_in(d.payload->data(), d.payload->size());
+    } else {
+      segs.push_back({d.payload->data(), 0, d.payload->size()});
+      b.data.push_back(std::move(d));
+    }
+    b.bytes += size;
+    b.data_bytes += size;
+  }
+  b.data_frames = nd;
+  data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(nd));
+  if (data_.empty() && data_.capacity() > 64)
+    std::vector<DataEntry>().swap(data_);  // keep idle connections small after a burst
+
+  b.bytes = 0;
+  b.buffers.reserve(segs.size());
+  for (const auto& s : segs) {
+    const char* p = s.external != nullptr ? s.external : b.scratch.data() + s.offset;
+    b.buffers.emplace_back(p, s.size);
+    b.bytes += s.size;
+  }
+}
+
+std::size_t SendQueue::discard_data() noexcept {
+  const std::size_t n = data_.size();
+  for (const auto& d : data_)
+    data_bytes_ -= d.header_len + d.payload->size();
+  data_.clear();
+  return n;
+}
+
+}  // namespace steadyws::server

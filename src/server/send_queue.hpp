@@ -1,0 +1,112 @@
+// The per-connection send queue behind FrameStream: two lanes of whole WebSocket frames, and
+// the batching that turns everything queued into one gathered write.
+//
+// Lanes: `control` (Beast's own writes: the 101 response, ping/pong/close frames; plus our
+// app-level pong frames) and `data` (everything else we send: acks, messages, errors). A batch
+// always takes the control lane first, so control traffic never waits behind queued data and is
+// never dropped for back-pressure; only the data lane counts against the byte bound
+// (--send-queue-bytes) whose overflow closes the connection with 4001.
+//
+// Frames are whole, so reordering lanes never splits a frame. Data payloads are shared
+// (hub::Frame): a broadcast is queued by every subscriber without a copy; the server frame
+// header (unmasked: 2, 4 or 10 bytes) is built into the entry itself.
+//
+// Not thread-safe: owned by one connection and used only on its strand. No I/O here; the
+// buffers it hands out stay valid while the Batch that owns them lives.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/buffer.hpp>
+
+namespace steadyws::server {
+
+using SharedPayload = std::shared_ptr<const std::string>;
+
+// Writes the header of one unmasked, final server frame (RFC 6455 §5.2) with `opcode`
+// (1 text, 2 binary, 8 close, 9 ping, 10 pong) for a payload of `size` bytes into `out`.
+// Returns the header length: 2 (size <= 125), 4 (size <= 65535) or 10.
+std::size_t encode_frame_header(std::uint8_t opcode, std::uint64_t size,
+                                std::array<std::uint8_t, 10>& out) noexcept;
+
+// A close frame (opcode 8) with `code` and `reason`, header included. The reason is cut to
+// the 123 bytes a control frame can carry.
+std::string make_close_frame(std::uint16_t code, std::string_view reason);
+
+class SendQueue {
+ public:
+  struct DataEntry {
+    std::array<std::uint8_t, 10> header{};
+    std::uint8_t header_len = 0;
+    SharedPayload payload;
+  };
+
+  // Everything one gathered write sends. Small frames (and every header and control frame) are
+  // copied into `scratch`, so a burst of small messages becomes one contiguous buffer; payloads
+  // over kCopyThreshold are referenced in place (kept alive by `data`). Owns its bytes until
+  // reset; reuse one Batch per connection to keep its storage.
+  struct Batch {
+    std::string scratch;
+    std::vector<DataEntry> data;                     // the payloads referenced, not copied
+    std::vector<boost::asio::const_buffer> buffers;  // what the gathered write sends
+    std::size_t bytes = 0;
+    std::size_t data_bytes = 0;     // of these, data-lane bytes (headers included)
+    std::size_t data_frames = 0;    // data-lane frames in this batch
+    std::uint64_t control_end = 0;  // control entries numbered below this are in the batch
+    bool empty() const { return buffers.empty(); }
+    // Drops the contents; keeps up to `keep` bytes of scratch capacity.
+    void reset(std::size_t keep);
+  };
+
+  // Batch bounds: at most kMaxBatchBuffers buffers (Asio gathers up to 64 per writev, so one
+  // batch is one system call when the socket takes it) and no data frame added past
+  // kMaxBatchBytes, so a control frame queued behind a batch waits for at most ~256 KiB.
+  static constexpr std::size_t kMaxBatchBuffers = 64;
+  static constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+  // Payloads up to this size are copied into the batch: cheaper than an iovec entry each.
+  static constexpr std::size_t kCopyThreshold = 2048;
+
+  // Queues a raw control chunk (already a whole frame, or Beast's handshake response).
+  // Returns its number (0, 1, 2, ... in push order): it has been written once a completed
+  // batch's control_end is above it.
+  std::uint64_t push_control(std::string bytes);
+
+  // Queues a text frame holding `payload` on the data lane. Returns the data lane's queued
+  // bytes afterwards (headers included, in-flight batch included): the caller compares it
+  // with its bound. A frame is queued even when over the bound; the caller decides to close.
+  std::size_t push_data(SharedPayload payload);
+
+  // Queues a text frame holding `payload` on the control lane (our app-level pongs).
+  void push_control_text(std::string_view payload);
+
+  // Moves everything that fits one batch out of the lanes into `batch` (reset first), control
+  // first. The data lane's byte count keeps the batch's data bytes until complete(batch).
+  void take_batch(Batch& batch);
+
+  // The batch's write finished (either way): its data bytes leave the count.
+  void complete(const Batch& batch) noexcept { data_bytes_ -= batch.data_bytes; }
+
+  // Drops every data entry not yet taken (closing: nothing may follow a close frame).
+  // Returns how many frames were dropped.
+  std::size_t discard_data() noexcept;
+
+  bool empty() const noexcept { return control_.empty() && data_.empty(); }
+  std::size_t data_bytes() const noexcept { return data_bytes_; }
+  std::size_t queued_data_frames() const noexcept { return data_.size(); }
+  std::size_t queued_control() const noexcept { return control_.size(); }
+
+ private:
+  std::vector<std::string> control_;
+  std::uint64_t control_pushed_ = 0;
+  std::uint64_t control_taken_ = 0;
+  std::vector<DataEntry> data_;
+  std::size_t data_bytes_ = 0;  // queued + in flight, headers included
+};
+
+}  // namespace steadyws::server
