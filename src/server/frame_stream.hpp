@@ -18,6 +18,7 @@
 // Not thread-safe: everything runs on the connection's strand (the socket's executor).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -117,6 +119,18 @@ class FrameStream {
         [this, keep = owner_.lock()](beast::error_code ec, std::size_t) { on_write(ec); });
   }
 
+  // Teardown after a close handshake (or a failed one): shut our side, read and discard what
+  // the peer still sends until it closes (at most kMaxDrainBytes), then close the socket.
+  // Beast's own TCP teardown stops after one read, so a peer still sending (a 2 MiB message
+  // answered with 1009) gets a reset that can destroy our close frame before it is read;
+  // draining lets the close code arrive. Bounded in time by Beast's close timeout
+  // (handshake_timeout), which closes the socket under this read.
+  template <class Handler>
+  auto async_drain_and_close(Handler&& handler) {
+    return net::async_compose<Handler, void(beast::error_code)>(DrainOp{*this}, handler, socket_);
+  }
+  static constexpr std::size_t kMaxDrainBytes = 16 * 1024 * 1024;
+
   std::size_t queued_data_bytes() const noexcept { return queue_.data_bytes(); }
   bool is_data_closed() const noexcept { return data_closed_; }
 
@@ -181,6 +195,28 @@ class FrameStream {
     return op;
   }
 
+  struct DrainOp {
+    FrameStream& s;
+    std::unique_ptr<std::array<char, 4096>> buf{};
+    std::size_t total = 0;
+    template <class Self>
+    void operator()(Self& self, beast::error_code ec = {}, std::size_t n = 0) {
+      if (!buf) {
+        buf = std::make_unique<std::array<char, 4096>>();
+        s.socket_.shutdown(tcp::socket::shutdown_send, ec);
+        if (!ec)
+          return s.socket_.async_read_some(net::buffer(*buf), std::move(self));
+      }
+      total += n;
+      if (!ec && total < kMaxDrainBytes)
+        return s.socket_.async_read_some(net::buffer(*buf), std::move(self));
+      beast::error_code ignored;
+      s.socket_.close(ignored);
+      buf.reset();
+      self.complete(ec == net::error::eof ? beast::error_code{} : ec);
+    }
+  };
+
   void close_data_lane() {
     data_closed_ = true;
     queue_.discard_data();
@@ -231,9 +267,8 @@ inline void teardown(beast::role_type role, FrameStream& stream, beast::error_co
 }
 
 template <class TeardownHandler>
-void async_teardown(beast::role_type role, FrameStream& stream, TeardownHandler&& handler) {
-  beast::websocket::async_teardown(role, stream.next_layer(),
-                                   std::forward<TeardownHandler>(handler));
+void async_teardown(beast::role_type, FrameStream& stream, TeardownHandler&& handler) {
+  stream.async_drain_and_close(std::forward<TeardownHandler>(handler));
 }
 
 }  // namespace steadyws::server
