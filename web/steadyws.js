@@ -1,0 +1,1268 @@
+// steadyws browser client: a reconnecting WebSocket client for the steadyws server, with the
+// same behaviour as the C++ steadyws::Client (include/steadyws/client.hpp):
+//   - the connection state machine with the contract's state names (connecting, connected,
+//     disconnected, reconnecting, error, closed) and its legal-transition table;
+//   - jittered exponential backoff between attempts (1 s, 2 s, 4 s, … ±1 s, 5 attempts);
+//   - app-level ping/pong heartbeats measuring latency, jitter and loss, and the quality levels
+//     (excellent … critical, held for 3 samples before the level moves);
+//   - an offline queue of publishes, deduplicated by id and resent until acked;
+//   - resume: every channel is re-subscribed with since+epoch, anything at or below the last
+//     delivered seq is dropped, and a lost history is reported as recovered:false;
+//   - the server's 1001 {"retryAfterMs":N} replaces the next backoff delay;
+//   - when the WebSocket still fails after maxReconnectAttempts, HTTP long polling
+//     (/api/poll, POST /api/publish) takes over at once, and the WebSocket is probed with an
+//     unlimited backoff to switch back.
+// Wire protocol: CONTRACT §2 (WebSocket) and §3 (HTTP); docs/protocol.md, docs/web.md.
+//
+// What it is not: a transport for binary data, or a multi-tab coordinator (each instance has
+// its own connection).
+//
+// Time and randomness are injected (options.timers, options.random), and so are WebSocket and
+// fetch, so tests/web drives it under Node with fake time. Single-threaded like every page
+// script: callbacks run on the event loop, one at a time.
+//
+// Usage:
+//   import { SteadyClient } from '/steadyws.js';
+//   const c = new SteadyClient('ws://127.0.0.1:6011/ws', { channels: ['news'] });
+//   c.on('message', (m) => console.log(m.channel, m.seq, m.data));
+//   c.on('state', (t) => console.log(t.from, '->', t.to, t.reason));
+//   c.connect();
+//   c.publish('news', { hello: 1 });
+
+// ---- defaults (ORIGIN "Configuration Options"; the C++ ClientOptions use the same) ----------
+
+export const DEFAULT_OPTIONS = Object.freeze({
+  maxReconnectAttempts: 5, // 0 = unlimited
+  reconnectInterval: 1000, // the first delay
+  exponentialBackoff: true, // the delay doubles per attempt up to maxBackoffDelay
+  maxBackoffDelay: 30000, // 30 s cap
+  jitter: 1000, // ± this much on every delay: spreads a thundering herd
+  heartbeatInterval: 30000, // an app-level ping every 30 s: under the 60 s idle cut of proxies
+  heartbeatTimeout: 10000, // a pong later than this counts as missed
+  maxMissedHeartbeats: 3, // 3 missed pings in a row: the link is dead, reconnect
+  pingOnConnect: false, // true: a first ping right after welcome (latency known at once)
+  connectTimeout: 10000, // TCP + upgrade + welcome must complete within this
+  enableFallback: true, // HTTP long polling when the WebSocket keeps failing
+  fallbackPollInterval: 5000, // the first pause between two polls (ORIGIN 5 s)
+  longPollTimeout: 25000, // how long the server may hold one poll (CONTRACT §3)
+  criticalQualityFallbackAfter: 60000, // quality critical this long while connected: fallback
+  queueMaxMessages: 1000, // offline queue bounds (refuse new when full)
+  queueMaxBytes: 1048576,
+  qualityWindow: 50, // heartbeat samples kept for latency, jitter and loss
+  qualityHoldSamples: 3, // consecutive samples before the quality level moves
+});
+
+export const STATES = Object.freeze([
+  'connecting',
+  'connected',
+  'disconnected',
+  'reconnecting',
+  'error',
+  'closed',
+]);
+
+// docs/core/backoff-state-heartbeat.md §2: every other pair (and same-state) is refused.
+const LEGAL = {
+  connecting: ['connected', 'disconnected', 'error', 'closed'],
+  connected: ['disconnected', 'error', 'closed'],
+  disconnected: ['connecting', 'reconnecting', 'closed'],
+  reconnecting: ['connected', 'disconnected', 'error', 'closed'],
+  error: ['connecting', 'reconnecting', 'closed'],
+  closed: ['connecting'],
+};
+
+export function isLegalTransition(from, to) {
+  return (LEGAL[from] || []).includes(to);
+}
+
+// ---- backoff ----------------------------------------------------------------------------
+
+// The delay in ms before attempt k (1-based; 0 acts as 1), symmetric jitter:
+// core = min(base * 2^(k-1), max) (or min(base, max) without exponential backoff), then
+// core + (2u - 1) * jitter, rounded and clamped at 0. u in [0, 1) is the random draw.
+export function backoffDelay(attempt, opts, u) {
+  const base = Math.max(0, opts.reconnectInterval);
+  const max = Math.max(0, opts.maxBackoffDelay);
+  const k = Math.max(1, attempt);
+  let core;
+  if (!opts.exponentialBackoff) core = Math.min(base, max);
+  else if (k - 1 >= 62) core = max;
+  else core = Math.min(base * 2 ** (k - 1), max);
+  const uu = Number.isNaN(u) ? 0 : Math.min(1, Math.max(0, u));
+  return Math.max(0, Math.round(core + (2 * uu - 1) * Math.max(0, opts.jitter)));
+}
+
+// Counts attempts; next(u) returns the delay, or null once maxAttempts delays were handed out
+// (maxAttempts 0 = unlimited).
+export class Backoff {
+  constructor(opts, maxAttempts) {
+    this.opts = opts;
+    this.maxAttempts = maxAttempts;
+    this.attempts = 0;
+  }
+  next(u) {
+    if (this.exhausted()) return null;
+    this.attempts += 1;
+    return backoffDelay(this.attempts, this.opts, u);
+  }
+  exhausted() {
+    return this.maxAttempts > 0 && this.attempts >= this.maxAttempts;
+  }
+  reset() {
+    this.attempts = 0;
+  }
+}
+
+// ---- quality ----------------------------------------------------------------------------
+
+export const QUALITY_LEVELS = Object.freeze(['excellent', 'good', 'fair', 'poor', 'critical']);
+const LATENCY_BOUNDS = [50, 100, 200, 500]; // excellent is "< 50", the others inclusive
+const LOSS_BOUNDS = [0.5, 2, 5, 10];
+
+function levelOf(v, bounds) {
+  if (Number.isNaN(v)) return 4;
+  if (v < bounds[0]) return 0;
+  for (let i = 1; i < 4; i += 1) if (v <= bounds[i]) return i;
+  return 4;
+}
+
+// The level of one (latency ms, loss %) pair, no hysteresis: the worse of the two.
+// 50 ms is good, 100 good, 100.01 fair, 500 poor, 500.01 critical.
+export function classify(latencyMs, lossPct) {
+  return QUALITY_LEVELS[Math.max(levelOf(latencyMs, LATENCY_BOUNDS), levelOf(lossPct, LOSS_BOUNDS))];
+}
+
+// reliability = clamp(100·A − loss − 10·missedInARow − min(25, 5·reconnectsPerHour), 0, 100)
+export function reliabilityScore(availability, lossPct, missedInARow, reconnectsPerHour) {
+  const a = Math.min(1, Math.max(0, availability));
+  const s =
+    100 * a -
+    Math.max(0, lossPct) -
+    10 * missedInARow -
+    Math.min(25, 5 * Math.max(0, reconnectsPerHour));
+  return Math.min(100, Math.max(0, s));
+}
+
+const HOUR_MS = 3600000;
+
+// Heartbeat samples → latency, jitter, loss, reliability, level (docs/core/quality-poll-
+// queue-rate.md §1). The window is a bounded array: memory stays flat however long it runs.
+export class QualityMonitor {
+  constructor({ window = 50, holdSamples = 3 } = {}) {
+    this.window = Math.max(1, window);
+    this.holdSamples = holdSamples;
+    this.reset();
+  }
+  reset() {
+    this.samples = []; // RTT in ms, or null for a missed ping; oldest first
+    this.missedInARow = 0;
+    this.levelIndex = 0;
+    this.reported = 0;
+    this.streak = 0;
+    this.streakWorse = false;
+    this.streakMildest = 0;
+    this.connected = false;
+    this.observedSince = null;
+    this.connectedSince = 0;
+    this.connectedTotal = 0;
+    this.reconnects = 0;
+  }
+  recordRtt(ms) {
+    this.missedInARow = 0;
+    this._push(Math.max(0, ms));
+  }
+  recordMissed() {
+    this.missedInARow += 1;
+    this._push(null);
+  }
+  _push(s) {
+    this.samples.push(s);
+    if (this.samples.length > this.window) this.samples.shift();
+    this._updateLevel();
+  }
+  _latency() {
+    let sum = 0;
+    let n = 0;
+    for (const s of this.samples) if (s !== null) { sum += s; n += 1; }
+    return n === 0 ? 0 : sum / n;
+  }
+  _loss() {
+    if (this.samples.length === 0) return 0;
+    let missed = 0;
+    for (const s of this.samples) if (s === null) missed += 1;
+    return (100 * missed) / this.samples.length;
+  }
+  _updateLevel() {
+    const q = QUALITY_LEVELS.indexOf(classify(this._latency(), this._loss()));
+    if (q === this.levelIndex) {
+      this.streak = 0;
+      return;
+    }
+    const worse = q > this.levelIndex;
+    if (this.streak > 0 && worse === this.streakWorse) {
+      this.streak += 1;
+      this.streakMildest = worse ? Math.min(this.streakMildest, q) : Math.max(this.streakMildest, q);
+    } else {
+      this.streak = 1;
+      this.streakWorse = worse;
+      this.streakMildest = q;
+    }
+    if (this.streak >= Math.max(1, this.holdSamples)) {
+      this.levelIndex = this.streakMildest;
+      this.streak = 0;
+    }
+  }
+  // The held level ('excellent' before any sample: nothing measured is nothing wrong).
+  get level() {
+    return QUALITY_LEVELS[this.levelIndex];
+  }
+  // The new level once, when it differs from the one last returned; else null.
+  takeLevelChange() {
+    if (this.levelIndex === this.reported) return null;
+    this.reported = this.levelIndex;
+    return this.level;
+  }
+  recordConnected(now) {
+    if (this.connected) return;
+    if (this.observedSince === null) this.observedSince = now;
+    this.connected = true;
+    this.connectedSince = now;
+  }
+  recordDisconnected(now) {
+    if (!this.connected) return;
+    this.connected = false;
+    this.connectedTotal += Math.max(0, now - this.connectedSince);
+  }
+  recordReconnect() {
+    this.reconnects += 1;
+  }
+  // ORIGIN's ConnectionQualityMetrics: latency (ms, mean), jitter (ms, mean |Δ| of consecutive
+  // RTTs, missed samples skipped), packetLoss (%), reliability (0–100), uptime (ms of the
+  // current connection), reconnectCount.
+  metrics(now) {
+    let jitter = 0;
+    let prev = null;
+    let sum = 0;
+    let pairs = 0;
+    for (const s of this.samples) {
+      if (s === null) continue;
+      if (prev !== null) { sum += Math.abs(s - prev); pairs += 1; }
+      prev = s;
+    }
+    if (pairs > 0) jitter = sum / pairs;
+    let connectedTime = this.connectedTotal;
+    let uptime = 0;
+    if (this.connected) {
+      uptime = Math.max(0, now - this.connectedSince);
+      connectedTime += uptime;
+    }
+    let availability = 1;
+    let perHour = 0;
+    if (this.observedSince !== null) {
+      const observed = Math.max(0, now - this.observedSince);
+      if (observed > 0) availability = connectedTime / observed;
+      perHour = this.reconnects / (Math.max(observed, HOUR_MS) / HOUR_MS);
+    } else if (this.reconnects > 0) {
+      perHour = this.reconnects;
+    }
+    const packetLoss = this._loss();
+    return {
+      latency: this._latency(),
+      jitter,
+      packetLoss,
+      reliability: reliabilityScore(availability, packetLoss, this.missedInARow, perHour),
+      uptime,
+      reconnectCount: this.reconnects,
+      samples: this.samples.length,
+      level: this.level,
+    };
+  }
+  // [{level: 'warning'|'error'|'critical', message}], at most one per cause.
+  alerts(now) {
+    const out = [];
+    if (this.samples.length === 0) return out;
+    const m = this.metrics(now);
+    if (m.latency > 500) out.push({ level: 'error', message: `latency ${m.latency.toFixed(1)} ms is over 500 ms` });
+    else if (m.latency > 200) out.push({ level: 'warning', message: `latency ${m.latency.toFixed(1)} ms is over 200 ms` });
+    if (m.packetLoss > 10) out.push({ level: 'error', message: `packet loss ${m.packetLoss.toFixed(1)} % is over 10 %` });
+    else if (m.packetLoss > 5) out.push({ level: 'warning', message: `packet loss ${m.packetLoss.toFixed(1)} % is over 5 %` });
+    if (this.level === 'critical') out.push({ level: 'critical', message: 'connection quality is critical' });
+    return out;
+  }
+  // Short sentences, in a fixed order; empty when all is well.
+  recommendations(now) {
+    const out = [];
+    const m = this.metrics(now);
+    if (this.samples.length > 0 && m.latency > 200)
+      out.push(`Latency is high (${m.latency.toFixed(0)} ms): check the network path or use a server closer to you.`);
+    if (m.jitter > 50)
+      out.push(`Latency is unstable (jitter ${m.jitter.toFixed(0)} ms): look for a congested Wi-Fi link or competing traffic.`);
+    if (m.packetLoss > 2)
+      out.push(`${m.packetLoss.toFixed(1)} % of heartbeats were lost: check signal strength and firewall or proxy settings.`);
+    if (this.missedInARow >= 2)
+      out.push(`${this.missedInARow} heartbeats in a row went unanswered: the link may be dead; reconnect.`);
+    if (this.reconnects >= 3)
+      out.push(`${this.reconnects} reconnections: investigate network stability and proxy idle timeouts (keep the heartbeat interval below them).`);
+    if (this.level === 'critical')
+      out.push('Quality is critical: switch to the HTTP polling fallback until it recovers.');
+    return out;
+  }
+}
+
+// ---- the offline queue --------------------------------------------------------------------
+
+// Publishes waiting for their ack, in enqueue order; ids unique among the entries (a second
+// enqueue of a queued id is 'duplicate'); bounded ('full' when over maxMessages or maxBytes,
+// nothing already accepted is dropped). A Map keeps insertion order, so resend order is the
+// original order after a drop.
+export class OutboundQueue {
+  constructor({ maxMessages = 1000, maxBytes = 1048576 } = {}) {
+    this.maxMessages = maxMessages;
+    this.maxBytes = maxBytes;
+    this.entries = new Map();
+    this.bytes = 0;
+    this.stats = { accepted: 0, duplicates: 0, refusedFull: 0, acked: 0 };
+  }
+  // Returns 'accepted', 'duplicate' or 'full'. `payload` is the frame text to send.
+  enqueue(id, payload, extra = {}) {
+    if (this.entries.has(id)) {
+      this.stats.duplicates += 1;
+      return 'duplicate';
+    }
+    if (this.entries.size + 1 > this.maxMessages || this.bytes + payload.length > this.maxBytes) {
+      this.stats.refusedFull += 1;
+      return 'full';
+    }
+    this.entries.set(id, { id, payload, inFlight: false, ...extra });
+    this.bytes += payload.length;
+    this.stats.accepted += 1;
+    return 'accepted';
+  }
+  pending() {
+    return [...this.entries.values()].filter((e) => !e.inFlight);
+  }
+  nextPending() {
+    for (const e of this.entries.values()) if (!e.inFlight) return e;
+    return null;
+  }
+  markSent(id) {
+    const e = this.entries.get(id);
+    if (!e) return false;
+    e.inFlight = true;
+    return true;
+  }
+  // Back to pending (a failed HTTP publish).
+  unmark(id) {
+    const e = this.entries.get(id);
+    if (e) e.inFlight = false;
+  }
+  ack(id) {
+    const e = this.entries.get(id);
+    if (!e) return false;
+    this.entries.delete(id);
+    this.bytes -= e.payload.length;
+    this.stats.acked += 1;
+    return true;
+  }
+  // The link went down: everything in flight is resent (the server's dedup by id makes that
+  // safe: a second publish with an accepted id gets the first ack again, no second delivery).
+  onDisconnect() {
+    for (const e of this.entries.values()) e.inFlight = false;
+  }
+  get size() {
+    return this.entries.size;
+  }
+}
+
+// ---- resume cursors (mirrors src/client/cursors.cpp) ----------------------------------------
+
+// Per subscribed channel: the last seq delivered and its epoch. A channel has a position only
+// once the server told us one; `last` never decreases within one epoch.
+export class ChannelCursors {
+  constructor() {
+    this.channels = new Map();
+  }
+  add(channel) {
+    if (this.channels.has(channel)) return false;
+    this.channels.set(channel, { last: null, epoch: null });
+    return true;
+  }
+  remove(channel) {
+    return this.channels.delete(channel);
+  }
+  has(channel) {
+    return this.channels.has(channel);
+  }
+  names() {
+    return [...this.channels.keys()].sort();
+  }
+  // The subscribe frame: with since and epoch once a position is known (CONTRACT §2).
+  subscribeFrame(channel) {
+    const c = this.channels.get(channel);
+    const f = { type: 'subscribe', channel };
+    if (c && c.last !== null) {
+      f.since = c.last;
+      if (c.epoch !== null) f.epoch = c.epoch;
+    }
+    return f;
+  }
+  // Returns {known, recovered}: recovered is set only for a resume (since was known).
+  onSubscribed(s) {
+    const c = this.channels.get(s.channel);
+    if (!c) return { known: false, recovered: null };
+    const resumed = c.last !== null;
+    const out = { known: true, recovered: resumed ? Boolean(s.recovered) : null };
+    if (!resumed || !s.recovered) {
+      // Nothing replayed: continue from the server's position, but a duplicate answer in the
+      // same epoch must not move us backwards.
+      const sameEpoch = c.epoch !== null && c.epoch === s.epoch;
+      if (!resumed || !sameEpoch || s.seq > c.last) c.last = s.seq;
+    }
+    if (s.epoch !== undefined) c.epoch = s.epoch;
+    return out;
+  }
+  // 'deliver', 'duplicate' (seq <= cursor) or 'unsubscribed'.
+  onMessage(channel, seq) {
+    const c = this.channels.get(channel);
+    if (!c) return 'unsubscribed';
+    if (c.last !== null && seq <= c.last) return 'duplicate';
+    c.last = seq;
+    return 'deliver';
+  }
+  // One channel of an /api/poll answer, before its messages are delivered.
+  onPollChannel(channel, cursor, epoch, recovered, firstSeq, askedSince) {
+    const c = this.channels.get(channel);
+    if (!c) return { known: false, recovered: null };
+    const out = { known: true, recovered: null };
+    const epochChanged = epoch != null && c.epoch !== null && epoch !== c.epoch;
+    if (askedSince && recovered != null) out.recovered = Boolean(recovered);
+    else if (askedSince && epochChanged) out.recovered = false;
+    if (out.recovered === false) {
+      if (firstSeq != null) c.last = firstSeq > 0 ? firstSeq - 1 : 0;
+      else if (cursor != null) c.last = cursor;
+      else c.last = null;
+    }
+    if (epoch != null) c.epoch = epoch;
+    return out;
+  }
+  onPollCursor(channel, cursor) {
+    const c = this.channels.get(channel);
+    if (!c) return;
+    if (c.last === null || cursor > c.last) c.last = cursor;
+  }
+  last(channel) {
+    const c = this.channels.get(channel);
+    return c ? c.last : null;
+  }
+  epoch(channel) {
+    const c = this.channels.get(channel);
+    return c ? c.epoch : null;
+  }
+}
+
+// ---- poll pacing (mirrors core/poll_schedule) ----------------------------------------------
+
+// The pause between two polls: halves after a fast answer (≥ min), ×1.5 after a slow one,
+// ×2 after a failure (≤ max).
+export class PollSchedule {
+  constructor(initial) {
+    this.initial = initial;
+    this.min = Math.min(1000, initial);
+    this.max = Math.max(60000, initial);
+    this.interval = initial;
+    this.failures = 0;
+  }
+  onSuccess(latencyMs) {
+    this.failures = 0;
+    const f = latencyMs <= 1000 ? 0.5 : 1.5;
+    this.interval = Math.min(this.max, Math.max(this.min, Math.round(this.interval * f)));
+  }
+  onFailure() {
+    this.failures += 1;
+    this.interval = Math.min(this.max, Math.round(this.interval * 2));
+  }
+  reset() {
+    this.interval = this.initial;
+    this.failures = 0;
+  }
+}
+
+// ---- the client ----------------------------------------------------------------------------
+
+const realTimers = {
+  now: () =>
+    typeof performance !== 'undefined' && performance.timeOrigin
+      ? performance.timeOrigin + performance.now()
+      : Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h),
+};
+
+function randomId() {
+  if (typeof crypto !== 'undefined' && crypto.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+}
+
+// ws://host:port/ws?x → http://host:port
+function httpBaseOf(wsUrl) {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  return u.origin;
+}
+
+// The default WebSocket URL for a page served by steadyws: same host, /ws.
+export function defaultUrl(loc = globalThis.location) {
+  if (!loc) return 'ws://127.0.0.1:6011/ws';
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+}
+
+// Events (client.on(name, fn), returns an unsubscribe function):
+//   state            {from, to, reason, time}
+//   reconnect_attempt {attempt, delay, probe}
+//   welcome          {sessionId, resumed, heartbeatInterval, heartbeatTimeout, serverTime}
+//   message          the message frame {type:'message', channel, seq, id, data, timestamp},
+//                    plus viaFallback
+//   ack              {id, channel, seq}
+//   recovered        {channel, recovered}
+//   health           metrics() after every heartbeat sample
+//   quality          {level, metrics} when the held level changes
+//   fallback         {active, reason, time}
+//   poll             {messages, time} after every successful poll
+//   error            {where, message, code}
+export class SteadyClient {
+  // url: the WebSocket URL (ws://host:port/ws); defaults to this page's host.
+  // options: DEFAULT_OPTIONS plus channels [names], token, httpUrl (base of /api, derived from
+  // url), timers {now, setTimeout, clearTimeout}, random () => [0,1), WebSocket, fetch.
+  constructor(url, options = {}) {
+    this.url = url || defaultUrl();
+    this.opts = { ...DEFAULT_OPTIONS, ...options };
+    this.httpUrl = this.opts.httpUrl || httpBaseOf(this.url);
+    this.timers = this.opts.timers || realTimers;
+    this.random = this.opts.random || Math.random;
+    this.WebSocketImpl = this.opts.WebSocket || globalThis.WebSocket;
+    this.fetchImpl = this.opts.fetch || ((...a) => globalThis.fetch(...a));
+    this.listeners = new Map();
+    this.state = 'disconnected';
+    this.stateSince = this.timers.now();
+    this.backoff = new Backoff(this.opts, this.opts.maxReconnectAttempts);
+    this.probeBackoff = new Backoff(this.opts, 0);
+    this.quality = new QualityMonitor({
+      window: this.opts.qualityWindow,
+      holdSamples: this.opts.qualityHoldSamples,
+    });
+    this.queue = new OutboundQueue({
+      maxMessages: this.opts.queueMaxMessages,
+      maxBytes: this.opts.queueMaxBytes,
+    });
+    this.cursors = new ChannelCursors();
+    for (const c of this.opts.channels || []) this.cursors.add(c);
+    this.pollSchedule = new PollSchedule(this.opts.fallbackPollInterval);
+    this.sessionId = null;
+    this.link = null; // {ws, welcomed, connectTimer}
+    this.want = false; // the application wants a connection
+    this.everConnected = false;
+    this.fallbackActive = false;
+    this.manualFallback = false; // forceFallback(): stay on polling, no probes
+    this.fallbackGen = 0;
+    this.probing = false;
+    this.retryTimer = null;
+    this.pollTimer = null;
+    this.pollAbort = null;
+    this.publishing = false;
+    this.criticalSince = null;
+    // heartbeats
+    this.hbTimer = null;
+    this.nextPingAt = 0;
+    this.outstanding = new Map(); // token → {sentAt, resolve, reject}
+    this.lastActivity = 0;
+    this.missedInARow = 0;
+    this.lastToken = 0;
+    this.lastRtt = null;
+    this.stats = {
+      connects: 0,
+      messagesReceived: 0,
+      messagesSent: 0,
+      pingsSent: 0,
+      pongsReceived: 0,
+      pingsMissed: 0,
+      polls: 0,
+      pollFailures: 0,
+      duplicatesDropped: 0,
+    };
+  }
+
+  // ---- events ----
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return () => this.off(name, fn);
+  }
+  off(name, fn) {
+    const s = this.listeners.get(name);
+    if (s) s.delete(fn);
+  }
+  emit(name, payload) {
+    const s = this.listeners.get(name);
+    if (!s) return;
+    for (const fn of [...s]) {
+      try {
+        fn(payload);
+      } catch (e) {
+        // A listener's bug must not break the client's own bookkeeping.
+        if (typeof console !== 'undefined') console.error('steadyws listener', name, e);
+      }
+    }
+  }
+
+  // ---- public API ----
+
+  get transport() {
+    return this.fallbackActive ? 'polling' : 'websocket';
+  }
+  get isConnected() {
+    return this.state === 'connected';
+  }
+  // Attempts made in the current run of failures (the probe count while on the fallback).
+  get reconnectAttempt() {
+    return this.fallbackActive ? this.probeBackoff.attempts : this.backoff.attempts;
+  }
+  metrics() {
+    return this.quality.metrics(this.timers.now());
+  }
+  alerts() {
+    return this.quality.alerts(this.timers.now());
+  }
+  recommendations() {
+    return this.quality.recommendations(this.timers.now());
+  }
+
+  // Starts connecting (from disconnected, error or closed). No-op when already trying.
+  connect() {
+    if (this.want && this.state !== 'closed') return;
+    this.want = true;
+    this.backoff.reset();
+    this.transition('connecting', 'connect()');
+    this.startAttempt();
+  }
+
+  // Drops whatever link there is and starts over at attempt 1, leaving the fallback
+  // (forced or not).
+  reconnect() {
+    this.want = true;
+    this.manualFallback = false;
+    this.cancelRetry();
+    this.probing = false;
+    this.dropWelcomedLink('reconnect()');
+    this.deactivateFallback();
+    this.backoff.reset();
+    this.probeBackoff.reset();
+    if (!isLegalTransition(this.state, 'connecting')) this.transition('disconnected', 'reconnect()');
+    this.transition('connecting', 'reconnect()');
+    this.startAttempt();
+  }
+
+  // Closes for good (state closed); pending publishes stay queued for a later connect().
+  close(reason = 'close()') {
+    this.want = false;
+    this.cancelRetry();
+    this.probing = false;
+    this.dropWelcomedLink(reason);
+    this.deactivateFallback();
+    this.manualFallback = false;
+    this.transition('closed', reason);
+  }
+  disconnect() {
+    this.close('disconnect()');
+  }
+
+  // Leaves the WebSocket for HTTP polling now and stays there (no probes) until reconnect().
+  forceFallback() {
+    this.want = true;
+    this.manualFallback = true;
+    this.cancelRetry();
+    this.probing = false;
+    this.dropWelcomedLink('forceFallback()');
+    if (this.state !== 'disconnected') {
+      if (!isLegalTransition(this.state, 'disconnected')) this.transition('connecting', 'forceFallback()');
+      this.transition('disconnected', 'fallback forced');
+    }
+    this.activateFallback('forced by the user');
+  }
+
+  subscribe(channel) {
+    if (!this.cursors.add(channel)) return;
+    if (this.linkReady()) this.send(this.cursors.subscribeFrame(channel));
+    else if (this.fallbackActive) this.restartPoll();
+  }
+  unsubscribe(channel) {
+    if (!this.cursors.remove(channel)) return;
+    if (this.linkReady()) this.send({ type: 'unsubscribe', channel });
+    else if (this.fallbackActive) this.restartPoll();
+  }
+
+  // Queues a publish and sends it when it can (WebSocket or POST /api/publish); resent until
+  // acked. Returns {id, result} with result 'accepted', 'duplicate' (that id is already
+  // queued) or 'full'.
+  publish(channel, data, id = randomId()) {
+    const frame = { type: 'publish', channel, data, id };
+    const result = this.queue.enqueue(id, JSON.stringify(frame), { channel, data });
+    if (result === 'accepted') {
+      if (this.linkReady()) this.flushQueue();
+      else if (this.fallbackActive) this.httpPublishNext();
+    }
+    return { id, result };
+  }
+
+  // One ping outside the heartbeat schedule. Resolves with the RTT in ms, rejects when no pong
+  // comes within heartbeatTimeout or the link goes down. Counts as a quality sample.
+  ping() {
+    return new Promise((resolve, reject) => {
+      if (!this.linkReady()) {
+        reject(new Error('not connected'));
+        return;
+      }
+      this.sendPing(resolve, reject);
+    });
+  }
+
+  // ---- state ----
+
+  transition(to, reason) {
+    const from = this.state;
+    if (!isLegalTransition(from, to)) return false;
+    this.state = to;
+    this.stateSince = this.timers.now();
+    this.emit('state', { from, to, reason, time: Date.now() });
+    return true;
+  }
+
+  // ---- the WebSocket ----
+
+  wsUrl() {
+    const u = new URL(this.url);
+    if (this.sessionId) u.searchParams.set('session', this.sessionId);
+    if (this.opts.token) u.searchParams.set('token', this.opts.token);
+    return u.toString();
+  }
+
+  linkReady() {
+    return Boolean(this.link && this.link.welcomed);
+  }
+
+  startAttempt() {
+    let ws;
+    const link = { ws: null, welcomed: false, connectTimer: null };
+    this.link = link;
+    try {
+      ws = new this.WebSocketImpl(this.wsUrl());
+    } catch (e) {
+      // A malformed URL throws synchronously; treat it like a failed attempt, later.
+      link.connectTimer = this.timers.setTimeout(
+        () => this.onLinkLost(link, `cannot open: ${e.message}`, false, null),
+        0,
+      );
+      return;
+    }
+    link.ws = ws;
+    link.connectTimer = this.timers.setTimeout(() => {
+      this.onLinkLost(link, `no welcome within ${this.opts.connectTimeout} ms`, false, null);
+    }, this.opts.connectTimeout);
+    ws.onmessage = (ev) => this.onFrame(link, ev.data);
+    ws.onclose = (ev) => {
+      let retryAfter = null;
+      // CONTRACT §1: a shutdown closes with 1001 and {"retryAfterMs":N}: wait N, not the backoff.
+      if (ev.code === 1001 && ev.reason) {
+        try {
+          const r = JSON.parse(ev.reason);
+          if (Number.isFinite(r.retryAfterMs) && r.retryAfterMs >= 0) retryAfter = r.retryAfterMs;
+        } catch {
+          // not JSON: the ordinary backoff
+        }
+      }
+      const why = `closed ${ev.code}${ev.reason ? ` ${ev.reason}` : ''}`;
+      this.onLinkLost(link, why, Boolean(ev.wasClean) && ev.code !== 1006, retryAfter);
+    };
+    ws.onerror = () => {
+      // Always followed by a close event, which does the work.
+    };
+  }
+
+  // Closes the socket of the current link and forgets it. graceful: a 1000 close frame.
+  dropLink(graceful, reason) {
+    const link = this.link;
+    if (!link) return;
+    this.link = null;
+    if (link.connectTimer !== null) this.timers.clearTimeout(link.connectTimer);
+    this.stopHeartbeat();
+    if (link.ws) {
+      link.ws.onmessage = null;
+      link.ws.onclose = null;
+      try {
+        if (graceful) link.ws.close(1000, String(reason).slice(0, 100));
+        else link.ws.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  // A manual drop: a 1000 close, and the uptime and queue bookkeeping of a lost connection.
+  dropWelcomedLink(reason) {
+    if (!this.link) return;
+    const wasWelcomed = this.link.welcomed;
+    this.dropLink(true, reason);
+    if (wasWelcomed) this.onDisconnected();
+  }
+
+  onFrame(link, text) {
+    if (link !== this.link) return;
+    let m;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      this.emit('error', { where: 'server', message: 'a frame that is not JSON' });
+      return;
+    }
+    if (!m || typeof m.type !== 'string') return;
+    const now = this.timers.now();
+    this.lastActivity = now;
+    this.missedInARow = 0;
+    if (!link.welcomed) {
+      if (m.type === 'welcome') this.onWelcome(link, m);
+      return;
+    }
+    switch (m.type) {
+      case 'pong':
+        this.onPong(m.timestamp, now);
+        break;
+      case 'subscribed': {
+        const out = this.cursors.onSubscribed(m);
+        if (out.known && out.recovered !== null)
+          this.emit('recovered', { channel: m.channel, recovered: out.recovered });
+        break;
+      }
+      case 'ack':
+        if (this.queue.ack(m.id)) this.emit('ack', { id: m.id, channel: m.channel, seq: m.seq });
+        break;
+      case 'message':
+        this.deliver(m, false);
+        break;
+      case 'error':
+        this.emit('error', { where: 'server', code: m.code, message: m.message });
+        break;
+      default:
+        break; // welcome again, unsubscribed: nothing to do
+    }
+  }
+
+  onWelcome(link, m) {
+    const now = this.timers.now();
+    if (link.connectTimer !== null) this.timers.clearTimeout(link.connectTimer);
+    link.connectTimer = null;
+    link.welcomed = true;
+    const wasFallback = this.fallbackActive;
+    if (wasFallback) this.deactivateFallback();
+    this.probing = false;
+    this.backoff.reset();
+    this.probeBackoff.reset();
+    this.sessionId = m.sessionId || this.sessionId;
+    this.criticalSince = null;
+    if (this.everConnected) this.quality.recordReconnect(now);
+    this.quality.recordConnected(now);
+    this.queue.onDisconnect();
+    this.everConnected = true;
+    this.stats.connects += 1;
+    this.emit('welcome', m);
+    this.transition('connected', wasFallback ? 'websocket probe held; leaving the fallback' : 'welcome');
+    if (this.link !== link) return; // a listener changed course
+    // Resume: every channel again, with since/epoch where a position is known (CONTRACT §2).
+    for (const c of this.cursors.names()) this.send(this.cursors.subscribeFrame(c));
+    this.flushQueue();
+    this.startHeartbeat(now);
+  }
+
+  send(obj) {
+    if (!this.linkReady()) return false;
+    try {
+      this.link.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  flushQueue() {
+    for (const e of this.queue.pending()) {
+      if (!this.send(e.payload)) return;
+      this.queue.markSent(e.id);
+      this.stats.messagesSent += 1;
+    }
+  }
+
+  deliver(m, viaFallback) {
+    const verdict = this.cursors.onMessage(m.channel, m.seq);
+    if (verdict !== 'deliver') {
+      if (verdict === 'duplicate') this.stats.duplicatesDropped += 1;
+      return;
+    }
+    this.stats.messagesReceived += 1;
+    this.emit('message', { ...m, viaFallback });
+  }
+
+  onDisconnected() {
+    const now = this.timers.now();
+    this.queue.onDisconnect();
+    this.quality.recordDisconnected(now);
+  }
+
+  onLinkLost(link, reason, clean, retryAfter) {
+    if (link !== this.link) return;
+    const wasConnected = link.welcomed;
+    this.dropLink(false, reason);
+    if (wasConnected) this.onDisconnected();
+    if (!this.want) return;
+    if (!clean) this.emit('error', { where: wasConnected ? 'connection' : 'attempt', message: reason });
+    if (this.probing) {
+      this.probing = false;
+      this.transition('disconnected', `probe failed: ${reason}`);
+      this.scheduleRetry(retryAfter);
+      return;
+    }
+    if (this.state === 'connected') {
+      this.transition(clean ? 'disconnected' : 'error', reason);
+    } else if (this.state === 'reconnecting' && this.backoff.exhausted()) {
+      this.transition('disconnected', `gave up after ${this.backoff.attempts} attempts: ${reason}`);
+      this.giveUp();
+      return;
+    } else {
+      this.transition('error', reason);
+    }
+    this.scheduleRetry(retryAfter);
+  }
+
+  scheduleRetry(retryAfter) {
+    if (this.fallbackActive) {
+      if (this.manualFallback) return;
+      const d = this.probeBackoff.next(this.random());
+      const delay = retryAfter ?? d ?? this.opts.maxBackoffDelay;
+      this.emit('reconnect_attempt', { attempt: this.probeBackoff.attempts, delay, probe: true });
+      this.armRetry(delay, true);
+      return;
+    }
+    const d = this.backoff.next(this.random());
+    if (d === null) {
+      this.transition('reconnecting', 'no attempts left');
+      this.transition('disconnected', `gave up after ${this.backoff.attempts} attempts`);
+      this.giveUp();
+      return;
+    }
+    const delay = retryAfter ?? d;
+    this.transition('reconnecting', `retry in ${delay} ms`);
+    this.emit('reconnect_attempt', { attempt: this.backoff.attempts, delay, probe: false });
+    this.armRetry(delay, false);
+  }
+
+  armRetry(delay, probe) {
+    this.cancelRetry();
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.want) return;
+      if (probe) {
+        if (!this.fallbackActive || this.manualFallback) return;
+        this.probing = true;
+        this.transition('reconnecting', 'probing the websocket');
+      }
+      this.startAttempt();
+    }, delay);
+  }
+
+  cancelRetry() {
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  giveUp() {
+    if (this.opts.enableFallback) this.activateFallback('websocket failed after maxReconnectAttempts');
+  }
+
+  // ---- heartbeats ----
+
+  startHeartbeat(now) {
+    this.stopHeartbeat();
+    this.missedInARow = 0;
+    this.lastActivity = now;
+    this.nextPingAt = this.opts.pingOnConnect ? now : now + this.opts.heartbeatInterval;
+    this.armHeartbeat();
+  }
+
+  stopHeartbeat() {
+    if (this.hbTimer !== null) this.timers.clearTimeout(this.hbTimer);
+    this.hbTimer = null;
+    for (const p of this.outstanding.values()) if (p.reject) p.reject(new Error('link lost'));
+    this.outstanding.clear();
+  }
+
+  armHeartbeat() {
+    if (this.hbTimer !== null) this.timers.clearTimeout(this.hbTimer);
+    let at = this.nextPingAt;
+    for (const p of this.outstanding.values()) at = Math.min(at, p.sentAt + this.opts.heartbeatTimeout);
+    const delay = Math.max(0, at - this.timers.now());
+    this.hbTimer = this.timers.setTimeout(() => {
+      this.hbTimer = null;
+      this.onHeartbeatTimer();
+    }, delay);
+  }
+
+  onHeartbeatTimer() {
+    if (!this.linkReady()) return;
+    const now = this.timers.now();
+    let sampled = false;
+    // At exactly sentAt + timeout the ping is missed (docs/core/backoff-state-heartbeat.md §3.2).
+    for (const [token, p] of this.outstanding) {
+      if (now < p.sentAt + this.opts.heartbeatTimeout) continue;
+      this.outstanding.delete(token);
+      this.stats.pingsMissed += 1;
+      // A peer that talks but loses a pong is alive: only silence since the ping counts.
+      if (!(this.lastActivity > p.sentAt)) this.missedInARow += 1;
+      this.quality.recordMissed(now);
+      sampled = true;
+      if (p.reject) p.reject(new Error('pong timeout'));
+    }
+    if (sampled) this.afterQualitySample(now);
+    if (!this.linkReady()) return;
+    if (this.missedInARow >= Math.max(1, this.opts.maxMissedHeartbeats)) {
+      this.onLinkLost(
+        this.link,
+        `heartbeat timeout: ${this.missedInARow} pings unanswered (interval ${this.opts.heartbeatInterval} ms)`,
+        false,
+        null,
+      );
+      return;
+    }
+    if (now >= this.nextPingAt) {
+      this.sendPing(null, null);
+      this.nextPingAt = now + this.opts.heartbeatInterval;
+    }
+    this.armHeartbeat();
+  }
+
+  sendPing(resolve, reject) {
+    const now = this.timers.now();
+    // The token is the wire timestamp (Unix ms), strictly increasing so two pings in the same
+    // millisecond still match their own pongs. CONTRACT §2: the server echoes it unchanged.
+    const token = Math.max(Math.floor(Date.now()), this.lastToken + 1);
+    this.lastToken = token;
+    this.outstanding.set(token, { sentAt: now, resolve, reject });
+    this.stats.pingsSent += 1;
+    this.send({ type: 'ping', timestamp: token });
+    if (resolve) this.armHeartbeat(); // its deadline may be the earliest now
+  }
+
+  onPong(token, now) {
+    const p = this.outstanding.get(token);
+    if (!p) return; // late (already counted as missed) or unknown
+    this.outstanding.delete(token);
+    const rtt = Math.max(0, now - p.sentAt);
+    this.stats.pongsReceived += 1;
+    this.lastRtt = rtt;
+    this.quality.recordRtt(rtt);
+    if (p.resolve) p.resolve(rtt);
+    this.afterQualitySample(now);
+  }
+
+  afterQualitySample(now) {
+    const change = this.quality.takeLevelChange();
+    const m = this.quality.metrics(now);
+    this.emit('health', m);
+    if (change) this.emit('quality', { level: change, metrics: m });
+    if (this.quality.level !== 'critical') {
+      this.criticalSince = null;
+      return;
+    }
+    if (this.criticalSince === null) this.criticalSince = now;
+    const after = this.opts.criticalQualityFallbackAfter;
+    if (
+      this.opts.enableFallback &&
+      after > 0 &&
+      now - this.criticalSince >= after &&
+      this.linkReady() &&
+      this.state === 'connected'
+    ) {
+      this.criticalSince = null;
+      this.dropLink(true, 'quality critical');
+      this.onDisconnected();
+      this.transition('disconnected', `quality critical for ${after} ms`);
+      this.activateFallback('quality stayed critical');
+    }
+  }
+
+  // ---- the HTTP long-polling fallback ----
+
+  apiUrl(path, params = []) {
+    const u = new URL(path, this.httpUrl);
+    for (const [k, v] of params) u.searchParams.append(k, String(v));
+    if (this.opts.token) u.searchParams.set('token', this.opts.token);
+    return u.toString();
+  }
+
+  activateFallback(reason) {
+    if (this.fallbackActive) return;
+    this.fallbackActive = true;
+    this.fallbackGen += 1;
+    this.pollSchedule.reset();
+    this.probeBackoff.reset();
+    this.emit('fallback', { active: true, reason, time: Date.now() });
+    // The first poll goes out now: the switch must complete within 2 s of the decision.
+    this.startPoll();
+    this.httpPublishNext();
+    this.scheduleRetry(null); // the first WebSocket probe (none when forced)
+  }
+
+  deactivateFallback() {
+    if (!this.fallbackActive) return;
+    this.fallbackActive = false;
+    this.fallbackGen += 1;
+    if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    // An answer in flight is dropped unread: its messages were not delivered, so the cursors
+    // did not move and the re-subscribe with since replays them. Nothing is lost.
+    if (this.pollAbort) this.pollAbort.abort();
+    this.pollAbort = null;
+    this.publishing = false;
+    this.queue.onDisconnect();
+    this.emit('fallback', { active: false, reason: 'websocket back', time: Date.now() });
+  }
+
+  restartPoll() {
+    // The aborted answer is ignored (startPoll checks that its poll is still the current one).
+    if (this.pollAbort) this.pollAbort.abort();
+    this.pollAbort = null;
+    if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.startPoll();
+  }
+
+  armPoll(delay) {
+    if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
+    const gen = this.fallbackGen;
+    this.pollTimer = this.timers.setTimeout(() => {
+      this.pollTimer = null;
+      if (gen !== this.fallbackGen || !this.fallbackActive) return;
+      this.startPoll();
+      this.httpPublishNext(); // a failed publish is retried at the poll pace
+    }, delay);
+  }
+
+  async startPoll() {
+    if (!this.fallbackActive || this.pollAbort) return;
+    const names = this.cursors.names();
+    if (names.length === 0) {
+      this.armPoll(this.pollSchedule.interval);
+      return;
+    }
+    const asked = names.map((c) => ({ channel: c, since: this.cursors.last(c), epoch: this.cursors.epoch(c) }));
+    const params = [];
+    for (const a of asked) {
+      params.push(['channel', a.channel]);
+      if (a.since !== null) {
+        params.push(['since', a.since]);
+        if (a.epoch !== null) params.push(['epoch', a.epoch]);
+      }
+    }
+    params.push(['timeout', this.opts.longPollTimeout]);
+    if (this.sessionId) params.push(['session', this.sessionId]);
+    const poll = typeof AbortController !== 'undefined' ? new AbortController() : { abort() {} };
+    this.pollAbort = poll;
+    const started = this.timers.now();
+    // A poll the server never answers must not hang the fallback.
+    const limit = this.timers.setTimeout(() => poll.abort(), this.opts.longPollTimeout + 5000);
+    let answer = null;
+    let failure = null;
+    try {
+      const res = await this.fetchImpl(this.apiUrl('/api/poll', params), {
+        signal: poll.signal,
+        cache: 'no-store',
+      });
+      if (res.status !== 200) failure = `poll answered HTTP ${res.status}`;
+      else answer = await res.json();
+    } catch (e) {
+      failure = `poll: ${e && e.message ? e.message : e}`;
+    }
+    this.timers.clearTimeout(limit);
+    if (this.pollAbort !== poll || !this.fallbackActive) return; // aborted or superseded
+    this.pollAbort = null;
+    if (failure || !answer || !Array.isArray(answer.messages)) {
+      this.stats.pollFailures += 1;
+      this.pollSchedule.onFailure();
+      this.emit('error', { where: 'poll', message: failure || 'poll answer without messages' });
+      this.armPoll(this.pollSchedule.interval);
+      return;
+    }
+    this.onPollAnswer(asked, started, answer);
+  }
+
+  onPollAnswer(asked, started, answer) {
+    const now = this.timers.now();
+    this.stats.polls += 1;
+    // An empty answer waited server-side for the whole timeout: that is not latency.
+    const elapsed = now - started;
+    this.pollSchedule.onSuccess(answer.messages.length === 0 ? Math.max(0, elapsed - this.opts.longPollTimeout) : 0);
+    const cursors = answer.cursors || {};
+    const epochs = answer.epochs || {};
+    const recovered = answer.recovered || {};
+    for (const a of asked) {
+      let first = null;
+      for (const m of answer.messages) if (m.channel === a.channel && (first === null || m.seq < first)) first = m.seq;
+      const out = this.cursors.onPollChannel(
+        a.channel,
+        cursors[a.channel] ?? null,
+        epochs[a.channel] ?? null,
+        recovered[a.channel] ?? null,
+        first,
+        a.since !== null,
+      );
+      if (out.known && out.recovered !== null) this.emit('recovered', { channel: a.channel, recovered: out.recovered });
+    }
+    const msgs = [...answer.messages].sort((x, y) =>
+      x.channel === y.channel ? x.seq - y.seq : x.channel < y.channel ? -1 : 1,
+    );
+    const gen = this.fallbackGen;
+    for (const m of msgs) {
+      if (gen !== this.fallbackGen || !this.fallbackActive) return; // a listener changed course
+      this.deliver(m, true);
+    }
+    for (const [c, cur] of Object.entries(cursors)) this.cursors.onPollCursor(c, cur);
+    this.emit('poll', { messages: msgs.length, time: Date.now() });
+    this.armPoll(this.pollSchedule.interval);
+  }
+
+  async httpPublishNext() {
+    if (!this.fallbackActive || this.publishing) return;
+    const e = this.queue.nextPending();
+    if (!e) return;
+    this.publishing = true;
+    this.queue.markSent(e.id);
+    const gen = this.fallbackGen;
+    let ack = null;
+    try {
+      const res = await this.fetchImpl(this.apiUrl('/api/publish'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ channel: e.channel, data: e.data, id: e.id }),
+      });
+      if (res.status === 200) ack = await res.json();
+      else this.emit('error', { where: 'publish', message: `publish answered HTTP ${res.status}` });
+    } catch (err) {
+      this.emit('error', { where: 'publish', message: `publish: ${err && err.message ? err.message : err}` });
+    }
+    if (gen !== this.fallbackGen) return; // the WebSocket is back: it resends
+    this.publishing = false;
+    if (ack && ack.id === e.id) {
+      if (this.queue.ack(e.id)) this.emit('ack', { id: e.id, channel: ack.channel, seq: ack.seq });
+      this.stats.messagesSent += 1;
+      this.httpPublishNext();
+    } else {
+      this.queue.unmark(e.id); // retried at the poll pace
+    }
+  }
+}
