@@ -609,6 +609,8 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
           }
         } else if constexpr (std::is_same_v<T, protocol::Subscribed>) {
           const auto out = cursors_.on_subscribed(m);
+          if (out.catch_up)
+            send(protocol::to_json(cursors_.subscribe_frame(m.channel)));
           if (out.known && out.recovered && opts_.on_recovered && callbacks_on())
             opts_.on_recovered(m.channel, *out.recovered);
         } else if constexpr (std::is_same_v<T, protocol::Ack>) {
@@ -953,6 +955,7 @@ void Client::Impl::on_poll(std::vector<client::PollCursor> asked, TimePoint star
   poll_schedule_.on_success(answer->messages.empty()
                                 ? std::max(Duration{0}, elapsed - opts_.long_poll_timeout)
                                 : Duration{0});
+  std::vector<std::string> catching_up;
   for (const auto& a : asked) {
     std::optional<std::uint64_t> first;
     for (const auto& pm : answer->messages) {
@@ -967,9 +970,15 @@ void Client::Impl::on_poll(std::vector<client::PollCursor> asked, TimePoint star
         ep == answer->epochs.end() ? std::nullopt : std::optional(ep->second),
         rec == answer->recovered.end() ? std::nullopt : std::optional(rec->second), first,
         a.since.has_value());
+    if (out.catch_up)
+      catching_up.push_back(a.channel);
     if (out.known && out.recovered && opts_.on_recovered && callbacks_on())
       opts_.on_recovered(a.channel, *out.recovered);
   }
+  std::erase_if(answer->messages, [&](const client::PolledMessage& pm) {
+    return std::find(catching_up.begin(), catching_up.end(), pm.message.channel) !=
+           catching_up.end();
+  });
   // Deliver in seq order per channel even if the server listed channels interleaved.
   std::stable_sort(answer->messages.begin(), answer->messages.end(),
                    [](const auto& x, const auto& y) {
@@ -981,8 +990,10 @@ void Client::Impl::on_poll(std::vector<client::PollCursor> asked, TimePoint star
       return;  // a callback disconnected us
     deliver(std::move(pm.message), std::move(pm.json), true);
   }
-  for (const auto& [channel, cursor] : answer->cursors)
-    cursors_.on_poll_cursor(channel, cursor);
+  for (const auto& [channel, cursor] : answer->cursors) {
+    if (std::find(catching_up.begin(), catching_up.end(), channel) == catching_up.end())
+      cursors_.on_poll_cursor(channel, cursor);
+  }
   arm_poll(poll_schedule_.interval());
 }
 
@@ -1035,7 +1046,7 @@ void Client::Impl::http_publish_next() {
 // ---- shared helpers --------------------------------------------------------------------------
 
 void Client::Impl::deliver(protocol::Message m, std::string json, bool via_fallback) {
-  if (cursors_.on_message(m.channel, m.seq) != client::Verdict::deliver)
+  if (cursors_.on_message(m.channel, m.seq, m.id) != client::Verdict::deliver)
     return;
   if (!opts_.on_message || !callbacks_on())
     return;

@@ -1,5 +1,7 @@
 #include "client/cursors.hpp"
 
+#include <algorithm>
+
 namespace steadyws::client {
 
 bool ChannelCursors::add(const std::string& channel) {
@@ -44,8 +46,25 @@ ResumeOutcome ChannelCursors::on_subscribed(const protocol::Subscribed& s) {
   Cursor& c = it->second;
   ResumeOutcome out{.known = true, .recovered = std::nullopt};
   const bool resumed = c.last.has_value();
+  if (c.catching_up) {
+    // The answer to our since=0 catch-up: already reported as a gap, not again. If even the
+    // new epoch's history is gone, continue from its current position.
+    c.catching_up = false;
+    c.epoch = s.epoch;
+    if (!s.recovered)
+      c.last = std::max(*c.last, s.seq);
+    return out;
+  }
   if (resumed)
     out.recovered = s.recovered;
+  const bool epoch_changed = resumed && c.epoch && *c.epoch != s.epoch;
+  if (resumed && !s.recovered && epoch_changed && s.seq > 0) {
+    c.last = 0;
+    c.epoch = s.epoch;
+    c.catching_up = true;
+    out.catch_up = true;
+    return out;
+  }
   if (!resumed || !s.recovered) {
     // CONTRACT §2: nothing is replayed; continue from the server's current position. A
     // duplicate `subscribed` for a channel we already follow must not move us backwards
@@ -58,14 +77,26 @@ ResumeOutcome ChannelCursors::on_subscribed(const protocol::Subscribed& s) {
   return out;
 }
 
-Verdict ChannelCursors::on_message(std::string_view channel, std::uint64_t seq) {
+Verdict ChannelCursors::on_message(std::string_view channel, std::uint64_t seq,
+                                   std::string_view id) {
   auto it = channels_.find(channel);
   if (it == channels_.end())
     return Verdict::unsubscribed;
   Cursor& c = it->second;
   if (c.last && seq <= *c.last)
     return Verdict::duplicate;
-  c.last = seq;
+  c.last = seq;  // even for an id duplicate: this seq is consumed either way
+  if (id.empty())
+    return Verdict::deliver;
+  std::string key(id);
+  if (c.recent_set.contains(key))
+    return Verdict::duplicate;
+  c.recent_ids.push_back(key);
+  c.recent_set.insert(std::move(key));
+  if (c.recent_ids.size() > kRecentIds) {
+    c.recent_set.erase(c.recent_ids.front());
+    c.recent_ids.pop_front();
+  }
   return Verdict::deliver;
 }
 
@@ -97,6 +128,14 @@ ResumeOutcome ChannelCursors::on_poll_channel(const std::string& channel,
     out.recovered = *recovered;
   else if (asked_since && epoch_changed)
     out.recovered = false;  // a new epoch is a lost history even if the flag is missing
+  if (out.recovered == false && epoch_changed && epoch) {
+    // A new epoch: start at its beginning on the next poll (its history still holds what was
+    // published since the restart); this answer's messages for C are replayed then.
+    c.last = 0;
+    c.epoch = *epoch;
+    out.catch_up = true;
+    return out;
+  }
   if (out.recovered == false) {
     // Jump to the server's position. Messages in this very answer are new in the new
     // position, so stop just before the first of them rather than at the cursor.

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "client/url.hpp"
@@ -29,6 +31,11 @@ struct ResumeOutcome {
   // Set only when the subscribe or poll carried `since` (a resume): did the server replay
   // everything after it? nullopt for a first subscription.
   std::optional<bool> recovered;
+  // The epoch changed (the server lost its history, e.g. a restart): the cursor was set to 0
+  // of the new epoch so that what was published there since is not lost too. WebSocket: send
+  // subscribe_frame() again now. Poll: drop this answer's messages for the channel; the next
+  // poll asks from 0. The gap in the old epoch is still reported (recovered = false).
+  bool catch_up = false;
 };
 
 enum class Verdict {
@@ -52,12 +59,19 @@ class ChannelCursors {
 
   // The server's `subscribed` answer. With recovered:true the replay that follows continues
   // from our cursor; with recovered:false (or a first subscription) the cursor jumps to the
-  // server's current seq and epoch.
+  // server's current seq and epoch, except after an epoch change (see catch_up).
   ResumeOutcome on_subscribed(const protocol::Subscribed& s);
 
   // A `message` frame (WebSocket or poll): deliver it or drop it. Gaps (seq > cursor + 1)
   // are delivered too: the server promises order, and when it cannot it says recovered:false.
-  Verdict on_message(std::string_view channel, std::uint64_t seq);
+  // `id` (may be empty): a message whose id was among the last kRecentIds delivered on the
+  // channel is a duplicate even with a new seq. That happens across a server restart: a
+  // publish the old server accepted but whose ack was lost is resent, and the new server (new
+  // epoch, no dedup memory) accepts it again. Same rule as the server's, one epoch wider.
+  Verdict on_message(std::string_view channel, std::uint64_t seq, std::string_view id = {});
+
+  // Ids remembered per channel for the rule above; about the server's default history.
+  static constexpr std::size_t kRecentIds = 1024;
 
   // The cursors for the next /api/poll, in channel-name order.
   std::vector<PollCursor> poll_cursors() const;
@@ -82,6 +96,9 @@ class ChannelCursors {
   struct Cursor {
     std::optional<std::uint64_t> last;  // last seq delivered (or the position we started at)
     std::optional<std::string> epoch;
+    bool catching_up = false;  // a since=0 re-subscribe after an epoch change is outstanding
+    std::deque<std::string> recent_ids;  // delivery order, at most kRecentIds
+    std::unordered_set<std::string> recent_set;
   };
   std::map<std::string, Cursor, std::less<>> channels_;
 };

@@ -64,17 +64,53 @@ TEST(ChannelCursors, RecoveredResumeDropsReplayedDuplicatesOnly) {
   EXPECT_EQ(c.on_message("news", 4), Verdict::deliver);
 }
 
-TEST(ChannelCursors, UnrecoveredResumeReportsAndJumpsToNewPosition) {
+TEST(ChannelCursors, UnrecoveredResumeInSameEpochJumpsToServerPosition) {
   ChannelCursors c;
   c.add("news");
   c.on_subscribed(subscribed("news", 0, "E1", false));
   ASSERT_EQ(c.on_message("news", 10), Verdict::deliver);
-  // Restarted server: new epoch, seq starts again.
-  const auto out = c.on_subscribed(subscribed("news", 0, "E2", false));
+  // History too short: messages 11..49 are gone.
+  const auto out = c.on_subscribed(subscribed("news", 50, "E1", false));
   ASSERT_TRUE(out.recovered.has_value());
   EXPECT_FALSE(*out.recovered);
+  EXPECT_FALSE(out.catch_up);
+  EXPECT_EQ(c.last("news"), 50u);
+  EXPECT_EQ(c.on_message("news", 50), Verdict::duplicate);
+  EXPECT_EQ(c.on_message("news", 51), Verdict::deliver);
+}
+
+TEST(ChannelCursors, NewEpochReportsGapThenCatchesUpFromZero) {
+  ChannelCursors c;
+  c.add("news");
+  c.on_subscribed(subscribed("news", 0, "E1", false));
+  ASSERT_EQ(c.on_message("news", 10), Verdict::deliver);
+  // Restarted server: new epoch, and 3 messages were published there before we came back.
+  const auto out = c.on_subscribed(subscribed("news", 3, "E2", false));
+  ASSERT_TRUE(out.recovered.has_value());
+  EXPECT_FALSE(*out.recovered);
+  EXPECT_TRUE(out.catch_up);
+  const auto f = c.subscribe_frame("news");
+  EXPECT_EQ(f.since, 0u);
+  EXPECT_EQ(f.epoch, "E2");
+  // The catch-up answer is not reported again, and the replay 1..3 is delivered.
+  const auto again = c.on_subscribed(subscribed("news", 3, "E2", true));
+  EXPECT_FALSE(again.recovered.has_value());
+  EXPECT_FALSE(again.catch_up);
+  EXPECT_EQ(c.on_message("news", 1), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 2), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 3), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 3), Verdict::duplicate);
+}
+
+TEST(ChannelCursors, NewEpochWithNothingPublishedNeedsNoCatchUp) {
+  ChannelCursors c;
+  c.add("news");
+  c.on_subscribed(subscribed("news", 0, "E1", false));
+  ASSERT_EQ(c.on_message("news", 10), Verdict::deliver);
+  const auto out = c.on_subscribed(subscribed("news", 0, "E2", false));
+  EXPECT_EQ(out.recovered, false);
+  EXPECT_FALSE(out.catch_up);
   EXPECT_EQ(c.last("news"), 0u);
-  EXPECT_EQ(c.epoch("news"), "E2");
   EXPECT_EQ(c.on_message("news", 1), Verdict::deliver);  // not mistaken for an old seq
 }
 
@@ -120,21 +156,26 @@ TEST(ChannelCursors, PollAnswerUnrecoveredJumpsBeforeItsOwnMessages) {
   ChannelCursors c;
   c.add("a");
   c.on_subscribed(subscribed("a", 9, "E1", false));
-  // New epoch; the answer already carries the new epoch's message 1.
-  const auto out = c.on_poll_channel("a", 1, std::string("E2"), false, 1, true);
+  // Same epoch, but the history no longer reaches back to 9; the answer carries 15 and 16.
+  const auto out = c.on_poll_channel("a", 16, std::string("E1"), false, 15, true);
   EXPECT_EQ(out.recovered, false);
-  EXPECT_EQ(c.last("a"), 0u);
-  EXPECT_EQ(c.epoch("a"), "E2");
-  EXPECT_EQ(c.on_message("a", 1), Verdict::deliver);
+  EXPECT_FALSE(out.catch_up);
+  EXPECT_EQ(c.last("a"), 14u);
+  EXPECT_EQ(c.on_message("a", 15), Verdict::deliver);
 }
 
-TEST(ChannelCursors, PollAnswerWithNewEpochButNoFlagCountsAsUnrecovered) {
+TEST(ChannelCursors, PollAnswerWithNewEpochCatchesUpFromZero) {
   ChannelCursors c;
   c.add("a");
   c.on_subscribed(subscribed("a", 9, "E1", false));
-  const auto out = c.on_poll_channel("a", 2, std::string("E2"), std::nullopt, std::nullopt, true);
-  EXPECT_EQ(out.recovered, false);
-  EXPECT_EQ(c.last("a"), 2u);
+  const auto out = c.on_poll_channel("a", 2, std::string("E2"), std::nullopt, 1, true);
+  EXPECT_EQ(out.recovered, false);  // a new epoch is a gap even without the flag
+  EXPECT_TRUE(out.catch_up);
+  EXPECT_EQ(c.last("a"), 0u);
+  const auto next = c.poll_cursors();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].since, 0u);
+  EXPECT_EQ(next[0].epoch, "E2");
 }
 
 TEST(ChannelCursors, FirstPollWithoutSinceStartsAtServerCursor) {
@@ -158,6 +199,28 @@ TEST(ChannelCursors, DuplicateSubscribedInSameEpochNeverMovesBackwards) {
   c.on_subscribed(subscribed("a", 1, "E1", false));  // a stale answer, recovered:false
   EXPECT_EQ(c.last("a"), 2u);
   EXPECT_EQ(c.on_message("a", 2), Verdict::duplicate);
+}
+
+TEST(ChannelCursors, SameIdAgainInNewEpochIsADuplicate) {
+  ChannelCursors c;
+  c.add("a");
+  c.on_subscribed(subscribed("a", 0, "E1", false));
+  ASSERT_EQ(c.on_message("a", 1, "p-1"), Verdict::deliver);
+  c.on_subscribed(subscribed("a", 0, "E2", false));
+  // The publisher's resend after the restart: new seq, same id.
+  EXPECT_EQ(c.on_message("a", 1, "p-1"), Verdict::duplicate);
+  EXPECT_EQ(c.on_message("a", 2, "p-2"), Verdict::deliver);
+}
+
+TEST(ChannelCursors, RemembersABoundedNumberOfIds) {
+  ChannelCursors c;
+  c.add("a");
+  c.on_subscribed(subscribed("a", 0, "E1", false));
+  for (std::uint64_t i = 1; i <= ChannelCursors::kRecentIds + 1; ++i)
+    ASSERT_EQ(c.on_message("a", i, "id" + std::to_string(i)), Verdict::deliver);
+  // id1 was forgotten (the oldest), id2 is still remembered.
+  EXPECT_EQ(c.on_message("a", 5000, "id2"), Verdict::duplicate);
+  EXPECT_EQ(c.on_message("a", 5001, "id1"), Verdict::deliver);
 }
 
 }  // namespace
