@@ -1,0 +1,1305 @@
+// `steadyws bench` (bench.hpp): workers, connections, the three workloads and the report.
+//
+// Shape: one Worker per --threads, each an io_context run by one thread (a single-threaded
+// epoll loop) owning its connections outright, so nothing on the message path takes a lock or
+// touches an atomic other than the progress counters (single-writer relaxed stores). The main
+// thread drives the phases (setup, warmup, measure, drain) by sleeping and flipping one atomic,
+// and asks a worker for its state by posting a task to it (on_worker), never by sharing it.
+#include "tools/bench.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
+
+#include "tools/bench_frame.hpp"
+#include "tools/bench_stats.hpp"
+
+namespace steadyws::tools {
+namespace {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using bench::FrameView;
+using bench::LatencyHistogram;
+using bench::Opcode;
+using bench::ParseStatus;
+using boost::system::error_code;
+
+enum class Phase : int { setup, warmup, measure, drain, done };
+
+// What can go wrong, per worker; summed after the run. Each one is a reason to exit 1.
+struct Errors {
+  std::uint64_t connect_failed = 0;    // TCP connect or upgrade refused
+  std::uint64_t closed = 0;            // an open connection closed before the end
+  std::uint64_t protocol = 0;          // unparsable frame, missing welcome, unknown reply
+  std::uint64_t server_errors = 0;     // {"type":"error"} frames
+  std::uint64_t mismatch = 0;          // pong timestamp or ack seq out of order
+  std::uint64_t gaps = 0;              // fanout: seq numbers skipped
+  std::uint64_t duplicates = 0;        // fanout: seq seen again or going back
+  std::uint64_t unanswered = 0;        // pings or publishes without a reply at the end
+  std::uint64_t undelivered = 0;       // fanout: acked messages a subscriber never got
+  std::uint64_t subscribe_failed = 0;  // fanout: no `subscribed` before publishing
+
+  void add(const Errors& o) {
+    connect_failed += o.connect_failed;
+    closed += o.closed;
+    protocol += o.protocol;
+    server_errors += o.server_errors;
+    mismatch += o.mismatch;
+    gaps += o.gaps;
+    duplicates += o.duplicates;
+    unanswered += o.unanswered;
+    undelivered += o.undelivered;
+    subscribe_failed += o.subscribe_failed;
+  }
+  std::uint64_t total() const {
+    return connect_failed + closed + protocol + server_errors + mismatch + gaps + duplicates +
+           unanswered + undelivered + subscribe_failed;
+  }
+  json::object to_json() const {
+    return {{"total", total()},
+            {"connect_failed", connect_failed},
+            {"closed", closed},
+            {"protocol", protocol},
+            {"server_errors", server_errors},
+            {"mismatch", mismatch},
+            {"gaps", gaps},
+            {"duplicates", duplicates},
+            {"unanswered", unanswered},
+            {"undelivered", undelivered},
+            {"subscribe_failed", subscribe_failed}};
+  }
+};
+
+// Single-writer counter the main thread may read for progress: no locked instruction.
+struct ProgressCounter {
+  std::atomic<std::uint64_t> value{0};
+  void add(std::uint64_t n = 1) {
+    value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t get() const { return value.load(std::memory_order_relaxed); }
+};
+
+// What every worker needs to know about the run.
+struct Shared {
+  explicit Shared(const BenchOptions& o) : opt(o) {}
+  const BenchOptions& opt;
+  tcp::endpoint endpoint;
+  std::string request;  // the upgrade request, same for every connection
+  std::string channel;  // fanout
+  std::atomic<Phase> phase{Phase::setup};
+
+  bool measuring() const { return phase.load(std::memory_order_relaxed) == Phase::measure; }
+  bool sending() const { return phase.load(std::memory_order_relaxed) < Phase::drain; }
+};
+
+class Worker;
+
+// One client connection: connect, upgrade, welcome, then frames both ways. Answers protocol
+// pings with pongs carrying the same payload. Subclasses add the workload. Lives in its
+// Worker's vector until the run ends; handlers capture `this` (the worker stops its
+// io_context before any connection is destroyed).
+class Conn {
+ public:
+  Conn(Worker& worker, std::size_t read_buffer, std::uint32_t seed);
+  virtual ~Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  void start();
+  bool is_open() const { return state_ == State::open; }
+  // Called on the worker thread when the main thread starts the workload.
+  virtual void begin(Clock::time_point /*now*/) {}
+  // Closes with RST (no TIME_WAIT pile-up across rounds). Only after the loop has stopped.
+  void abort();
+
+ protected:
+  // Frames a text message into the pending buffer; written at the end of this turn.
+  void send_text(std::string_view payload);
+  void flush();
+  virtual void on_welcome(Clock::time_point /*now*/) {}
+  virtual void on_text(std::string_view payload, Clock::time_point now) = 0;
+  void protocol_error(std::string_view what);
+
+  Worker& w_;
+
+ private:
+  enum class State { connecting, upgrading, welcome, open, closed };
+
+  void on_connect(const error_code& ec);
+  void do_read();
+  void on_read(const error_code& ec, std::size_t n);
+  bool handle_frame(const FrameView& f, Clock::time_point now);
+  void dispatch_text(std::string_view payload, Clock::time_point now);
+  void on_write(const error_code& ec);
+  void fail(const std::string& what);
+  std::uint32_t next_mask() {
+    mask_ = mask_ * 1664525u + 1013904223u;
+    return mask_;
+  }
+
+  tcp::socket socket_;
+  State state_ = State::connecting;
+  std::vector<char> rbuf_;
+  std::size_t rlen_ = 0;
+  std::vector<char> pending_;  // frames queued this turn
+  std::vector<char> writing_;  // frames being written (one write in flight)
+  bool write_in_flight_ = false;
+  bool in_dispatch_ = false;  // inside on_read: defer writes to its end (coalescing)
+  std::uint32_t mask_;
+  std::string fragments_;  // a fragmented text message being reassembled (rare)
+};
+
+class Worker {
+ public:
+  explicit Worker(Shared& shared) : shared_(shared) {}
+
+  Shared& shared() { return shared_; }
+  const BenchOptions& opt() const { return shared_.opt; }
+  net::io_context& ioc() { return ioc_; }
+
+  void add(std::unique_ptr<Conn> c) { conns_.push_back(std::move(c)); }
+  std::size_t size() const { return conns_.size(); }
+  std::vector<std::unique_ptr<Conn>>& conns() { return conns_; }
+
+  void run() {
+    thread_ = std::thread([this] {
+      try {
+        ioc_.run();
+      } catch (const std::exception& e) {
+        // A throw from a handler is a bench bug; report it as an error, don't hide it.
+        note_error(std::string("worker exception: ") + e.what());
+        ++errors.protocol;
+      }
+    });
+  }
+  void stop() {
+    guard_.reset();
+    ioc_.stop();
+    if (thread_.joinable())
+      thread_.join();
+    for (auto& c : conns_)
+      c->abort();
+  }
+
+  // Starts connecting, keeping at most connect_concurrency handshakes in progress.
+  void start_connecting() {
+    while (connecting_ < opt().connect_concurrency && next_ < conns_.size()) {
+      ++connecting_;
+      conns_[next_++]->start();
+    }
+  }
+  void connect_done(bool ok) {
+    --connecting_;
+    (ok ? opened : failed).add();
+    start_connecting();
+  }
+
+  void note_error(const std::string& what) {
+    if (first_error.empty())
+      first_error = what;
+    error_count.add();
+  }
+
+  // Per-worker results; touched only on the worker thread until stop() returns.
+  Errors errors;
+  LatencyHistogram hist;
+  std::uint64_t measured_ops = 0;  // round trips / deliveries inside the measure window
+  std::uint64_t server_pings = 0;  // protocol pings answered
+  std::string first_error;
+  // Progress, readable by the main thread at any time.
+  ProgressCounter ops;  // all round trips / deliveries
+  ProgressCounter opened;
+  ProgressCounter failed;
+  ProgressCounter ready;  // fanout: subscribed, publishers welcomed
+  ProgressCounter error_count;
+
+ private:
+  Shared& shared_;
+  net::io_context ioc_{1};
+  net::executor_work_guard<net::io_context::executor_type> guard_{ioc_.get_executor()};
+  std::vector<std::unique_ptr<Conn>> conns_;  // destroyed before ioc_
+  std::size_t next_ = 0;
+  unsigned connecting_ = 0;
+  std::thread thread_;
+};
+
+// Runs f() on the worker's thread and returns its result (the loop must be running).
+template <typename F>
+auto on_worker(Worker& w, F f) -> decltype(f()) {
+  std::packaged_task<decltype(f())()> task(std::move(f));
+  auto result = task.get_future();
+  net::post(w.ioc(), [&task] { task(); });
+  return result.get();
+}
+
+// ---- Conn -------------------------------------------------------------------------------
+
+Conn::Conn(Worker& worker, std::size_t read_buffer, std::uint32_t seed)
+    : w_(worker), socket_(worker.ioc()), rbuf_(read_buffer), mask_(seed * 2654435761u + 1) {}
+
+void Conn::start() {
+  state_ = State::connecting;
+  socket_.async_connect(w_.shared().endpoint, [this](const error_code& ec) { on_connect(ec); });
+}
+
+void Conn::abort() {
+  error_code ignored;
+  if (socket_.is_open()) {
+    socket_.set_option(net::socket_base::linger(true, 0), ignored);
+    socket_.close(ignored);
+  }
+  state_ = State::closed;
+}
+
+void Conn::on_connect(const error_code& ec) {
+  if (ec)
+    return fail("connect: " + ec.message());
+  error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  state_ = State::upgrading;
+  const auto& req = w_.shared().request;
+  pending_.insert(pending_.end(), req.begin(), req.end());
+  flush();
+  do_read();
+}
+
+void Conn::send_text(std::string_view payload) {
+  bench::append_frame(pending_, Opcode::text, payload, next_mask());
+  if (!in_dispatch_)
+    flush();
+}
+
+void Conn::flush() {
+  if (write_in_flight_ || pending_.empty() || state_ == State::closed)
+    return;
+  std::swap(pending_, writing_);
+  write_in_flight_ = true;
+  net::async_write(socket_, net::buffer(writing_),
+                   [this](const error_code& ec, std::size_t) { on_write(ec); });
+}
+
+void Conn::on_write(const error_code& ec) {
+  write_in_flight_ = false;
+  writing_.clear();
+  if (ec)
+    return fail("write: " + ec.message());
+  flush();
+}
+
+void Conn::do_read() {
+  if (rlen_ == rbuf_.size())
+    rbuf_.resize(rbuf_.size() * 2);
+  socket_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
+                          [this](const error_code& ec, std::size_t n) { on_read(ec, n); });
+}
+
+void Conn::on_read(const error_code& ec, std::size_t n) {
+  if (state_ == State::closed)
+    return;
+  if (ec)
+    return fail(ec == net::error::eof ? std::string("server closed the TCP connection")
+                                      : "read: " + ec.message());
+  rlen_ += n;
+  const auto now = Clock::now();  // one clock read per batch of frames
+  std::size_t off = 0;
+  if (state_ == State::upgrading) {
+    const auto end = bench::parse_upgrade_response(rbuf_.data(), rlen_);
+    if (!end)
+      return do_read();
+    if (*end == 0) {
+      const std::string_view head(rbuf_.data(), std::min<std::size_t>(rlen_, 40));
+      return fail("upgrade refused: " + std::string(head.substr(0, head.find('\r'))));
+    }
+    off = *end;
+    state_ = State::welcome;
+  }
+  in_dispatch_ = true;
+  while (off < rlen_) {
+    FrameView f;
+    std::size_t used = 0;
+    const auto st = bench::parse_frame(rbuf_.data() + off, rlen_ - off, f, used);
+    if (st == ParseStatus::need_more) {
+      if (used > rbuf_.size())  // a frame larger than the buffer: grow once to fit it
+        rbuf_.resize(used);
+      break;
+    }
+    if (st == ParseStatus::bad) {
+      in_dispatch_ = false;
+      return protocol_error("unparsable frame");
+    }
+    off += used;
+    if (!handle_frame(f, now)) {
+      in_dispatch_ = false;
+      return;
+    }
+  }
+  in_dispatch_ = false;
+  if (off > 0) {
+    std::memmove(rbuf_.data(), rbuf_.data() + off, rlen_ - off);
+    rlen_ -= off;
+  }
+  flush();
+  do_read();
+}
+
+// Returns false when the connection is finished.
+bool Conn::handle_frame(const FrameView& f, Clock::time_point now) {
+  switch (f.op) {
+    case Opcode::text:
+      if (!f.fin) {
+        fragments_.assign(f.payload);
+        return state_ != State::closed;
+      }
+      dispatch_text(f.payload, now);
+      break;
+    case Opcode::continuation:
+      fragments_.append(f.payload);
+      if (f.fin)
+        dispatch_text(fragments_, now);
+      break;
+    case Opcode::ping:
+      // RFC 6455 §5.5.3: the pong carries the ping's payload.
+      bench::append_frame(pending_, Opcode::pong, f.payload, next_mask());
+      ++w_.server_pings;
+      break;
+    case Opcode::pong:
+      break;
+    case Opcode::close: {
+      unsigned code = 0;
+      if (f.payload.size() >= 2)
+        code = (static_cast<unsigned>(static_cast<unsigned char>(f.payload[0])) << 8) |
+               static_cast<unsigned char>(f.payload[1]);
+      const auto reason = f.payload.size() > 2 ? f.payload.substr(2) : std::string_view{};
+      fail("server closed with " + std::to_string(code) + " " + std::string(reason));
+      return false;
+    }
+    default:
+      protocol_error("unexpected binary or reserved opcode");
+      return false;
+  }
+  return state_ != State::closed;
+}
+
+void Conn::dispatch_text(std::string_view payload, Clock::time_point now) {
+  if (state_ == State::welcome) {
+    if (bench::find_type(payload) != "welcome")
+      return protocol_error("first frame is not a welcome");
+    state_ = State::open;
+    w_.connect_done(true);
+    on_welcome(now);
+    return;
+  }
+  on_text(payload, now);
+}
+
+void Conn::protocol_error(std::string_view what) {
+  if (state_ != State::open)
+    return fail(std::string(what));  // counted as a failed connect
+  ++w_.errors.protocol;
+  w_.note_error(std::string(what));
+  state_ = State::closed;
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+void Conn::fail(const std::string& what) {
+  if (state_ == State::closed)
+    return;
+  const bool was_open = state_ == State::open;
+  state_ = State::closed;
+  error_code ignored;
+  socket_.close(ignored);
+  if (!was_open) {
+    ++w_.errors.connect_failed;
+    w_.note_error(what);
+    w_.connect_done(false);
+    return;
+  }
+  if (w_.shared().phase.load(std::memory_order_relaxed) != Phase::done) {
+    ++w_.errors.closed;
+    w_.note_error(what);
+  }
+}
+
+// ---- ping -------------------------------------------------------------------------------
+
+// Keeps `depth` app-level pings in flight, timestamps 1, 2, 3 ... per connection, and checks
+// each pong echoes the oldest outstanding one (CONTRACT §2: at once, in order, unchanged).
+class PingConn final : public Conn {
+ public:
+  PingConn(Worker& w, std::uint32_t seed, unsigned depth)
+      : Conn(w, 16 * 1024, seed), sent_at_(depth), depth_(depth) {}
+
+  void begin(Clock::time_point now) override {
+    started_ = true;
+    top_up(now);
+    flush();
+  }
+  std::uint64_t outstanding() const { return next_send_ - next_expect_; }
+
+ private:
+  void top_up(Clock::time_point now) {
+    if (!started_ || !w_.shared().sending())
+      return;
+    while (next_send_ - next_expect_ < depth_) {
+      char buf[64] = R"({"type":"ping","timestamp":)";
+      constexpr std::size_t kPrefix = sizeof(R"({"type":"ping","timestamp":)") - 1;
+      auto [end, ec] = std::to_chars(buf + kPrefix, buf + sizeof(buf) - 1, next_send_);
+      *end++ = '}';
+      send_text(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+      sent_at_[next_send_ % depth_] = now;
+      ++next_send_;
+    }
+  }
+
+  void on_text(std::string_view payload, Clock::time_point now) override {
+    const auto type = bench::find_type(payload);
+    if (type == "pong") {
+      const auto ts = bench::find_u64(payload, "\"timestamp\":");
+      if (!ts || *ts != next_expect_) {
+        ++w_.errors.mismatch;
+        w_.note_error("pong timestamp " + (ts ? std::to_string(*ts) : std::string("missing")) +
+                      ", expected " + std::to_string(next_expect_));
+        if (ts && *ts > next_expect_ && *ts < next_send_)
+          next_expect_ = *ts + 1;  // resynchronize: the skipped ones count as mismatches
+        return;
+      }
+      if (w_.shared().measuring()) {
+        w_.hist.record(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent_at_[*ts % depth_])
+                .count());
+        ++w_.measured_ops;
+      }
+      w_.ops.add();
+      ++next_expect_;
+      top_up(now);
+    } else if (type == "error") {
+      ++w_.errors.server_errors;
+      w_.note_error("server error: " + std::string(payload));
+    }
+  }
+
+  std::vector<Clock::time_point> sent_at_;  // ring indexed by timestamp % depth
+  unsigned depth_;
+  std::uint64_t next_send_ = 1;
+  std::uint64_t next_expect_ = 1;
+  bool started_ = false;
+};
+
+// ---- fanout -----------------------------------------------------------------------------
+
+// Subscribes on welcome; checks every `message` on the channel has seq one above the last;
+// records publish-to-delivery latency from the send time embedded at the start of `data`.
+class SubscriberConn final : public Conn {
+ public:
+  SubscriberConn(Worker& w, std::uint32_t seed) : Conn(w, 64 * 1024, seed) {}
+
+  std::uint64_t last_seq() const { return last_seq_; }
+  bool subscribed() const { return subscribed_; }
+
+ private:
+  void on_welcome(Clock::time_point /*now*/) override {
+    sub_.assign(R"({"type":"subscribe","channel":")");
+    sub_.append(w_.shared().channel).append("\"}");
+    send_text(sub_);
+  }
+
+  void on_text(std::string_view payload, Clock::time_point now) override {
+    const auto type = bench::find_type(payload);
+    if (type == "message") {
+      const auto seq = bench::find_u64(payload, "\"seq\":");
+      const auto sent = bench::find_u64(payload, "\"data\":\"");
+      if (!seq || !sent || !subscribed_) {
+        w_.note_error("malformed message: " + std::string(payload.substr(0, 200)));
+        ++w_.errors.protocol;
+        return;
+      }
+      if (*seq <= last_seq_) {
+        ++w_.errors.duplicates;
+        w_.note_error("seq " + std::to_string(*seq) + " after " + std::to_string(last_seq_));
+        return;
+      }
+      if (*seq != last_seq_ + 1) {
+        w_.errors.gaps += *seq - last_seq_ - 1;
+        w_.note_error("seq gap: " + std::to_string(last_seq_) + " -> " + std::to_string(*seq));
+      }
+      last_seq_ = *seq;
+      if (w_.shared().measuring()) {
+        const auto now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+        w_.hist.record(now_ns - static_cast<std::int64_t>(*sent));
+        ++w_.measured_ops;
+      }
+      w_.ops.add();
+    } else if (type == "subscribed") {
+      const auto seq = bench::find_u64(payload, "\"seq\":");
+      subscribed_ = true;
+      last_seq_ = seq.value_or(0);
+      w_.ready.add();
+    } else if (type == "error") {
+      ++w_.errors.server_errors;
+      w_.note_error("server error: " + std::string(payload));
+    }
+  }
+
+  std::string sub_;
+  std::uint64_t last_seq_ = 0;
+  bool subscribed_ = false;
+};
+
+// Publishes to the channel: `window` publishes awaiting acks, or `rate` per second. `data`
+// is a string of payload_bytes characters starting with the steady-clock send time in ns.
+class PublisherConn final : public Conn {
+ public:
+  PublisherConn(Worker& w, std::uint32_t seed, unsigned window, double rate)
+      : Conn(w, 16 * 1024, seed), window_(window), rate_(rate), timer_(w.ioc()) {
+    prefix_.assign(R"({"type":"publish","channel":")");
+    prefix_.append(w.shared().channel).append(R"(","data":")");
+    msg_.reserve(prefix_.size() + w.opt().payload_bytes + 8);
+  }
+
+  std::uint64_t outstanding() const { return sent_ - acked_; }
+  std::uint64_t last_ack() const { return last_ack_; }
+  std::uint64_t sent() const { return sent_; }
+  void stop_timer() { timer_.cancel(); }
+
+  void begin(Clock::time_point now) override {
+    start_ = now;
+    if (rate_ > 0) {
+      tick();
+    } else {
+      for (unsigned i = 0; i < window_; ++i)
+        publish(now);
+    }
+    flush();
+  }
+
+ private:
+  void on_welcome(Clock::time_point /*now*/) override { w_.ready.add(); }
+
+  void publish(Clock::time_point now) {
+    msg_.assign(prefix_);
+    char digits[24];
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+    auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), ns);
+    const auto len = static_cast<std::size_t>(end - digits);
+    msg_.append(digits, len);
+    const auto want = w_.opt().payload_bytes;
+    if (want > len)
+      msg_.append(want - len, 'x');
+    msg_.append("\"}");
+    send_text(msg_);
+    ++sent_;
+  }
+
+  void tick() {
+    if (!w_.shared().sending())
+      return;
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const auto due = static_cast<std::uint64_t>(elapsed * rate_) + 1;
+    while (sent_ < due)
+      publish(now);
+    flush();
+    const auto next =
+        start_ + std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(sent_) / rate_));
+    timer_.expires_at(next);
+    timer_.async_wait([this](const error_code& ec) {
+      if (!ec)
+        tick();
+    });
+  }
+
+  void on_text(std::string_view payload, Clock::time_point now) override {
+    const auto type = bench::find_type(payload);
+    if (type == "ack") {
+      const auto seq = bench::find_u64(payload, "\"seq\":");
+      if (!seq || *seq <= last_ack_) {
+        ++w_.errors.mismatch;
+        w_.note_error("ack out of order: " + std::string(payload.substr(0, 200)));
+      } else {
+        last_ack_ = *seq;
+      }
+      ++acked_;
+      if (rate_ <= 0 && w_.shared().sending())
+        publish(now);
+    } else if (type == "error") {
+      ++w_.errors.server_errors;
+      w_.note_error("server error: " + std::string(payload));
+    }
+  }
+
+  unsigned window_;
+  double rate_;
+  net::steady_timer timer_;
+  Clock::time_point start_{};
+  std::string prefix_;
+  std::string msg_;
+  std::uint64_t sent_ = 0;
+  std::uint64_t acked_ = 0;
+  std::uint64_t last_ack_ = 0;
+};
+
+// ---- idle -------------------------------------------------------------------------------
+
+// Holds the connection open; the base class answers the server's protocol pings.
+class IdleConn final : public Conn {
+ public:
+  IdleConn(Worker& w, std::uint32_t seed) : Conn(w, 2 * 1024, seed) {}
+
+ private:
+  void on_text(std::string_view payload, Clock::time_point /*now*/) override {
+    if (bench::find_type(payload) == "error") {
+      ++w_.errors.server_errors;
+      w_.note_error("server error: " + std::string(payload));
+    }
+  }
+};
+
+// ---- /proc ------------------------------------------------------------------------------
+
+// VmRSS of `pid` in KiB, or -1.
+long read_rss_kb(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+// utime + stime of `pid` in seconds, or -1.
+double read_cpu_s(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = all.rfind(')');
+  if (paren == std::string::npos)
+    return -1;
+  std::istringstream fields(all.substr(paren + 1));
+  std::string f;
+  long utime = 0;
+  long stime = 0;
+  for (int i = 3; i <= 15 && (fields >> f); ++i) {  // field 3 (state) first; 14 utime, 15 stime
+    if (i == 14)
+      utime = std::stol(f);
+    if (i == 15)
+      stime = std::stol(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// ---- the run ----------------------------------------------------------------------------
+
+struct Url {
+  std::string host;
+  std::string port;
+  std::string path;
+};
+
+Url parse_url(const std::string& url) {
+  constexpr std::string_view kScheme = "ws://";
+  if (url.rfind(kScheme, 0) != 0)
+    throw std::invalid_argument("--url must start with ws:// (no TLS in bench), got " + url);
+  const std::string rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  Url u;
+  u.path = slash == std::string::npos ? "/ws" : rest.substr(slash);
+  const auto colon = authority.rfind(':');
+  if (colon == std::string::npos) {
+    u.host = authority;
+    u.port = "80";
+  } else {
+    u.host = authority.substr(0, colon);
+    u.port = authority.substr(colon + 1);
+  }
+  if (u.host.size() > 2 && u.host.front() == '[' && u.host.back() == ']')
+    u.host = u.host.substr(1, u.host.size() - 2);
+  if (u.host.empty() || u.port.empty())
+    throw std::invalid_argument("--url needs a host and port, got " + url);
+  return u;
+}
+
+// Raises RLIMIT_NOFILE to its hard limit; returns the soft limit now in force.
+rlim_t raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur;
+}
+
+const char* workload_name(BenchWorkload w) {
+  switch (w) {
+    case BenchWorkload::ping:
+      return "ping";
+    case BenchWorkload::fanout:
+      return "fanout";
+    case BenchWorkload::idle:
+      return "idle";
+  }
+  return "?";
+}
+
+std::string with_commas(double v) {
+  auto n = static_cast<long long>(std::llround(v));
+  std::string s = std::to_string(n < 0 ? -n : n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
+  return (n < 0 ? "-" : "") + s;
+}
+
+std::string fmt_ns(std::uint64_t ns) {
+  char buf[32];
+  if (ns < 10'000)
+    std::snprintf(buf, sizeof(buf), "%.1f us", static_cast<double>(ns) / 1e3);
+  else if (ns < 10'000'000)
+    std::snprintf(buf, sizeof(buf), "%.0f us", static_cast<double>(ns) / 1e3);
+  else
+    std::snprintf(buf, sizeof(buf), "%.1f ms", static_cast<double>(ns) / 1e6);
+  return buf;
+}
+
+class Run {
+ public:
+  explicit Run(const BenchOptions& opt) : opt_(opt), shared_(opt) {}
+
+  int execute() {
+    validate();
+    const rlim_t fds = raise_fd_limit();
+    const Url url = parse_url(opt_.url);
+    {
+      net::io_context ioc;
+      tcp::resolver resolver(ioc);
+      shared_.endpoint = resolver.resolve(url.host, url.port).begin()->endpoint();
+    }
+    shared_.request = bench::upgrade_request(url.host + ":" + url.port, url.path);
+    shared_.channel = "bench.fanout." + std::to_string(::getpid()) + "." +
+                      std::to_string(Clock::now().time_since_epoch().count() % 1000000);
+    const std::size_t total = planned_connections();
+    if (total + 64 > fds)
+      throw std::invalid_argument(std::to_string(total) +
+                                  " connections need more file descriptors than the limit (" +
+                                  std::to_string(fds) + "); lower --connections");
+    build();
+
+    if (opt_.server_pid > 0) {
+      rss_before_kb_ = read_rss_kb(opt_.server_pid);
+    }
+    for (auto& w : workers_)
+      w->run();
+    const auto ramp_start = Clock::now();
+    for (auto& w : workers_)
+      net::post(w->ioc(), [p = w.get()] { p->start_connecting(); });
+    wait_connected(total);
+    ramp_s_ = std::chrono::duration<double>(Clock::now() - ramp_start).count();
+
+    switch (opt_.workload) {
+      case BenchWorkload::ping:
+        run_ping();
+        break;
+      case BenchWorkload::fanout:
+        run_fanout();
+        break;
+      case BenchWorkload::idle:
+        run_idle();
+        break;
+    }
+    shared_.phase = Phase::done;
+    for (auto& w : workers_)
+      w->stop();
+    collect();
+    report();
+    return errors_.total() > 0 ? 1 : 0;
+  }
+
+ private:
+  void validate() const {
+    if (opt_.threads == 0)
+      throw std::invalid_argument("--threads must be at least 1");
+    if (opt_.duration_s <= 0)
+      throw std::invalid_argument("--duration must be positive");
+    if (opt_.workload == BenchWorkload::ping && (opt_.in_flight == 0 || opt_.connections == 0))
+      throw std::invalid_argument("ping needs --connections and --in-flight of at least 1");
+    if (opt_.workload == BenchWorkload::fanout) {
+      if (opt_.publishers == 0 || opt_.subscribers == 0)
+        throw std::invalid_argument("fanout needs at least one publisher and one subscriber");
+      if (opt_.rate <= 0 && opt_.in_flight == 0)
+        throw std::invalid_argument("fanout needs --in-flight >= 1 or --rate > 0");
+      if (opt_.payload_bytes < 24)
+        throw std::invalid_argument("--payload must be at least 24 bytes (it carries a time)");
+    }
+  }
+
+  std::size_t planned_connections() const {
+    return opt_.workload == BenchWorkload::fanout ? opt_.subscribers + opt_.publishers
+                                                  : opt_.connections;
+  }
+
+  void build() {
+    for (unsigned t = 0; t < opt_.threads; ++t)
+      workers_.push_back(std::make_unique<Worker>(shared_));
+    std::uint32_t seed = static_cast<std::uint32_t>(::getpid());
+    auto worker_for = [this](std::size_t i) -> Worker& {
+      return *workers_[i % workers_.size()];
+    };
+    switch (opt_.workload) {
+      case BenchWorkload::ping:
+        for (std::size_t i = 0; i < opt_.connections; ++i) {
+          auto& w = worker_for(i);
+          w.add(std::make_unique<PingConn>(w, ++seed, opt_.in_flight));
+        }
+        break;
+      case BenchWorkload::fanout:
+        // Publishers first, so they connect before the subscriber ramp.
+        for (unsigned i = 0; i < opt_.publishers; ++i) {
+          auto& w = worker_for(i);
+          w.add(std::make_unique<PublisherConn>(w, ++seed, opt_.in_flight,
+                                                opt_.rate / opt_.publishers));
+        }
+        for (std::size_t i = 0; i < opt_.subscribers; ++i) {
+          auto& w = worker_for(i);
+          w.add(std::make_unique<SubscriberConn>(w, ++seed));
+        }
+        break;
+      case BenchWorkload::idle:
+        for (std::size_t i = 0; i < opt_.connections; ++i) {
+          auto& w = worker_for(i);
+          w.add(std::make_unique<IdleConn>(w, ++seed));
+        }
+        break;
+    }
+  }
+
+  std::uint64_t sum(ProgressCounter Worker::*c) const {
+    std::uint64_t s = 0;
+    for (const auto& w : workers_)
+      s += ((*w).*c).get();
+    return s;
+  }
+
+  // One progress line on stderr.
+  void progress(const char* phase) {
+    const auto now = Clock::now();
+    const std::uint64_t ops = sum(&Worker::ops);
+    const double dt = std::chrono::duration<double>(now - last_progress_).count();
+    const double rate = dt > 0 ? static_cast<double>(ops - last_ops_) / dt : 0;
+    last_progress_ = now;
+    last_ops_ = ops;
+    if (!opt_.progress)
+      return;
+    std::fprintf(
+        stderr, "bench %s %-7s t=%5.1fs open=%llu/%zu failed=%llu %s=%s/s errors=%llu\n",
+        workload_name(opt_.workload), phase, std::chrono::duration<double>(now - started_).count(),
+        static_cast<unsigned long long>(sum(&Worker::opened)), planned_connections(),
+        static_cast<unsigned long long>(sum(&Worker::failed)), unit_short(),
+        with_commas(rate).c_str(), static_cast<unsigned long long>(sum(&Worker::error_count)));
+  }
+
+  const char* unit_short() const {
+    switch (opt_.workload) {
+      case BenchWorkload::ping:
+        return "rt";
+      case BenchWorkload::fanout:
+        return "deliveries";
+      case BenchWorkload::idle:
+        return "ops";
+    }
+    return "ops";
+  }
+
+  // Sleeps for `seconds`, printing progress about once a second.
+  void sleep_with_progress(double seconds, const char* phase) {
+    const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(seconds));
+    while (Clock::now() < end) {
+      const auto next = std::min(end, last_progress_ + std::chrono::seconds(1));
+      std::this_thread::sleep_until(next);
+      if (Clock::now() >= last_progress_ + std::chrono::seconds(1))
+        progress(phase);
+    }
+  }
+
+  // Waits until every connection has opened or failed (ramp), or `until` holds.
+  bool wait_for(const std::function<bool()>& until, double timeout_s, const char* phase) {
+    const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(timeout_s));
+    while (!until()) {
+      if (Clock::now() >= end)
+        return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (Clock::now() >= last_progress_ + std::chrono::seconds(1))
+        progress(phase);
+    }
+    return true;
+  }
+
+  void wait_connected(std::size_t total) {
+    // A handshake in progress either completes or fails; 60 s bounds a wedged server.
+    const bool all = wait_for([&] { return sum(&Worker::opened) + sum(&Worker::failed) >= total; },
+                              60, "connect");
+    if (!all) {
+      const auto missing = total - sum(&Worker::opened) - sum(&Worker::failed);
+      extra_errors_.connect_failed += missing;
+      if (extra_first_error_.empty())
+        extra_first_error_ = std::to_string(missing) + " handshakes still pending after 60 s";
+    }
+  }
+
+  void begin_all() {
+    for (auto& w : workers_) {
+      on_worker(*w, [p = w.get()] {
+        const auto now = Clock::now();
+        for (auto& c : p->conns())
+          if (c->is_open())
+            c->begin(now);
+        return 0;
+      });
+    }
+  }
+
+  void measure_window() {
+    shared_.phase = Phase::warmup;
+    if (opt_.warmup_s > 0)
+      sleep_with_progress(opt_.warmup_s, "warmup");
+    for (auto& w : workers_)  // reset anything recorded before the window
+      on_worker(*w, [p = w.get()] {
+        p->hist.reset();
+        p->measured_ops = 0;
+        return 0;
+      });
+    const auto t0 = Clock::now();
+    shared_.phase = Phase::measure;
+    sleep_with_progress(opt_.duration_s, "measure");
+    shared_.phase = Phase::drain;
+    window_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+  void run_ping() {
+    begin_all();
+    measure_window();
+    // Every ping sent must be answered; 5 s is far beyond any healthy round trip.
+    auto outstanding = [this] {
+      std::uint64_t n = 0;
+      for (auto& w : workers_)
+        n += on_worker(*w, [p = w.get()] {
+          std::uint64_t s = 0;
+          for (auto& c : p->conns())
+            if (c->is_open())
+              s += static_cast<PingConn&>(*c).outstanding();
+          return s;
+        });
+      return n;
+    };
+    wait_for([&] { return outstanding() == 0; }, 5, "drain");
+    extra_errors_.unanswered += outstanding();
+  }
+
+  void run_fanout() {
+    // Everyone subscribed (and every publisher welcomed) before the first publish.
+    const std::size_t want = opt_.subscribers + opt_.publishers;
+    const std::size_t opened = sum(&Worker::opened);
+    wait_for([&] { return sum(&Worker::ready) >= std::min(want, opened); }, 30, "subscribe");
+    for (auto& w : workers_)
+      extra_errors_.subscribe_failed += on_worker(*w, [p = w.get()] {
+        std::uint64_t n = 0;
+        for (auto& c : p->conns())
+          if (auto* s = dynamic_cast<SubscriberConn*>(c.get());
+              s && s->is_open() && !s->subscribed())
+            ++n;
+        return n;
+      });
+    begin_all();
+    measure_window();
+    for (auto& w : workers_)
+      on_worker(*w, [p = w.get()] {
+        for (auto& c : p->conns())
+          if (auto* pub = dynamic_cast<PublisherConn*>(c.get()))
+            pub->stop_timer();
+        return 0;
+      });
+    // Acks for everything published, then every subscriber at the last acked seq.
+    struct PubState {
+      std::uint64_t outstanding = 0;
+      std::uint64_t last_ack = 0;
+      std::uint64_t sent = 0;
+    };
+    auto pubs = [this] {
+      PubState s;
+      for (auto& w : workers_) {
+        const auto one = on_worker(*w, [p = w.get()] {
+          PubState r;
+          for (auto& c : p->conns())
+            if (auto* pub = dynamic_cast<PublisherConn*>(c.get()); pub && pub->is_open()) {
+              r.outstanding += pub->outstanding();
+              r.last_ack = std::max(r.last_ack, pub->last_ack());
+              r.sent += pub->sent();
+            }
+          return r;
+        });
+        s.outstanding += one.outstanding;
+        s.last_ack = std::max(s.last_ack, one.last_ack);
+        s.sent += one.sent;
+      }
+      return s;
+    };
+    wait_for([&] { return pubs().outstanding == 0; }, 5, "drain");
+    const PubState final_state = pubs();
+    extra_errors_.unanswered += final_state.outstanding;
+    published_ = final_state.sent;
+    const std::uint64_t final_seq = final_state.last_ack;
+    auto behind = [this, final_seq] {
+      std::uint64_t n = 0;
+      for (auto& w : workers_)
+        n += on_worker(*w, [p = w.get(), final_seq] {
+          std::uint64_t missing = 0;
+          for (auto& c : p->conns())
+            if (auto* s = dynamic_cast<SubscriberConn*>(c.get());
+                s && s->is_open() && s->subscribed() && s->last_seq() < final_seq)
+              missing += final_seq - s->last_seq();
+          return missing;
+        });
+      return n;
+    };
+    wait_for([&] { return behind() == 0; }, 10, "drain");
+    extra_errors_.undelivered += behind();
+  }
+
+  void run_idle() {
+    // Let the ramp's work finish before the hold is measured.
+    if (opt_.warmup_s > 0)
+      sleep_with_progress(opt_.warmup_s, "settle");
+    if (opt_.server_pid > 0) {
+      rss_after_kb_ = read_rss_kb(opt_.server_pid);
+      cpu_start_s_ = read_cpu_s(opt_.server_pid);
+    }
+    const auto t0 = Clock::now();
+    shared_.phase = Phase::measure;
+    sleep_with_progress(opt_.duration_s, "hold");
+    window_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (opt_.server_pid > 0) {
+      cpu_end_s_ = read_cpu_s(opt_.server_pid);
+      rss_end_kb_ = read_rss_kb(opt_.server_pid);
+    }
+    for (auto& w : workers_)
+      open_at_end_ += on_worker(*w, [p = w.get()] {
+        std::uint64_t n = 0;
+        for (auto& c : p->conns())
+          n += c->is_open() ? 1 : 0;
+        return n;
+      });
+    shared_.phase = Phase::drain;
+  }
+
+  void collect() {
+    for (auto& w : workers_) {
+      errors_.add(w->errors);
+      hist_.merge(w->hist);
+      measured_ops_ += w->measured_ops;
+      server_pings_ += w->server_pings;
+      opened_ += w->opened.get();
+      if (first_error_.empty())
+        first_error_ = w->first_error;
+    }
+    errors_.add(extra_errors_);
+    if (first_error_.empty())
+      first_error_ = extra_first_error_;
+  }
+
+  json::object latency_json() const {
+    auto us = [](std::uint64_t ns) {
+      return static_cast<double>(ns) / 1e3;
+    };
+    return {{"count", hist_.count()},
+            {"p50_us", us(hist_.quantile_ns(0.50))},
+            {"p90_us", us(hist_.quantile_ns(0.90))},
+            {"p99_us", us(hist_.quantile_ns(0.99))},
+            {"max_us", us(hist_.max_ns())}};
+  }
+
+  double throughput() const { return window_s_ > 0 ? measured_ops_ / window_s_ : 0; }
+
+  void report() {
+    json::object o;
+    o["workload"] = workload_name(opt_.workload);
+    o["url"] = opt_.url;
+    o["threads"] = opt_.threads;
+    o["duration_s"] = window_s_;
+    o["connections_planned"] = planned_connections();
+    o["connections_open"] = opened_;
+    o["ramp_s"] = ramp_s_;
+    o["handshakes_per_s"] = ramp_s_ > 0 ? static_cast<double>(opened_) / ramp_s_ : 0.0;
+    switch (opt_.workload) {
+      case BenchWorkload::ping:
+        o["connections"] = opt_.connections;
+        o["in_flight"] = opt_.in_flight;
+        o["round_trips_per_s"] = throughput();
+        o["latency"] = latency_json();
+        break;
+      case BenchWorkload::fanout:
+        o["subscribers"] = opt_.subscribers;
+        o["publishers"] = opt_.publishers;
+        o["in_flight"] = opt_.rate > 0 ? 0u : opt_.in_flight;
+        o["rate"] = opt_.rate;
+        o["payload_bytes"] = opt_.payload_bytes;
+        o["published"] = published_;
+        o["deliveries_per_s"] = throughput();
+        o["latency"] = latency_json();
+        break;
+      case BenchWorkload::idle: {
+        o["connections"] = opt_.connections;
+        o["open_at_end"] = open_at_end_;
+        o["server_pings_answered"] = server_pings_;
+        if (opt_.server_pid > 0) {
+          o["server_pid"] = opt_.server_pid;
+          o["rss_before_kb"] = rss_before_kb_;
+          o["rss_after_ramp_kb"] = rss_after_kb_;
+          o["rss_end_kb"] = rss_end_kb_;
+          const long grown = std::max(rss_after_kb_, rss_end_kb_) - rss_before_kb_;
+          o["rss_per_connection_bytes"] =
+              opened_ > 0 ? static_cast<double>(grown) * 1024.0 / static_cast<double>(opened_)
+                          : 0.0;
+          o["server_cpu_percent"] =
+              window_s_ > 0 ? (cpu_end_s_ - cpu_start_s_) / window_s_ * 100.0 : 0.0;
+        }
+        break;
+      }
+    }
+    o["errors"] = errors_.to_json();
+    if (!first_error_.empty())
+      o["first_error"] = first_error_;
+    if (opt_.json) {
+      std::printf("%s\n", json::serialize(o).c_str());
+      return;
+    }
+    print_table(o);
+  }
+
+  void print_table(const json::object& o) const {
+    std::printf("steadyws bench %s  %s  threads=%u  window=%.1fs\n", workload_name(opt_.workload),
+                opt_.url.c_str(), opt_.threads, window_s_);
+    std::printf("  %-14s %s open of %zu (ramp %.2f s, %s handshakes/s)\n", "connections",
+                with_commas(static_cast<double>(opened_)).c_str(), planned_connections(), ramp_s_,
+                with_commas(o.at("handshakes_per_s").to_number<double>()).c_str());
+    auto latency = [this](const char* label) {
+      std::printf("  %-14s p50 %s  p90 %s  p99 %s  max %s  (n=%s)\n", label,
+                  fmt_ns(hist_.quantile_ns(0.5)).c_str(), fmt_ns(hist_.quantile_ns(0.9)).c_str(),
+                  fmt_ns(hist_.quantile_ns(0.99)).c_str(), fmt_ns(hist_.max_ns()).c_str(),
+                  with_commas(static_cast<double>(hist_.count())).c_str());
+    };
+    switch (opt_.workload) {
+      case BenchWorkload::ping:
+        std::printf("  %-14s %s round trips/s (%zu connections x %u in flight)\n", "throughput",
+                    with_commas(throughput()).c_str(), opt_.connections, opt_.in_flight);
+        latency("round trip");
+        break;
+      case BenchWorkload::fanout:
+        std::printf("  %-14s %s deliveries/s (%zu subscribers, %s, %zu-byte data; %s published)\n",
+                    "throughput", with_commas(throughput()).c_str(), opt_.subscribers,
+                    opt_.rate > 0 ? (with_commas(opt_.rate) + " publishes/s").c_str()
+                                  : (std::to_string(opt_.in_flight) + " in flight").c_str(),
+                    opt_.payload_bytes, with_commas(static_cast<double>(published_)).c_str());
+        latency("delivery");
+        break;
+      case BenchWorkload::idle:
+        std::printf("  %-14s %s still open after the hold, %s server pings answered\n", "hold",
+                    with_commas(static_cast<double>(open_at_end_)).c_str(),
+                    with_commas(static_cast<double>(server_pings_)).c_str());
+        if (opt_.server_pid > 0) {
+          std::printf(
+              "  %-14s %ld KiB before, %ld KiB after ramp, %ld KiB at end: %.0f bytes "
+              "per connection\n",
+              "server rss", rss_before_kb_, rss_after_kb_, rss_end_kb_,
+              o.at("rss_per_connection_bytes").to_number<double>());
+          std::printf("  %-14s %.2f %% of a core over the hold\n", "server cpu",
+                      o.at("server_cpu_percent").to_number<double>());
+        }
+        break;
+    }
+    std::printf("  %-14s %llu", "errors", static_cast<unsigned long long>(errors_.total()));
+    if (errors_.total() > 0) {
+      std::printf(" (");
+      bool first = true;
+      for (const auto& kv : errors_.to_json()) {
+        if (kv.key() == "total" || kv.value().to_number<std::uint64_t>() == 0)
+          continue;
+        std::printf("%s%.*s %llu", first ? "" : ", ", static_cast<int>(kv.key().size()),
+                    kv.key().data(),
+                    static_cast<unsigned long long>(kv.value().to_number<std::uint64_t>()));
+        first = false;
+      }
+      std::printf("); first: %s", first_error_.c_str());
+    }
+    std::printf("\n");
+  }
+
+  const BenchOptions& opt_;
+  Shared shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point last_progress_ = started_;
+  std::uint64_t last_ops_ = 0;
+  double ramp_s_ = 0;
+  double window_s_ = 0;
+  Errors errors_;
+  Errors extra_errors_;  // found by the main thread (drain, ramp)
+  std::string extra_first_error_;
+  std::string first_error_;
+  LatencyHistogram hist_;
+  std::uint64_t measured_ops_ = 0;
+  std::uint64_t server_pings_ = 0;
+  std::uint64_t opened_ = 0;
+  std::uint64_t open_at_end_ = 0;
+  std::uint64_t published_ = 0;
+  long rss_before_kb_ = -1;
+  long rss_after_kb_ = -1;
+  long rss_end_kb_ = -1;
+  double cpu_start_s_ = 0;
+  double cpu_end_s_ = 0;
+};
+
+}  // namespace
+
+int run_bench(const BenchOptions& options) {
+  Run run(options);
+  return run.execute();
+}
+
+}  // namespace steadyws::tools

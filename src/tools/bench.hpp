@@ -1,0 +1,55 @@
+// `steadyws bench`: a WebSocket load generator for CONTRACT §2 servers (ours and the npm `ws`
+// peer in bench/peers/), built to be faster than what it measures: one single-threaded Asio
+// loop (epoll) per --threads, hand-built masked client frames, hand-parsed server frames,
+// pipelining, writes coalesced per connection and no allocation per message once warm.
+//
+// Workloads (docs/benchmarks.md explains what each one measures and why):
+//   ping   C connections, D app-level pings in flight each; round trips/s and latency.
+//   fanout S subscribers of one channel, P publishers with W publishes in flight (or a fixed
+//          total rate R/s) of P-byte payloads; deliveries/s and publish-to-delivery latency.
+//   idle   N connections held open answering protocol pings; handshakes/s during the ramp,
+//          server RSS per connection and server CPU % over the hold (with --server-pid).
+//
+// Every run checks what it measures: pongs echo their timestamps in order, every subscriber
+// sees seq without gaps or duplicates, nothing is left unanswered at the end. Errors are
+// counted and reported, never hidden; run_bench() returns non-zero when any occurred.
+//
+// It is not a protocol conformance checker (it skips Sec-WebSocket-Accept verification and
+// reads only the fields it needs), and it is not the herd workload (TODO(bench): herd).
+//
+// Thread-safety: run_bench() is a blocking call for the main thread; it starts and joins its
+// own worker threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace steadyws::tools {
+
+enum class BenchWorkload { ping, fanout, idle };
+
+struct BenchOptions {
+  BenchWorkload workload = BenchWorkload::ping;
+  std::string url = "ws://127.0.0.1:6011/ws";
+  unsigned threads = 1;            // event loops; 1 leaves the other core to the server
+  std::size_t connections = 100;   // ping and idle
+  unsigned in_flight = 1;          // ping: pings per connection; fanout: publishes per publisher
+  std::size_t subscribers = 1000;  // fanout
+  unsigned publishers = 1;         // fanout
+  double rate = 0;                 // fanout: total publishes/s; 0 = window mode (in_flight)
+  std::size_t payload_bytes = 64;  // fanout: length of the `data` string; at least 24
+  double duration_s = 5;           // measured window (idle: the hold)
+  double warmup_s = 1;             // traffic before the window, not counted
+  long server_pid = 0;             // idle: read /proc/PID for RSS and CPU; 0 = don't
+  unsigned connect_concurrency = 128;  // handshakes in progress at once, per thread
+  bool json = false;                   // machine output on stdout instead of the table
+  bool progress = true;                // one line per second on stderr
+};
+
+// Runs one workload and prints its report (table, or JSON with `json`). Returns 0 when the
+// run had no errors, 1 when it had any (mismatches, gaps, failed connects, unexpected closes,
+// unanswered requests). Throws std::invalid_argument on bad options or an unusable URL.
+int run_bench(const BenchOptions& options);
+
+}  // namespace steadyws::tools
