@@ -17,6 +17,7 @@
 #include "protocol/codec.hpp"
 #include "server/pages.hpp"
 #include "server/poll_waiter.hpp"
+#include "server/web_assets.hpp"
 #include "server/ws_session.hpp"
 
 namespace steadyws::server {
@@ -132,6 +133,23 @@ void HttpSession::handle(Request&& req) {
     return send_error(http::status::bad_request, "bad_message",
                       "malformed request target; use /path?key=value");
   const Route route = route_of(target->path);
+  if (route == Route::not_found || route == Route::dashboard || route == Route::reliability_page) {
+    // The embedded web/ files (dashboard, reliability page, browser client, uPlot).
+    if (const WebAsset* asset = find_web_asset(target->path)) {
+      if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        Response res{http::status::method_not_allowed, version_};
+        res.set(http::field::allow, "GET, HEAD");
+        res.set(http::field::content_type, "application/json");
+        res.body() = error_body("method_not_allowed", "use GET for " + target->path);
+        return send(std::move(res));
+      }
+      Response res{http::status::ok, version_};
+      res.set(http::field::content_type,
+              std::string(asset->content_type.data(), asset->content_type.size()));
+      res.body() = std::string(asset->body);
+      return send(std::move(res));
+    }
+  }
   if (route == Route::not_found)
     return send_error(http::status::not_found, "not_found",
                       "no such endpoint; see docs/protocol.md for the API");
@@ -384,6 +402,7 @@ void HttpSession::answer_disconnect(const Target& target) {
             json::serialize(json::object{{"sessionId", *id}, {"disconnected", dropped}}));
 }
 
+// Only when the build has no web/ page for the route (find_web_asset came first).
 void HttpSession::answer_page(Route route) {
   Response res{http::status::ok, version_};
   res.set(http::field::content_type, "text/html; charset=utf-8");
