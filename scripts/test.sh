@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every suite, in order: unit + integration (release build, warnings as errors), interop
+# Every suite, in order: unit + integration (release build, warnings as errors), the browser
+# client's units under Node, interop
 # (npm `ws` against the real binary), browser (headless Chromium), then the unit and
 # integration tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Called by `make test` after the release build; prints one closing line
@@ -55,6 +56,7 @@ run_node_suite() {  # dir, name
 }
 
 run_ctest release 'unit|integration' "unit + integration (release)"
+run_node_suite tests/web "browser client units (node, fake timers)"
 run_node_suite tests/interop "interop (npm ws)"
 run_node_suite tests/browser "browser (headless chromium)"
 
