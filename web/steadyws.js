@@ -567,6 +567,7 @@ export class SteadyClient {
     this.probing = false;
     this.retryTimer = null;
     this.pollTimer = null;
+    this.httpPingTimer = null;
     this.pollAbort = null;
     this.publishing = false;
     this.criticalSince = null;
@@ -1115,6 +1116,7 @@ export class SteadyClient {
     // The first poll goes out now: the switch must complete within 2 s of the decision.
     this.startPoll();
     this.httpPublishNext();
+    this.armHttpPing(this.opts.pingOnConnect ? 0 : this.opts.heartbeatInterval);
     this.scheduleRetry(null); // the first WebSocket probe (none when forced)
   }
 
@@ -1124,6 +1126,8 @@ export class SteadyClient {
     this.fallbackGen += 1;
     if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = null;
+    if (this.httpPingTimer !== null) this.timers.clearTimeout(this.httpPingTimer);
+    this.httpPingTimer = null;
     // An answer in flight is dropped unread: its messages were not delivered, so the cursors
     // did not move and the re-subscribe with since replays them. Nothing is lost.
     if (this.pollAbort) this.pollAbort.abort();
@@ -1234,6 +1238,53 @@ export class SteadyClient {
     for (const [c, cur] of Object.entries(cursors)) this.cursors.onPollCursor(c, cur);
     this.emit('poll', { messages: msgs.length, time: Date.now() });
     this.armPoll(this.pollSchedule.interval);
+  }
+
+  // Heartbeats while polling: POST /api/ping every heartbeatInterval, so latency, loss and
+  // quality stay measured on the fallback (the C++ client keeps its last figures instead).
+  armHttpPing(delay) {
+    if (this.httpPingTimer !== null) this.timers.clearTimeout(this.httpPingTimer);
+    const gen = this.fallbackGen;
+    this.httpPingTimer = this.timers.setTimeout(async () => {
+      this.httpPingTimer = null;
+      if (gen !== this.fallbackGen) return;
+      await this.httpPing();
+      if (gen === this.fallbackGen) this.armHttpPing(this.opts.heartbeatInterval);
+    }, delay);
+  }
+
+  async httpPing() {
+    const gen = this.fallbackGen;
+    const token = Math.max(Math.floor(Date.now()), this.lastToken + 1);
+    this.lastToken = token;
+    const sentAt = this.timers.now();
+    const abort = typeof AbortController !== 'undefined' ? new AbortController() : null;
+    const limit = this.timers.setTimeout(() => abort && abort.abort(), this.opts.heartbeatTimeout);
+    this.stats.pingsSent += 1;
+    let ok = false;
+    try {
+      const res = await this.fetchImpl(this.apiUrl('/api/ping'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ timestamp: token }),
+        signal: abort ? abort.signal : undefined,
+      });
+      ok = res.status === 200 && (await res.json()).timestamp === token;
+    } catch {
+      ok = false;
+    }
+    this.timers.clearTimeout(limit);
+    if (gen !== this.fallbackGen) return;
+    const now = this.timers.now();
+    if (ok && now - sentAt < this.opts.heartbeatTimeout) {
+      this.stats.pongsReceived += 1;
+      this.lastRtt = now - sentAt;
+      this.quality.recordRtt(this.lastRtt);
+    } else {
+      this.stats.pingsMissed += 1;
+      this.quality.recordMissed();
+    }
+    this.afterQualitySample(now);
   }
 
   async httpPublishNext() {

@@ -491,3 +491,22 @@ test('the token goes on the WebSocket URL and on every HTTP call', async () => {
   assert.equal(http.calls[0].url.searchParams.get('token'), 'sekret');
   assert.equal(client.httpUrl, 'http://example.test:6011');
 });
+
+test('on the fallback, heartbeats go through POST /api/ping and keep latency measured', async () => {
+  const { clock, http, client } = await onFallback({ heartbeatInterval: 1000, heartbeatTimeout: 500 });
+  await clock.advance(1000);
+  const pings = () => http.calls.filter((c) => c.url.pathname === '/api/ping');
+  assert.equal(pings().length, 1);
+  const { timestamp } = JSON.parse(pings()[0].init.body);
+  await clock.advance(40);
+  pings()[0].resolve(200, { type: 'pong', timestamp, serverTime: 0 });
+  await flush();
+  assert.equal(client.lastRtt, 40);
+  await clock.advance(999); // the next ping is one interval after the answer
+  assert.equal(pings().length, 1);
+  await clock.advance(1);
+  assert.equal(pings().length, 2);
+  await clock.advance(500); // no answer within heartbeatTimeout: missed
+  assert.equal(client.stats.pingsMissed, 1);
+  assert.equal(client.metrics().packetLoss, 50);
+});
