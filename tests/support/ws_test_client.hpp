@@ -263,13 +263,16 @@ class WsClient {
     }
   }
 
-  // Sends `msg`, then returns the first frame of type `reply_type` (skipping others), or
-  // throws with what arrived instead.
+  // Sends `msg`, then returns the first frame of type `reply_type`, or throws with what
+  // arrived instead. Other frames that arrive meanwhile (a `message` racing an `ack`) stay
+  // queued, in order, for the next read.
   json::object request(const json::value& msg, std::string_view reply_type,
                        std::chrono::milliseconds d = kDeadline) {
     if (!send_json(msg, d))
       throw std::runtime_error("WsClient: send failed: " + json::serialize(msg));
-    Frame f = next_of_type(reply_type, d);
+    std::vector<Frame> skipped;
+    Frame f = next_of_type(reply_type, d, &skipped);
+    requeue_front(std::move(skipped));
     if (f.type() != reply_type)
       throw std::runtime_error("WsClient: sent " + json::serialize(msg) + ", waited for `" +
                                std::string(reply_type) + "`, got " + f.describe());
@@ -390,6 +393,8 @@ class WsClient {
           return;
         }
         local_port_ = beast::get_lowest_layer(ws_).socket().local_endpoint(ec).port();
+        // Without it a big frame's tail waits for a delayed ACK (40 ms per message).
+        beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
         ws_.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
           for (const auto& [k, v] : opts_.headers)
             req.set(k, v);
@@ -442,6 +447,13 @@ class WsClient {
       terminal_ = std::move(f);
       cv_.notify_all();
     });
+  }
+
+  // Puts frames back at the front of the queue, in their order.
+  void requeue_front(std::vector<Frame> frames) {
+    std::lock_guard lock(mu_);
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it)
+      frames_.push_front(std::move(*it));
   }
 
   void push(Frame f) {
