@@ -41,6 +41,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # both servers and the load inherit it
 mkdir -p "$raw"
 rm -f "$raw"/*.json "$raw"/*.log
+echo '*' >"$raw/.gitignore"  # raw rounds are run output, like bench/results/*.json
 
 log=$(mktemp /tmp/steadyws-bench-server-XXXXXX)
 server_pid=""

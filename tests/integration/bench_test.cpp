@@ -1,0 +1,119 @@
+// `steadyws bench` against a real `steadyws serve --port 0`: a smoke test that the load
+// generator runs, checks what it receives and reports it in --json. No timing targets are
+// asserted (those live in `make bench` and docs/benchmarks.md): only that there was traffic
+// and no errors, and that errors, when there are some, make it exit non-zero.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "support/server_process.hpp"
+
+namespace steadyws::test {
+namespace {
+
+namespace json = boost::json;
+
+struct BenchResult {
+  int exit_code = -1;
+  std::string stdout_text;
+  json::object report;  // empty when stdout was not one JSON object
+};
+
+// Runs `steadyws bench ARGS --json --no-progress` and parses its report.
+BenchResult run_bench(const std::vector<std::string>& args) {
+  std::string cmd = std::string(kDefaultBinary) + " bench";
+  for (const auto& a : args)
+    cmd += " '" + a + "'";
+  cmd += " --json --no-progress 2>/dev/null";
+  BenchResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return r;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.stdout_text.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  boost::system::error_code ec;
+  auto v = json::parse(r.stdout_text, ec);
+  if (!ec && v.is_object())
+    r.report = v.as_object();
+  return r;
+}
+
+std::string url_of(const ServerProcess& s) {
+  return "ws://127.0.0.1:" + std::to_string(s.port()) + "/ws";
+}
+
+double number_at(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_number() ? v->to_number<double>() : -1;
+}
+
+std::int64_t errors_total(const json::object& o) {
+  const auto* e = o.if_contains("errors");
+  if (e == nullptr || !e->is_object() || !e->as_object().contains("total"))
+    return -1;
+  return e->as_object().at("total").to_number<std::int64_t>();
+}
+
+TEST(Bench, PingReportsRoundTripsAndNoErrors) {
+  ServerProcess server({"--threads", "1", "--rate-limit", "0"});
+  const auto r = run_bench({"ping", "--url", url_of(server), "--connections", "10", "--in-flight",
+                            "4", "--duration", "1", "--warmup", "0.2"});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
+  EXPECT_EQ(errors_total(r.report), 0) << r.stdout_text;
+  EXPECT_EQ(number_at(r.report, "connections_open"), 10) << r.stdout_text;
+  EXPECT_GT(number_at(r.report, "round_trips_per_s"), 0) << r.stdout_text;
+  const auto& latency = r.report.at("latency").as_object();
+  EXPECT_GT(number_at(latency, "count"), 0) << r.stdout_text;
+  EXPECT_LE(number_at(latency, "p50_us"), number_at(latency, "p99_us")) << r.stdout_text;
+}
+
+TEST(Bench, FanoutDeliversEverySeqToEverySubscriber) {
+  ServerProcess server({"--threads", "1", "--rate-limit", "0"});
+  const auto r = run_bench({"fanout", "--url", url_of(server), "--subscribers", "20", "--in-flight",
+                            "4", "--payload", "32", "--duration", "1", "--warmup", "0.2"});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
+  EXPECT_EQ(errors_total(r.report), 0) << r.stdout_text;  // includes gaps and duplicates
+  EXPECT_GT(number_at(r.report, "published"), 0) << r.stdout_text;
+  EXPECT_GT(number_at(r.report, "deliveries_per_s"), 0) << r.stdout_text;
+}
+
+TEST(Bench, IdleReadsTheServerRssAndAnswersPings) {
+  ServerProcess server({"--heartbeat-interval", "200"});
+  const auto r = run_bench({"idle", "--url", url_of(server), "--connections", "50", "--duration",
+                            "1", "--warmup", "0", "--server-pid", std::to_string(server.pid())});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
+  EXPECT_EQ(number_at(r.report, "open_at_end"), 50) << r.stdout_text;
+  EXPECT_GT(number_at(r.report, "server_pings_answered"), 0) << r.stdout_text;
+  EXPECT_GT(number_at(r.report, "rss_end_kb"), 0) << r.stdout_text;
+}
+
+TEST(Bench, FailedConnectsAreErrorsAndExitNonZero) {
+  std::uint16_t port = 0;
+  {
+    ServerProcess server;  // a port that was just free; nothing listens once it stops
+    port = server.port();
+    server.stop();
+  }
+  const auto r = run_bench({"ping", "--url", "ws://127.0.0.1:" + std::to_string(port) + "/ws",
+                            "--connections", "3", "--duration", "0.2", "--warmup", "0"});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
+  EXPECT_EQ(r.report.at("errors").as_object().at("connect_failed").to_number<int>(), 3)
+      << r.stdout_text;
+}
+
+}  // namespace
+}  // namespace steadyws::test
