@@ -183,6 +183,28 @@ TEST(ServeHttp, SessionOfAClosedConnectionIsKeptAsDisconnected) {
   EXPECT_TRUE(seen_disconnected) << http_get(server.port(), "/api/sessions").body;
 }
 
+TEST(ServeHttp, SessionIsDroppedAfterItsGrace) {
+  ServerProcess server({"--session-grace", "1500", "--cleanup-interval", "100"});
+  std::string sid;
+  {
+    auto c = WsClient::connect(server.port());
+    sid = c->session_id();
+    subscribe(*c, "g");
+    c->close();
+    c->wait_closed();
+  }
+  const auto listed = [&] {
+    return http_get(server.port(), "/api/sessions").body.find(sid) != std::string::npos;
+  };
+  EXPECT_TRUE(listed()) << "dropped at once, not kept for the grace period";
+  EXPECT_TRUE(wait_until([&] { return !listed(); }, kDeadline))
+      << "still listed: " << http_get(server.port(), "/api/sessions").body;
+  WsOptions o;
+  o.target = "/ws?session=" + sid;
+  auto again = WsClient::connect(server.port(), o);
+  EXPECT_EQ(again->welcome().at("resumed"), false) << dump(again->welcome());
+}
+
 TEST(ServeHttp, PublishOverHttpAcksAndDeduplicates) {
   ServerProcess server;
   auto sub = WsClient::connect(server.port());

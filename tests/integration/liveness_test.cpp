@@ -70,6 +70,12 @@ TEST(ServeHeartbeat, DeadPeerIsNoLongerCountedAsAClient) {
   {
     RawTcp dead(server.port());
     ASSERT_EQ(dead.upgrade().status, 101u);
+    const auto clients = [&] {
+      const auto o = http_get(server.port(), "/api/health").object();
+      const auto* ws = o.if_contains("websocket");
+      return ws && ws->is_object() ? int_at(ws->as_object(), "clients").value_or(-1) : -1;
+    };
+    ASSERT_TRUE(wait_until([&] { return clients() == 1; }, kDeadline)) << "never counted";
     EXPECT_TRUE(wait_until(
         [&] {
           const auto o = http_get(server.port(), "/api/health").object();
