@@ -89,6 +89,10 @@ struct ClientOptions {
 
   // ---- the offline queue (core/outbound_queue.hpp) ----
   OutboundQueueConfig queue;
+  // With publishes in flight and no ack at all for this long, resend them (same ids, so the
+  // server's dedup makes it safe). Covers a publish the server refused with an error frame
+  // (rate_limited), which names no id. 10 s: the heartbeat timeout. 0 = only on reconnect.
+  Duration ack_timeout{10000};
 
   // ---- callbacks (all on the client's I/O thread) ----
   std::function<void(const Transition&)> on_state_change;

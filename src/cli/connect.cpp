@@ -172,6 +172,7 @@ int run_connect(ConnectArgs& a) {
   sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  const std::size_t max_queue_bytes = a.options.queue.max_bytes;
   Client client(std::move(a.options));  // throws std::invalid_argument on a bad URL
   for (const auto& c : a.channels)
     client.subscribe(c);
@@ -218,11 +219,17 @@ int run_connect(ConnectArgs& a) {
         warned_no_channel = true;
         continue;
       }
-      const auto res = client.publish(publish_channel, line_value(line));
-      if (res.status == Enqueue::full)
-        write_line(stderr,
-                   "warn connect: offline queue full, line dropped; raise "
-                   "--queue-max-messages or --queue-max-bytes");
+      if (line.size() + 256 > max_queue_bytes) {
+        write_line(stderr, "warn connect: line of " + std::to_string(line.size()) +
+                               " bytes dropped: over --queue-max-bytes");
+        continue;
+      }
+      // A full offline queue pushes back on stdin instead of dropping the line.
+      while (client.publish(publish_channel, line_value(line)).status == Enqueue::full) {
+        if (g_signal.load() != 0 || client.has_given_up())
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     }
     pending.erase(0, start);
     if (!stdin_open && !pending.empty()) {
@@ -302,6 +309,7 @@ void register_connect(CLI::App& app, Registry& registry) {
       ->capture_default_str();
   sub->add_option("--queue-max-bytes", o.queue.max_bytes, "Offline queue bound, bytes")
       ->capture_default_str();
+  ms_opt(sub, "--ack-timeout", o.ack_timeout, "Resend unacked publishes after this, ms; 0 = off");
   registry.add(sub, [a] { return run_connect(*a); });
 }
 

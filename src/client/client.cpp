@@ -189,6 +189,10 @@ class Client::Impl {
   // The retry budget ran out: the fallback, or (without one) stop for good.
   void give_up();
 
+  // Resends what is in flight when no ack came for ack_timeout (a publish the server refused,
+  // e.g. rate_limited, carries no id in its error frame, so a timeout is the only signal).
+  void arm_ack_timer();
+
   // Heartbeats and quality.
   void arm_heartbeat();
   void on_heartbeat_timer();
@@ -230,6 +234,9 @@ class Client::Impl {
   net::steady_timer connect_timer_;
   net::steady_timer heartbeat_timer_;
   net::steady_timer poll_timer_;
+  net::steady_timer ack_timer_;
+  bool ack_timer_armed_ = false;
+  std::uint64_t acks_ = 0;  // acks received, for ack_timer_
   std::shared_ptr<client::HttpCall> poll_call_;
   std::shared_ptr<client::HttpCall> publish_call_;
   std::size_t url_index_ = 0;
@@ -270,6 +277,7 @@ Client::Impl::Impl(ClientOptions options)
       connect_timer_(ioc_),
       heartbeat_timer_(ioc_),
       poll_timer_(ioc_),
+      ack_timer_(ioc_),
       queue_(opts_.queue) {
   if (opts_.urls.empty())
     throw std::invalid_argument("steadyws::Client needs at least one URL (ws://host:port/ws)");
@@ -326,6 +334,7 @@ void Client::Impl::shutdown() {
   connect_timer_.cancel();
   heartbeat_timer_.cancel();
   poll_timer_.cancel();
+  ack_timer_.cancel();
   if (poll_call_)
     poll_call_->cancel();
   if (publish_call_)
@@ -453,11 +462,39 @@ void Client::Impl::flush_queue() {
         queue_.mark_sent(m->id, now);
       }
     }
+    const bool sent = !frames.empty();
     for (auto& f : frames)
       send(std::move(f));
+    if (sent)
+      arm_ack_timer();
   } else if (fallback_active_) {
     http_publish_next();
   }
+}
+
+void Client::Impl::arm_ack_timer() {
+  if (ack_timer_armed_ || opts_.ack_timeout.count() <= 0)
+    return;
+  ack_timer_armed_ = true;
+  ack_timer_.expires_after(opts_.ack_timeout);
+  const auto acks_then = acks_;
+  auto l = link_;
+  ack_timer_.async_wait([this, acks_then, l](error_code ec) {
+    ack_timer_armed_ = false;
+    if (ec || l != link_ || !link_ || !link_->welcomed)
+      return;
+    bool waiting = false;
+    {
+      std::lock_guard lock(mu_);
+      waiting = !queue_.empty();
+      if (waiting && acks_ == acks_then)
+        queue_.on_disconnect();  // no progress at all: everything in flight goes again
+    }
+    if (waiting) {
+      flush_queue();
+      arm_ack_timer();
+    }
+  });
 }
 
 // ---- the WebSocket -------------------------------------------------------------------------
@@ -554,6 +591,7 @@ void Client::Impl::on_read(std::shared_ptr<WsLink> l, error_code ec, std::size_t
 void Client::Impl::send(std::string frame) {
   if (!link_)
     return;
+
   link_->outbox.push_back(std::move(frame));
   if (!link_->writing)
     do_write(link_);
@@ -615,6 +653,7 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
             opts_.on_recovered(m.channel, *out.recovered);
         } else if constexpr (std::is_same_v<T, protocol::Ack>) {
           bool known = false;
+          ++acks_;
           {
             std::lock_guard lock(mu_);
             known = queue_.ack(m.id);
