@@ -1,6 +1,7 @@
 // steadyws::Client against the real server binary: pub/sub, exactly-once delivery across
 // server kills and restarts, the offline queue, failover, the 1001 retryAfterMs hint and
 // resume (recovered true and false). Intervals are test-sized (client_support.hpp).
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <string>
@@ -230,6 +231,36 @@ TEST(ClientDrain, RetryAfterHintReplacesTheFirstBackoffDelay) {
   const std::set<Duration> delays{rec_a.attempts().front().second, rec_b.attempts().front().second};
   EXPECT_EQ(delays, (std::set<Duration>{Duration{0}, Duration{1500}}));
   EXPECT_EQ(rec_a.attempts().front().first, 1u);  // the attempt still counts
+}
+
+TEST(ClientLifetime, DestructionWhileConnectingOrReconnectingIsClean) {
+  ServerProcess server;
+  std::atomic<bool> destroyed{false};
+  std::atomic<int> late_callbacks{0};
+  for (int i = 0; i < 20; ++i) {
+    // Alternate: a live server (destroyed mid-handshake or connected) and a dead port
+    // (destroyed while reconnecting with a timer pending).
+    auto o = test_options({i % 2 == 0 ? ws_url(server) : "ws://127.0.0.1:1/ws"});
+    o.on_state_change = [&](const Transition&) {
+      if (destroyed.load())
+        ++late_callbacks;
+    };
+    o.on_reconnect_attempt = [&](std::uint32_t, Duration) {
+      if (destroyed.load())
+        ++late_callbacks;
+    };
+    destroyed = false;
+    {
+      Client c(o);
+      c.subscribe("x");
+      c.connect();
+      c.publish("x", numbered(i));
+      std::this_thread::sleep_for(std::chrono::milliseconds(i * 3));
+    }
+    destroyed = true;
+  }
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(late_callbacks.load(), 0);
 }
 
 }  // namespace
