@@ -86,6 +86,10 @@ void register_serve(CLI::App& app, Registry& registry) {
           "STEADYWS_DRAIN_SPREAD");
   ms_flag(sub, "--session-grace", cfg->session_grace,
           "Keep a session with no connection this long, ms", "STEADYWS_SESSION_GRACE");
+  sub->add_option("--write-coalescing", cfg->write_coalescing,
+                  "Gather queued frames into one write (diagnostic; default true)")
+      ->envname("STEADYWS_WRITE_COALESCING")
+      ->group("");  // hidden: only for measuring docs/decisions/0001-write-coalescing.md
   registry.add(sub, [cfg] { return server::run(*cfg); });
 }
 

@@ -32,6 +32,9 @@ struct ServerConfig {
   std::chrono::milliseconds session_grace{120000};  // a session with no connection is kept
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds http_idle_timeout{30000};
+  // Gather every queued frame of a connection into one write (docs/decisions/0001). Off only
+  // to measure what it buys (hidden flag --write-coalescing=false).
+  bool write_coalescing = true;
 };
 
 // Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`

@@ -112,7 +112,7 @@ class FrameStream {
       complete_ops(dropped.control_end, failed_ec_);
       return;
     }
-    queue_.take_batch(batch_);
+    queue_.take_batch(batch_, coalesce_ ? SIZE_MAX : 1);
     writing_ = true;
     net::async_write(
         socket_, batch_.buffers,
@@ -130,6 +130,10 @@ class FrameStream {
     return net::async_compose<Handler, void(beast::error_code)>(DrainOp{*this}, handler, socket_);
   }
   static constexpr std::size_t kMaxDrainBytes = 16 * 1024 * 1024;
+
+  // false: one data frame per write (for measuring the gain; see
+  // docs/decisions/0001-write-coalescing.md). Default true.
+  void set_coalescing(bool on) noexcept { coalesce_ = on; }
 
   std::size_t queued_data_bytes() const noexcept { return queue_.data_bytes(); }
   bool is_data_closed() const noexcept { return data_closed_; }
@@ -231,7 +235,6 @@ class FrameStream {
 
   void on_write(beast::error_code ec) {
     writing_ = false;
-    queue_.complete(batch_);
     const std::size_t frames = batch_.data_frames;
     const std::size_t bytes = batch_.bytes;
     const std::uint64_t end = batch_.control_end;
@@ -256,6 +259,7 @@ class FrameStream {
   void* on_written_ctx_ = nullptr;
   beast::error_code failed_ec_;
   bool writing_ = false;
+  bool coalesce_ = true;
   bool failed_ = false;       // a write failed: the socket is gone; ops complete with the error
   bool data_closed_ = false;  // a close frame was queued: no data may follow
 };

@@ -68,7 +68,7 @@ void SendQueue::Batch::reset(std::size_t keep) {
   bytes = data_bytes = data_frames = 0;
 }
 
-void SendQueue::take_batch(Batch& b) {
+void SendQueue::take_batch(Batch& b, std::size_t max_data_frames) {
   b.reset(kMaxBatchBytes);
   // Segments first (scratch may reallocate while it grows), buffers at the end.
   struct Segment {
@@ -101,7 +101,8 @@ void SendQueue::take_batch(Batch& b) {
   for (; nd < data_.size(); ++nd) {
     auto& d = data_[nd];
     const std::size_t size = d.header_len + d.payload->size();
-    if (nd > 0 && (b.bytes + size > kMaxBatchBytes || segs.size() + 2 > kMaxBatchBuffers))
+    if (nd > 0 && (nd >= max_data_frames || b.bytes + size > kMaxBatchBytes ||
+                   segs.size() + 2 > kMaxBatchBuffers))
       break;
     copy_in(d.header.data(), d.header_len);
     if (d.payload->size() <= kCopyThreshold) {
@@ -114,6 +115,7 @@ void SendQueue::take_batch(Batch& b) {
     b.data_bytes += size;
   }
   b.data_frames = nd;
+  data_bytes_ -= b.data_bytes;
   data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(nd));
   if (data_.empty() && data_.capacity() > 64)
     std::vector<DataEntry>().swap(data_);  // keep idle connections small after a burst

@@ -78,19 +78,21 @@ class SendQueue {
   std::uint64_t push_control(std::string bytes);
 
   // Queues a text frame holding `payload` on the data lane. Returns the data lane's queued
-  // bytes afterwards (headers included, in-flight batch included): the caller compares it
-  // with its bound. A frame is queued even when over the bound; the caller decides to close.
+  // bytes afterwards (headers included; not the batch in flight, which the kernel already
+  // has or is taking): the caller compares it with its bound. A frame is queued even when
+  // over the bound; the caller decides to close.
   std::size_t push_data(SharedPayload payload);
 
   // Queues a text frame holding `payload` on the control lane (our app-level pongs).
   void push_control_text(std::string_view payload);
 
   // Moves everything that fits one batch out of the lanes into `batch` (reset first), control
-  // first. The data lane's byte count keeps the batch's data bytes until complete(batch).
-  void take_batch(Batch& batch);
-
-  // The batch's write finished (either way): its data bytes leave the count.
-  void complete(const Batch& batch) noexcept { data_bytes_ -= batch.data_bytes; }
+  // first. The batch's data bytes leave the queued count here: a consumer that keeps up has
+  // at most the message behind the write in flight queued, however its completion is
+  // scheduled.
+  // `max_data_frames` bounds the data frames taken (1 = one write per message, the plain-Beast
+  // behaviour, kept for measuring; docs/decisions/0001-write-coalescing.md).
+  void take_batch(Batch& batch, std::size_t max_data_frames = SIZE_MAX);
 
   // Drops every data entry not yet taken (closing: nothing may follow a close frame).
   // Returns how many frames were dropped.
@@ -106,7 +108,7 @@ class SendQueue {
   std::uint64_t control_pushed_ = 0;
   std::uint64_t control_taken_ = 0;
   std::vector<DataEntry> data_;
-  std::size_t data_bytes_ = 0;  // queued + in flight, headers included
+  std::size_t data_bytes_ = 0;  // queued, not yet taken into a batch; headers included
 };
 
 }  // namespace steadyws::server

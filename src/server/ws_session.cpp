@@ -60,6 +60,7 @@ WsSession::~WsSession() {
 void WsSession::run(http::request<http::string_body> req, Target target) {
   ws_.next_layer().set_owner(weak_from_this());
   ws_.next_layer().set_on_written(&WsSession::on_written, this);
+  ws_.next_layer().set_coalescing(state_->config.write_coalescing);
   if (auto s = target.get("session"); s && !s->empty())
     requested_session_ = std::string(*s);
 
