@@ -68,10 +68,10 @@ TimePoint HeartbeatTracker::next_deadline() const {
 }
 
 void HeartbeatTracker::remember(const Ping& p) {
-  remembered_.push_back(p);
-  if (remembered_.size() > kRememberedPings) {
-    remembered_.pop_front();
+  if (remembered_.size() >= kRememberedPings) {
+    remembered_.erase(remembered_.begin());  // at most 16 entries of 16 bytes: a cheap shift
   }
+  remembered_.push_back(p);
 }
 
 void HeartbeatTracker::expire(TimePoint now) {
