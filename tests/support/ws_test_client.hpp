@@ -572,10 +572,9 @@ inline HttpResponse http_request(
   ioc.restart();
   http::async_write(stream, req, [&](boost::system::error_code e, std::size_t) { ec = e; });
   ioc.run();
-  if (ec) {
-    out.error = "write: " + ec.message();
-    return out;
-  }
+  // A server may answer (413, 401) and close before reading all of a big body: the write
+  // then fails, but its answer may be waiting, so read it anyway.
+  const boost::system::error_code write_ec = ec;
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
@@ -583,7 +582,8 @@ inline HttpResponse http_request(
   http::async_read(stream, buf, parser, [&](boost::system::error_code e, std::size_t) { ec = e; });
   ioc.run();
   if (ec) {
-    out.error = "read: " + ec.message();
+    out.error = (write_ec ? "write: " + write_ec.message() + ", " : std::string()) +
+                "read: " + ec.message();
     return out;
   }
   auto& res = parser.get();
