@@ -249,6 +249,11 @@ class Client::Impl {
   std::int64_t last_ping_token_ = 0;
   std::uint64_t missed_seen_ = 0;
   std::optional<TimePoint> critical_since_;
+  // The current WebSocket's own quality, reset on each welcome: the critical-quality fallback
+  // decides on it, never on quality_, whose window still holds the samples of earlier links
+  // (after leaving a fallback taken for a slow link, those would send the client straight
+  // back to polling on a healthy link).
+  QualityMonitor link_quality_;
 
   // Shared with other threads.
   mutable std::mutex mu_;
@@ -642,6 +647,7 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
             {
               std::lock_guard lock(mu_);
               quality_.record_rtt(r.rtt_exact, now);
+              link_quality_.record_rtt(r.rtt_exact, now);
             }
             after_quality_sample(now);
           }
@@ -683,6 +689,7 @@ void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
   hb_.reset(now);
   missed_seen_ = hb_.total_missed();
   critical_since_.reset();
+  link_quality_.reset();
   {
     std::lock_guard lock(mu_);
     if (ever_connected_)
@@ -832,8 +839,10 @@ void Client::Impl::on_heartbeat_timer() {
   if (hb_.total_missed() > missed_seen_) {
     {
       std::lock_guard lock(mu_);
-      for (; missed_seen_ < hb_.total_missed(); ++missed_seen_)
+      for (; missed_seen_ < hb_.total_missed(); ++missed_seen_) {
         quality_.record_missed(now);
+        link_quality_.record_missed(now);
+      }
     }
     after_quality_sample(now);
     if (!link_)
@@ -865,12 +874,10 @@ void Client::Impl::on_heartbeat_timer() {
 void Client::Impl::after_quality_sample(TimePoint now) {
   std::optional<Quality> change;
   QualityMetrics m;
-  Quality level;
   {
     std::lock_guard lock(mu_);
     change = quality_.take_level_change();
     m = quality_.metrics(now);
-    level = quality_.level();
   }
   if (callbacks_on()) {
     if (opts_.on_health_update)
@@ -878,7 +885,8 @@ void Client::Impl::after_quality_sample(TimePoint now) {
     if (change && opts_.on_quality_change)
       opts_.on_quality_change(*change);
   }
-  if (level != Quality::critical) {
+  // The level (window mean, with hysteresis) of this link alone: see link_quality_.
+  if (link_quality_.level() != Quality::critical) {
     critical_since_.reset();
     return;
   }
