@@ -1,0 +1,187 @@
+// `steadyws check` against real `steadyws serve --port 0` processes: a healthy server passes
+// every scenario (exit 0); a server that refuses upgrades, a wrong token or a server killed
+// mid-run make the scenarios concerned fail, honestly, with exit 1; --no-proxy forces its
+// disconnects through POST /api/admin/disconnect and skips what needs the proxy.
+#include <sys/wait.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "support/server_process.hpp"
+
+namespace steadyws::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+struct CheckRun {
+  int exit_code = -1;
+  std::string out;
+  json::object report;  // empty when stdout was not one JSON object
+
+  // The row named `name`, or an empty object.
+  json::object row(const std::string& name) const {
+    if (const auto* s = report.if_contains("scenarios"); s != nullptr && s->is_array()) {
+      for (const auto& r : s->as_array())
+        if (r.as_object().at("name").as_string() == name)
+          return r.as_object();
+    }
+    return {};
+  }
+  std::string status(const std::string& name) const {
+    const auto r = row(name);
+    return r.contains("status") ? std::string(r.at("status").as_string()) : "missing";
+  }
+};
+
+// Runs `steadyws check ARGS` (adding --quiet) and parses stdout when `json` is in ARGS.
+CheckRun run_check(const std::vector<std::string>& args) {
+  std::string cmd = std::string(kDefaultBinary) + " check --quiet";
+  for (const auto& a : args)
+    cmd += " '" + a + "'";
+  cmd += " 2>/dev/null";
+  CheckRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return r;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  boost::system::error_code ec;
+  auto v = json::parse(r.out, ec);
+  if (!ec && v.is_object())
+    r.report = v.as_object();
+  return r;
+}
+
+std::string url_of(const ServerProcess& s) {
+  return "ws://127.0.0.1:" + std::to_string(s.port()) + "/ws";
+}
+
+TEST(Check, HealthyServerPassesEveryScenario) {
+  ServerProcess server;
+  // --duration 4 instead of 10 keeps the test short; everything else at its defaults.
+  const auto r = run_check({url_of(server), "--json", "--duration", "4"});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(r.report.at("pass").as_bool()) << r.out;
+  EXPECT_TRUE(r.report.at("proxy").as_bool());
+  const auto& rows = r.report.at("scenarios").as_array();
+  EXPECT_EQ(rows.size(), 10u) << r.out;  // nine scenarios, high-frequency gives two rows
+  for (const auto& v : rows) {
+    const auto& row = v.as_object();
+    EXPECT_EQ(row.at("status").as_string(), "pass") << json::serialize(row);
+    EXPECT_TRUE(row.at("pass").as_bool()) << json::serialize(row);
+    EXPECT_TRUE(row.at("measured").is_number()) << json::serialize(row);
+    for (const char* key : {"name", "unit", "criterion", "target", "detail"})
+      EXPECT_TRUE(row.at(key).is_string()) << key << " in " << json::serialize(row);
+  }
+  EXPECT_LT(r.row("reconnection-resilience").at("measured").to_number<double>(), 5000);
+  EXPECT_LT(r.row("fallback-activation").at("measured").to_number<double>(), 2000);
+  EXPECT_LE(r.row("half-open-detection").at("measured").to_number<double>(), 1000);
+  EXPECT_EQ(r.row("message-continuity").at("measured").to_number<double>(), 0);
+  EXPECT_GT(r.row("high-frequency-throughput").at("measured").to_number<double>(), 1000);
+}
+
+TEST(Check, TablePrintsEveryRowAndTheVerdict) {
+  ServerProcess server;
+  const auto r =
+      run_check({url_of(server), "--scenario", "basic-connectivity", "--scenario", "latency"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("scenario"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("criterion"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("basic-connectivity"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("latency"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PASS: 2 passed, 0 failed"), std::string::npos) << r.out;
+}
+
+TEST(Check, ServerRefusingUpgradesFailsWithExitOne) {
+  // --max-connections 0: every upgrade gets 503, HTTP still answers.
+  ServerProcess server({"--max-connections", "0"});
+  const auto r = run_check({url_of(server), "--json", "--scenario", "basic-connectivity",
+                            "--scenario", "latency", "--scenario", "reconnection-resilience"});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_FALSE(r.report.at("pass").as_bool());
+  EXPECT_EQ(r.status("basic-connectivity"), "fail") << r.out;
+  EXPECT_FALSE(r.row("basic-connectivity").at("pass").as_bool());
+  // The rest are not run against a server nobody can connect to, and say so.
+  EXPECT_EQ(r.status("latency"), "fail") << r.out;
+  EXPECT_NE(std::string(r.row("latency").at("detail").as_string()).find("not run"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(Check, ServerKilledMidRunFailsStability) {
+  ServerProcess server;
+  auto pending = std::async(std::launch::async, [url = url_of(server)] {
+    return run_check({url, "--json", "--scenario", "connection-stability", "--scenario",
+                      "reconnection-resilience", "--duration", "4"});
+  });
+  std::this_thread::sleep_for(1500ms);  // inside the 4 s stability window
+  server.kill();
+  const auto r = pending.get();
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.status("connection-stability"), "fail") << r.out;
+  EXPECT_LT(r.row("connection-stability").at("measured").to_number<double>(), 99) << r.out;
+  EXPECT_EQ(r.status("reconnection-resilience"), "fail") << r.out;
+}
+
+TEST(Check, NoProxyUsesAdminDisconnectAndSkipsFaultScenarios) {
+  ServerProcess server;
+  const auto r =
+      run_check({url_of(server), "--json", "--no-proxy", "--scenario", "reconnection-resilience",
+                 "--scenario", "message-continuity", "--scenario", "half-open-detection",
+                 "--scenario", "fallback-activation", "--disconnects", "2"});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(r.report.at("proxy").as_bool());
+  EXPECT_EQ(r.status("reconnection-resilience"), "pass") << r.out;
+  EXPECT_NE(std::string(r.row("reconnection-resilience").at("detail").as_string())
+                .find("2/2 forced disconnects (POST /api/admin/disconnect)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.status("message-continuity"), "pass") << r.out;
+  EXPECT_EQ(r.status("half-open-detection"), "skip") << r.out;
+  EXPECT_EQ(r.status("fallback-activation"), "skip") << r.out;
+  EXPECT_EQ(r.report.at("skipped").as_array().size(), 2u) << r.out;
+}
+
+TEST(Check, TokenIsUsedAndAWrongOneFails) {
+  ServerProcess server({"--auth-token", "s3cret"});
+  const std::vector<std::string> scenarios{
+      "--scenario", "basic-connectivity", "--scenario", "reconnection-resilience", "--disconnects",
+      "1",          "--no-proxy",         "--json"};
+  auto good_args = scenarios;
+  good_args.insert(good_args.begin(), {url_of(server), "--token", "s3cret"});
+  const auto good = run_check(good_args);
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  EXPECT_EQ(good.status("reconnection-resilience"), "pass") << good.out;
+
+  auto bad_args = scenarios;
+  bad_args.insert(bad_args.begin(), {url_of(server), "--token", "wrong"});
+  const auto bad = run_check(bad_args);
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_EQ(bad.status("basic-connectivity"), "fail") << bad.out;
+}
+
+TEST(Check, UnusableUrlExitsOne) {
+  const auto r = run_check({"wss://127.0.0.1:1/ws"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+}
+
+}  // namespace
+}  // namespace steadyws::test
