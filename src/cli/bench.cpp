@@ -1,13 +1,17 @@
-// `steadyws bench ping|fanout|idle`: the load generator (src/tools/bench.hpp,
-// docs/benchmarks.md). Exit 0 only when the run had no errors.
+// `steadyws bench ping|fanout|idle|herd`: the load generator (src/tools/bench.hpp,
+// src/tools/bench_herd.hpp, docs/benchmarks.md). Exit 0 only when the run had no errors.
 #include "tools/bench.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "tools/bench_herd.hpp"
 
 namespace steadyws::cli {
 namespace {
@@ -32,10 +36,67 @@ void common_flags(CLI::App* sub, tools::BenchOptions& o) {
   sub->add_flag("!--no-progress", o.progress, "No progress line on stderr");
 }
 
+// Registers a millisecond flag backed by a chrono member.
+void ms_flag(CLI::App* sub, const std::string& name, std::chrono::milliseconds& target,
+             const std::string& help) {
+  sub->add_option_function<std::int64_t>(
+         name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
+      ->check(CLI::NonNegativeNumber)
+      ->default_str(std::to_string(target.count()));
+}
+
+// `bench herd`: its own options (it starts and restarts the server itself).
+void add_herd(CLI::App* bench, tools::HerdOptions& o, bool& selected) {
+  auto* herd = bench->add_subcommand(
+      "herd", "N clients cut at once by a server restart: time until 99 %/100 % are back");
+  herd->add_option("--clients", o.clients, "Clients")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  herd->add_option("--server-cmd", o.server_cmd,
+                   "Shell command that starts the server and prints `listening on HOST:PORT`; "
+                   "{port} becomes 0, then the reported port on restarts")
+      ->required();
+  herd->add_option("--path", o.path, "WebSocket path")->capture_default_str();
+  auto modes = std::make_shared<std::vector<std::string>>();
+  herd->add_option("--jitter-mode", *modes,
+                   "symmetric, full, decorrelated or none (repeatable; default: the first three)")
+      ->check(CLI::IsMember({"none", "symmetric", "full", "decorrelated"}));
+  auto cut = std::make_shared<std::string>("both");
+  herd->add_option("--cut", *cut, "drain (SIGTERM: 1001 + retryAfterMs), kill (SIGKILL) or both")
+      ->check(CLI::IsMember({"drain", "kill", "both"}))
+      ->capture_default_str();
+  ms_flag(herd, "--reconnect-interval", o.backoff.base, "Backoff base delay, ms");
+  ms_flag(herd, "--max-backoff-delay", o.backoff.max_delay, "Backoff cap, ms");
+  ms_flag(herd, "--jitter", o.backoff.jitter, "Symmetric jitter, ± ms");
+  herd->add_flag("!--no-exponential-backoff", o.backoff.exponential, "Constant base delay");
+  herd->add_option("--timeout", o.timeout_s, "Per case: clients not back by then are errors, s")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  herd->add_option("--connect-concurrency", o.connect_concurrency,
+                   "Handshakes at once during the initial ramp")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  herd->add_option("--seed", o.seed, "Client RNG seeds are seed + index")->capture_default_str();
+  herd->add_flag("--json", o.json, "One JSON object on stdout instead of the table");
+  herd->add_flag("!--no-progress", o.progress, "No progress lines on stderr");
+  herd->callback([&o, &selected, modes, cut] {
+    selected = true;
+    if (!modes->empty()) {
+      o.modes.clear();
+      for (const auto& m : *modes)
+        o.modes.push_back(*jitter_mode_from_string(m));
+    }
+    if (*cut == "drain")
+      o.cuts = {tools::HerdCut::drain};
+    else if (*cut == "kill")
+      o.cuts = {tools::HerdCut::kill};
+  });
+}
+
 void register_bench(CLI::App& app, Registry& registry) {
   auto opts = std::make_shared<tools::BenchOptions>();
   auto* bench = app.add_subcommand(
-      "bench", "Load generator: ping, fanout and idle workloads (docs/benchmarks.md).");
+      "bench", "Load generator: ping, fanout, idle and herd workloads (docs/benchmarks.md).");
   bench->require_subcommand(1);
 
   auto* ping = bench->add_subcommand("ping", "C connections x D app-level pings in flight");
@@ -81,7 +142,13 @@ void register_bench(CLI::App& app, Registry& registry) {
   idle->add_option("--server-pid", opts->server_pid, "Server process for RSS and CPU (/proc)");
   idle->callback([opts] { opts->workload = tools::BenchWorkload::idle; });
 
-  registry.add(bench, [opts] { return tools::run_bench(*opts); });
+  auto herd_opts = std::make_shared<tools::HerdOptions>();
+  auto is_herd = std::make_shared<bool>(false);
+  add_herd(bench, *herd_opts, *is_herd);
+
+  registry.add(bench, [opts, herd_opts, is_herd] {
+    return *is_herd ? tools::run_herd(*herd_opts) : tools::run_bench(*opts);
+  });
 }
 
 const AutoRegister kRegisterBench{"bench", &register_bench};

@@ -1,0 +1,160 @@
+#include "tools/bench_server.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace steadyws::tools::bench {
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string make_temp(const char* kind) {
+  std::string path = std::string("/tmp/steadyws-bench-") + kind + "-XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0)
+    throw std::runtime_error("bench: mkstemp failed");
+  ::close(fd);
+  return path;
+}
+
+}  // namespace
+
+ServerChild::~ServerChild() {
+  kill();
+  if (!out_path_.empty())
+    ::unlink(out_path_.c_str());
+  if (!err_path_.empty())
+    ::unlink(err_path_.c_str());
+}
+
+void ServerChild::start(std::chrono::milliseconds deadline) {
+  if (running())
+    kill();
+  if (out_path_.empty()) {
+    out_path_ = make_temp("out");
+    err_path_ = make_temp("err");
+  }
+  std::string cmd = command_;
+  for (auto at = cmd.find("{port}"); at != std::string::npos; at = cmd.find("{port}"))
+    cmd.replace(at, 6, std::to_string(port_));
+  const std::string shell = "exec " + cmd;
+
+  const int out_fd = ::open(out_path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  const int err_fd = ::open(err_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (out_fd < 0 || err_fd < 0 || null_fd < 0)
+    throw std::runtime_error("bench: cannot open the server's temp files");
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0)
+    throw std::runtime_error(std::string("bench: fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent)
+      ::_exit(127);
+    ::dup2(null_fd, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    ::execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  ::close(err_fd);
+  ::close(null_fd);
+  pid_ = pid;
+
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    const std::string out = read_all(out_path_);
+    const auto at = out.find("listening on ");
+    const auto eol = at == std::string::npos ? at : out.find('\n', at);
+    if (eol != std::string::npos) {
+      const std::string addr = out.substr(at + 13, eol - at - 13);
+      const auto colon = addr.rfind(':');
+      if (colon != std::string::npos) {
+        host_ = addr.substr(0, colon);
+        port_ = static_cast<std::uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
+      }
+      if (port_ == 0)
+        throw std::runtime_error("bench: unparsable listening line: " + addr);
+      return;
+    }
+    if (!running())
+      throw std::runtime_error("bench: server exited before listening: `" + cmd + "`\n" +
+                               stderr_tail());
+    if (std::chrono::steady_clock::now() >= end) {
+      kill();
+      throw std::runtime_error("bench: no `listening on` line from `" + cmd + "`\n" +
+                               stderr_tail());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void ServerChild::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
+bool ServerChild::running() {
+  if (pid_ <= 0)
+    return false;
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_ || r < 0)
+    pid_ = -1;
+  return pid_ > 0;
+}
+
+bool ServerChild::wait_exit(std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= end)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+void ServerChild::kill() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string ServerChild::stderr_tail() const {
+  const std::string s = err_path_.empty() ? std::string() : read_all(err_path_);
+  return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+}
+
+long process_rss_kb(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+}  // namespace steadyws::tools::bench
