@@ -69,6 +69,14 @@ class FrameStream {
     on_written_ctx_ = ctx;
   }
 
+  // Called when Beast goes back to the socket for more bytes (everything it had buffered has
+  // been handled), just before the flush that sends the replies: the session wakes the
+  // subscribers its buffered publishes reached (ws_session.cpp, "wakes").
+  void set_on_input_drained(void (*fn)(void* ctx), void* ctx) {
+    on_input_drained_ = fn;
+    on_input_drained_ctx_ = ctx;
+  }
+
   // Queues one text frame of `payload` on the data lane. Returns the data bytes queued
   // afterwards (compare with --send-queue-bytes), or 0 when the data lane is closed (a close
   // frame went out or the socket failed): the frame was dropped. Does not flush.
@@ -143,6 +151,8 @@ class FrameStream {
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
     // Beast has handled all it had buffered: every reply to it is queued; send them in one.
+    if (on_input_drained_ != nullptr)
+      on_input_drained_(on_input_drained_ctx_);
     flush();
     return socket_.async_read_some(buffers, std::forward<ReadHandler>(handler));
   }
@@ -257,6 +267,8 @@ class FrameStream {
   std::weak_ptr<void> owner_;
   void (*on_written_)(void*, std::size_t, std::size_t) = nullptr;
   void* on_written_ctx_ = nullptr;
+  void (*on_input_drained_)(void*) = nullptr;
+  void* on_input_drained_ctx_ = nullptr;
   beast::error_code failed_ec_;
   bool writing_ = false;
   bool coalesce_ = true;

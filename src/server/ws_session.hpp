@@ -5,9 +5,17 @@
 // read, the heartbeat timer, a write in flight); nothing deletes it. Everything it owns is
 // touched only on its strand (the socket's executor), except:
 //   - deliver() (hub::Subscriber), called by any thread with a channel lock held: it pushes
-//     the shared frame into a small mutex-guarded inbox and posts one drain to the strand;
+//     the shared frame into a small mutex-guarded inbox and schedules one drain on the strand
+//     (see "Wakes" below);
 //   - health(), is_alive(), id(): thread-safe snapshots for the endpoints and the sweep;
 //   - close_for_drain(), drop(), sweep(): post to the strand.
+//
+// Wakes: while a session handles its input (on_read), the subscribers its publishes reach are
+// not posted a drain each time; they are collected (once each) and posted when Beast goes
+// back to the socket, i.e. after every message already buffered has been handled. So 16
+// pipelined publishes reach each subscriber as one drain and one write of 16 frames, instead
+// of 16 drains and 16 writes (docs/decisions/0001-write-coalescing.md). Deliveries from
+// anywhere else (HTTP publish) post their drain at once.
 //
 // Writes: all of them go through FrameStream (frame_stream.hpp), one gathered write at a
 // time; queued data is bounded by --send-queue-bytes (over it: close 4001 at once).
@@ -24,7 +32,6 @@
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -36,6 +43,7 @@
 #include "hub/hub.hpp"
 #include "protocol/messages.hpp"
 #include "server/frame_stream.hpp"
+#include "server/read_buffer.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
 
@@ -84,6 +92,9 @@ class WsSession final : public hub::Subscriber, public std::enable_shared_from_t
   void send_frame(std::string&& json);
   void queue_data(const hub::Frame& frame);
   void drain_inbox();
+  void post_drain();
+  static void on_input_drained(void* self);
+  void wake_subscribers();
   void arm_heartbeat();
   void on_heartbeat(beast::error_code ec);
   void on_control(websocket::frame_type kind, std::string_view payload);
@@ -98,7 +109,7 @@ class WsSession final : public hub::Subscriber, public std::enable_shared_from_t
 
   std::shared_ptr<ServerState> state_;
   websocket::stream<FrameStream> ws_;
-  beast::flat_buffer buffer_;
+  ReadBuffer buffer_;        // inline for small messages: idle connections hold no read block
   net::steady_timer timer_;  // heartbeat, then the close deadline
   HeartbeatTracker tracker_;
   RateLimiter limiter_;
@@ -108,6 +119,8 @@ class WsSession final : public hub::Subscriber, public std::enable_shared_from_t
   std::uint64_t generation_ = 0;
   std::set<std::string, std::less<>> subscriptions_;
   std::optional<std::string> requested_session_;
+  std::vector<std::shared_ptr<WsSession>> wakes_;  // subscribers to drain when input runs out
+  std::vector<hub::Frame> draining_;               // drain_inbox's swap partner (keeps capacity)
   TimePoint opened_at_{};
   std::int64_t ping_token_ = 0;
   bool accepted_ = false;
