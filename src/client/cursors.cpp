@@ -83,6 +83,12 @@ Verdict ChannelCursors::on_message(std::string_view channel, std::uint64_t seq,
   if (it == channels_.end())
     return Verdict::unsubscribed;
   Cursor& c = it->second;
+  // Our since=0 catch-up is outstanding, but the server already counts us subscribed and
+  // pushes live messages. They come again in the replay that follows its answer; delivering
+  // them now would move the cursor past the replay's first messages, which would then be
+  // dropped as duplicates: lost.
+  if (c.catching_up)
+    return Verdict::duplicate;
   if (c.last && seq <= *c.last)
     return Verdict::duplicate;
   c.last = seq;  // even for an id duplicate: this seq is consumed either way
@@ -122,6 +128,9 @@ ResumeOutcome ChannelCursors::on_poll_channel(const std::string& channel,
   if (it == channels_.end())
     return {};
   Cursor& c = it->second;
+  // A WebSocket catch-up that never got its answer (the link went, we are polling): this
+  // poll asked from the same cursor, so its answer is the catch-up.
+  c.catching_up = false;
   ResumeOutcome out{.known = true, .recovered = std::nullopt};
   const bool epoch_changed = epoch && c.epoch && *epoch != *c.epoch;
   if (asked_since && recovered)

@@ -64,6 +64,8 @@ class ChannelCursors {
 
   // A `message` frame (WebSocket or poll): deliver it or drop it. Gaps (seq > cursor + 1)
   // are delivered too: the server promises order, and when it cannot it says recovered:false.
+  // While a catch-up (see ResumeOutcome) is outstanding every message of the channel is
+  // dropped: the replay after the catch-up answer brings it again, in order.
   // `id` (may be empty): a message whose id was among the last kRecentIds delivered on the
   // channel is a duplicate even with a new seq. That happens across a server restart: a
   // publish the old server accepted but whose ack was lost is resent, and the new server (new

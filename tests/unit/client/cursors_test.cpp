@@ -102,6 +102,40 @@ TEST(ChannelCursors, NewEpochReportsGapThenCatchesUpFromZero) {
   EXPECT_EQ(c.on_message("news", 3), Verdict::duplicate);
 }
 
+TEST(ChannelCursors, LiveMessagesBeforeTheCatchUpAnswerWaitForTheReplay) {
+  ChannelCursors c;
+  c.add("news");
+  c.on_subscribed(subscribed("news", 0, "E1", false));
+  ASSERT_EQ(c.on_message("news", 10), Verdict::deliver);
+  // New epoch with 1 message; the server already counts us subscribed, so live messages 2
+  // and 3 race ahead of the answer to our since=0 catch-up. Delivering them would push the
+  // cursor past 1, and the replay of 1 would then be dropped as a duplicate: a silent loss.
+  ASSERT_TRUE(c.on_subscribed(subscribed("news", 1, "E2", false)).catch_up);
+  EXPECT_EQ(c.on_message("news", 2), Verdict::duplicate);
+  EXPECT_EQ(c.on_message("news", 3), Verdict::duplicate);
+  c.on_subscribed(subscribed("news", 3, "E2", true));
+  EXPECT_EQ(c.on_message("news", 1), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 2), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 3), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 2), Verdict::duplicate);
+}
+
+TEST(ChannelCursors, APollAnswersACatchUpTheWebSocketNeverGot) {
+  ChannelCursors c;
+  c.add("news");
+  c.on_subscribed(subscribed("news", 0, "E1", false));
+  ASSERT_EQ(c.on_message("news", 10), Verdict::deliver);
+  ASSERT_TRUE(c.on_subscribed(subscribed("news", 2, "E2", false)).catch_up);
+  // The link is lost before the answer; the fallback polls from 0 of E2 instead.
+  const auto cursors = c.poll_cursors();
+  ASSERT_EQ(cursors.size(), 1u);
+  EXPECT_EQ(cursors[0].since, 0u);
+  const auto out = c.on_poll_channel("news", 2, "E2", true, 1, true);
+  EXPECT_FALSE(out.catch_up);
+  EXPECT_EQ(c.on_message("news", 1), Verdict::deliver);
+  EXPECT_EQ(c.on_message("news", 2), Verdict::deliver);
+}
+
 TEST(ChannelCursors, NewEpochWithNothingPublishedNeedsNoCatchUp) {
   ChannelCursors c;
   c.add("news");
