@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -90,6 +91,13 @@ class Recorder {
       out.push_back(m.data.as_object().at("n").to_number<std::int64_t>());
     return out;
   }
+  // numbers() without the probes (n = 0) that tests publish until a subscription is live.
+  std::vector<std::int64_t> payload_numbers() const {
+    auto out = numbers();
+    std::erase(out, 0);
+    return out;
+  }
+  std::size_t payload_count() const { return payload_numbers().size(); }
   int connects() const {
     std::lock_guard lock(mu_);
     return connects_;
@@ -162,6 +170,17 @@ inline std::string describe_gaps(const std::vector<std::int64_t>& got, std::int6
 
 inline boost::json::value numbered(std::int64_t n) {
   return boost::json::object{{"n", n}};
+}
+
+// Publishes probes (n = 0, each with a new id: a repeated id would be deduplicated and never
+// delivered again) through `pub` until `rec` (a subscriber of `channel`) got one, i.e. its
+// subscription is live. A probe may arrive late, so count payloads without the zeros.
+inline bool wait_subscribed(Client& pub, const std::string& channel, const Recorder& rec) {
+  static std::atomic<int> probe{0};
+  return wait_until([&] {
+    pub.publish(channel, numbered(0), "probe-" + std::to_string(++probe));
+    return wait_until([&] { return rec.message_count() > 0; }, std::chrono::milliseconds(200));
+  });
 }
 
 }  // namespace steadyws::test
