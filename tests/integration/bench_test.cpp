@@ -1,7 +1,8 @@
 // `steadyws bench` against a real `steadyws serve --port 0`: a smoke test that the load
 // generator runs, checks what it receives and reports it in --json. No timing targets are
 // asserted (those live in `make bench` and docs/benchmarks.md): only that there was traffic
-// and no errors, and that errors, when there are some, make it exit non-zero.
+// and no errors, and that errors, when there are some, make it exit non-zero. The herd case
+// lets the bench start and restart its own server.
 #include <sys/wait.h>
 
 #include <array>
@@ -113,6 +114,30 @@ TEST(Bench, FailedConnectsAreErrorsAndExitNonZero) {
   EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
   EXPECT_EQ(r.report.at("errors").as_object().at("connect_failed").to_number<int>(), 3)
       << r.stdout_text;
+}
+
+TEST(Bench, HerdComesBackAfterDrainAndKill) {
+  // The bench starts (and restarts) the server itself; {port} keeps the address across restarts.
+  const std::string cmd = std::string(kDefaultBinary) +
+                          " serve --host 127.0.0.1 --port {port} --threads 1 --log-level warn"
+                          " --drain-spread 500";
+  const auto r = run_bench({"herd", "--clients", "50", "--server-cmd", cmd, "--jitter-mode", "full",
+                            "--reconnect-interval", "300", "--timeout", "20"});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
+  EXPECT_EQ(errors_total(r.report), 0) << r.stdout_text;
+  const auto& cases = r.report.at("cases").as_array();
+  ASSERT_EQ(cases.size(), 2u) << r.stdout_text;  // drain, then kill
+  for (const auto& c : cases) {
+    const auto& o = c.as_object();
+    EXPECT_EQ(number_at(o, "back"), 50) << r.stdout_text;
+    EXPECT_GT(number_at(o, "t99_ms"), 0) << r.stdout_text;
+    EXPECT_GE(number_at(o, "t100_ms"), number_at(o, "t99_ms")) << r.stdout_text;
+    EXPECT_GT(number_at(o, "peak_accepts_per_s"), 0) << r.stdout_text;
+  }
+  // SIGTERM: every client got a 1001 retryAfterMs hint; SIGKILL: none did.
+  EXPECT_EQ(number_at(cases[0].as_object(), "hinted"), 50) << r.stdout_text;
+  EXPECT_EQ(number_at(cases[1].as_object(), "hinted"), 0) << r.stdout_text;
 }
 
 }  // namespace

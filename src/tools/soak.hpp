@@ -1,0 +1,64 @@
+// `steadyws soak`: the long run that proves exactly-once delivery and flat server memory under
+// random network faults (issue 6; docs/soak.md).
+//
+// It targets a running server (--url, and --server-pid for its memory), puts an in-process
+// fault proxy (tools::Proxy) in front of it, and runs N clients through the proxy on one Asio
+// loop: P publishers publishing with ids at a steady total rate, and N - P subscribers spread
+// over a few channels. Every client follows steadyws::Client's rules (bench_client.hpp:
+// seeded backoff, retryAfterMs, heartbeats); subscribers resume with since/epoch after every
+// reconnect, publishers resend everything unacked with the same ids. With --faults, a seeded
+// RNG injects proxy faults: resets of every connection, short blackholes (ended by a reset,
+// because a blackhole discards bytes mid-stream) and delay spells.
+//
+// At the end (faults off) it waits for every publish to be acked and every subscriber to catch
+// up, then checks per subscriber: every seq 1..last of its channel exactly once, in order,
+// with the id the publisher was acked for (a hash over the id sequence), and no
+// recovered:false. Memory: VmRSS of the server sampled every --sample-interval; after the
+// warm-up (the first 25 % of the run) the samples are split in thirds and the run is flat when
+// the median of the last third is within --memory-tolerance (10 %) of the first third's.
+//
+// Thread-safety: run_soak() blocks the calling thread and owns the threads it starts.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "steadyws/core/backoff.hpp"
+
+namespace steadyws::tools {
+
+struct SoakOptions {
+  std::string url = "ws://127.0.0.1:6011/ws";
+  long server_pid = 0;         // VmRSS sampling; 0 = memory not checked (reported as such)
+  std::size_t clients = 1000;  // publishers included
+  unsigned publishers = 8;
+  unsigned channels = 4;
+  // 20/s in total: 12,000 messages in 10 minutes, ~5,000 deliveries/s to 1,000 clients.
+  double rate = 20;
+  double duration_s = 600;
+  bool faults = false;
+  double fault_interval_s = 5;  // mean gap between two faults (uniform in [0.5, 1.5] x this)
+  std::uint64_t seed = 1;       // faults and clients (client i uses seed + 1 + i)
+  double sample_interval_s = 5;
+  double warmup_fraction = 0.25;  // memory samples before this share of the run are ignored
+  double memory_tolerance = 0.10;
+  // 2 s: detects a dead link within 2-4 s, well inside a short blackhole's aftermath.
+  std::chrono::milliseconds heartbeat_interval{2000};
+  BackoffConfig backoff = [] {  // the client library's defaults, but never giving up
+    BackoffConfig c;
+    c.max_attempts = 0;
+    return c;
+  }();
+  double settle_timeout_s = 60;  // at the end: acks and deliveries must complete by then
+  bool json = false;
+  bool progress = true;
+};
+
+// Runs the soak and prints its verdict (table, or one JSON object). Returns 0 on pass (zero
+// lost, zero duplicated, contents match, memory flat or not checked), 1 on fail. Throws
+// std::invalid_argument on bad options or an unusable URL.
+int run_soak(const SoakOptions& options);
+
+}  // namespace steadyws::tools
