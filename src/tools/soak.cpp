@@ -489,7 +489,7 @@ class SoakRun {
   void run_faults() {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     double next_fault = opt_.fault_interval_s * (0.5 + u(rng_));
-    double next_sample = 0;
+    double next_sample = opt_.sample_interval_s;  // the first sample is taken just below
     double next_progress = 5;
     double fault_ends = -1;  // the end of a blackhole or delay spell in progress
     bool blackholed = false;
