@@ -84,6 +84,12 @@ void register_serve(CLI::App& app, Registry& registry) {
   ms_flag(sub, "--drain-spread", cfg->drain_spread,
           "On shutdown, spread the clients' retryAfterMs hints over this many ms",
           "STEADYWS_DRAIN_SPREAD");
+  ms_flag(sub, "--handshake-timeout", cfg->handshake_timeout,
+          "Close a WebSocket whose upgrade does not complete in this many ms",
+          "STEADYWS_HANDSHAKE_TIMEOUT");
+  ms_flag(sub, "--http-idle-timeout", cfg->http_idle_timeout,
+          "Close an HTTP connection idle (or mid-request) this many ms",
+          "STEADYWS_HTTP_IDLE_TIMEOUT");
   ms_flag(sub, "--session-grace", cfg->session_grace,
           "Keep a session with no connection this long, ms", "STEADYWS_SESSION_GRACE");
   sub->add_option("--write-coalescing", cfg->write_coalescing,

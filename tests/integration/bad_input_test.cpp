@@ -347,6 +347,19 @@ TEST_F(ServeBadInput, SilentTcpClientDoesNotBlockOthers) {
   EXPECT_TRUE(victim_->alive());
 }
 
+TEST(ServeTimeouts, SilentAndStalledHttpClientsAreClosedByTheIdleTimeout) {
+  // A client that opens TCP and says nothing, or stalls mid-request, must not hold a socket
+  // forever: --http-idle-timeout closes it, and everyone else is served meanwhile.
+  ServerProcess server({"--http-idle-timeout", "300"});
+  RawTcp silent(server.port());
+  RawTcp stalled(server.port());
+  stalled.write("GET /api/health HTTP/1.1\r\nHost:");
+  EXPECT_TRUE(bool(server_serves(server.port())));
+  EXPECT_TRUE(silent.wait_eof(10s)) << server.stderr_tail();
+  EXPECT_TRUE(stalled.wait_eof(10s)) << server.stderr_tail();
+  EXPECT_TRUE(bool(server_serves(server.port())));
+}
+
 TEST_F(ServeBadInput, FiveThousandConnectionsOpenedAndDroppedAtOnce) {
   constexpr int kCount = 5000;
   std::vector<std::unique_ptr<RawTcp>> conns;
