@@ -23,6 +23,8 @@ HttpCall::HttpCall(net::io_context& ioc, Endpoint endpoint, http::verb method, s
   req_.set(http::field::host, endpoint_.host_header());
   req_.set(http::field::user_agent, "steadyws-client");
   req_.set(http::field::connection, "close");
+  if (!endpoint_.token.empty())
+    req_.set(http::field::authorization, "Bearer " + endpoint_.token);
   if (method == http::verb::post) {
     req_.set(http::field::content_type, "application/json");
     req_.body() = std::move(body);

@@ -42,8 +42,12 @@ Result<Endpoint> parse_ws_url(std::string_view url) {
     e.port = "80";
   }
   e.target = u.encoded_path().empty() ? "/ws" : std::string(u.encoded_path());
-  if (u.has_query())
+  if (u.has_query()) {
     e.target += "?" + std::string(u.encoded_query());
+    const auto params = u.params();
+    if (auto it = params.find("token"); it != params.end() && (*it).has_value)
+      e.token = std::string((*it).value);
+  }
   return e;
 }
 

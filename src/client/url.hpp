@@ -35,6 +35,10 @@ struct Endpoint {
   std::string host;    // "127.0.0.1", "example.com", "::1" (IPv6 without brackets)
   std::string port;    // "6011"; 80 when the URL has none
   std::string target;  // the upgrade request target: path (default "/ws") plus any query
+  // The `token` query parameter of the URL (CONTRACT §2), or empty. The HTTP fallback sends
+  // it as `Authorization: Bearer` on /api/poll and /api/publish, so a server started with
+  // --auth-token accepts the fallback too.
+  std::string token;
   // The Host header value: host[:port], IPv6 in brackets.
   std::string host_header() const;
 };

@@ -31,6 +31,15 @@ TEST(ParseWsUrl, SplitsHostPortAndTarget) {
   }
 }
 
+TEST(ParseWsUrl, KeepsTheTokenForTheHttpFallback) {
+  auto with = parse_ws_url("ws://h:1/ws?session=s&token=a%20b");
+  ASSERT_TRUE(with.has_value());
+  EXPECT_EQ(with->token, "a b");  // decoded: it goes into an Authorization header
+  auto without = parse_ws_url("ws://h:1/ws?session=s");
+  ASSERT_TRUE(without.has_value());
+  EXPECT_EQ(without->token, "");
+}
+
 TEST(ParseWsUrl, RefusesWhatItCannotServe) {
   const char* bad[] = {
       "",      "not a url",        "http://127.0.0.1:6011/ws", "wss://127.0.0.1/ws",
