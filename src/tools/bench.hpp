@@ -15,7 +15,7 @@
 // counted and reported, never hidden; run_bench() returns non-zero when any occurred.
 //
 // It is not a protocol conformance checker (it skips Sec-WebSocket-Accept verification and
-// reads only the fields it needs), and it is not the herd workload (TODO(bench): herd).
+// reads only the fields it needs). The herd workload lives in bench_herd.hpp.
 //
 // Thread-safety: run_bench() is a blocking call for the main thread; it starts and joins its
 // own worker threads.
