@@ -25,14 +25,23 @@ count_ctest() {  # parses ctest's "NN% tests passed, N tests failed out of M"
   [ "$bad" -eq 0 ] || failures+=("$name")
 }
 
-run_ctest() {  # preset, label regex, name
+run_ctest() {  # preset, label regex, name, [extra ctest args]
   local log
   log=$(mktemp)
   echo "== $3"
-  ctest --preset "$1" -L "$2" -j "$jobs" --timeout 300 2>&1 | tee "$log" | grep -E \
+  ctest --preset "$1" -L "$2" -j "$jobs" --timeout 300 "${@:4}" 2>&1 | tee "$log" | grep -E \
     'tests passed|\*\*\*Failed|\*\*\*Timeout|Exception|Not Run' || true
   count_ctest "$log" "$3"
+  # Show why a test failed (ctest's output-on-failure), not only that it did.
+  awk '/\*\*\*Failed|\*\*\*Timeout/ {n = 60} n > 0 {print; n--}' "$log" | grep -v '^\s*$' || true
   rm -f "$log"
+}
+
+# The soak loads both cores for a minute: it runs alone, after the rest, so that it neither
+# starves the timing-sensitive tests nor is starved by them.
+run_suites() {  # preset, name
+  run_ctest "$1" 'unit|integration' "unit + integration ($2)" -E '^Soak\.'
+  run_ctest "$1" 'integration' "soak ($2)" -R '^Soak\.' -j 1
 }
 
 run_node_suite() {  # dir, name
@@ -55,14 +64,15 @@ run_node_suite() {  # dir, name
   rm -f "$log"
 }
 
-run_ctest release 'unit|integration' "unit + integration (release)"
+run_suites release release
 run_node_suite tests/web "browser client units (node, fake timers)"
 run_node_suite tests/interop "interop (npm ws)"
 run_node_suite tests/browser "browser (headless chromium)"
 
 echo "== build (asan)"
 if cmake --preset asan >/dev/null && cmake --build --preset asan -j "$jobs" >/dev/null; then
-  run_ctest asan 'unit|integration' "unit + integration (asan+ubsan)"
+  export STEADYWS_SOAK_SECONDS=30  # the soak's delivery checks; memory is not measured here
+  run_suites asan "asan+ubsan"
 else
   failed=$((failed + 1)); failures+=("asan build")
 fi

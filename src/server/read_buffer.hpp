@@ -69,9 +69,11 @@ class ReadBuffer {
       throw std::length_error("ReadBuffer: message over the limit");
     if (!heap_) {
       heap_.emplace(limit_);
-      auto mb = heap_->prepare(size_);
-      std::memcpy(mb.data(), inline_, size_);
-      heap_->commit(size_);
+      if (size_ > 0) {  // prepare(0) of an empty flat_buffer is a null buffer: no memcpy
+        auto mb = heap_->prepare(size_);
+        std::memcpy(mb.data(), inline_, size_);
+        heap_->commit(size_);
+      }
       size_ = 0;
       reserved_ = 0;
     }

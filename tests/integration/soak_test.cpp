@@ -62,15 +62,32 @@ std::int64_t error_count(const json::object& report, const char* key) {
   return report.at("errors").as_object().at(key).to_number<std::int64_t>();
 }
 
+// Under AddressSanitizer the server's RSS is not a measure of its own memory (freed blocks sit
+// in ASan's quarantine and RSS only grows), so that build checks delivery, not flatness.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMemoryIsMeaningful = false;
+#else
+constexpr bool kMemoryIsMeaningful = true;
+#endif
+
 TEST(Soak, TwoHundredClientsThroughRandomFaultsLoseAndDuplicateNothing) {
   // History large enough for any outage; a 10 s session grace so that the sessions the
   // faults leave behind reach their steady state inside the warm-up (the default 120 s is
   // longer than this whole run).
   ServerProcess server({"--history", "100000", "--session-grace", "10000", "--log-level", "warn"});
-  const auto r =
-      run_soak({"--url", "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws", "--server-pid",
-                std::to_string(server.pid()), "--clients", "200", "--duration", soak_seconds(),
-                "--faults", "--fault-interval", "3", "--sample-interval", "2", "--seed", "6"});
+  std::vector<std::string> args{
+      "--url",      "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws",
+      "--clients",  "200",
+      "--duration", soak_seconds(),
+      "--faults",   "--fault-interval",
+      "3",          "--sample-interval",
+      "2",          "--seed",
+      "6"};
+  if (kMemoryIsMeaningful) {
+    args.push_back("--server-pid");
+    args.push_back(std::to_string(server.pid()));
+  }
+  const auto r = run_soak(args);
   ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text << server.stderr_tail();
   EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
   EXPECT_EQ(r.report.at("verdict").as_string(), "pass") << r.stdout_text;
@@ -85,7 +102,8 @@ TEST(Soak, TwoHundredClientsThroughRandomFaultsLoseAndDuplicateNothing) {
             0)
       << r.stdout_text;
   EXPECT_GT(r.report.at("reconnects").to_number<std::int64_t>(), 0) << r.stdout_text;
-  EXPECT_TRUE(r.report.at("memory").as_object().at("flat").as_bool()) << r.stdout_text;
+  if (kMemoryIsMeaningful)
+    EXPECT_TRUE(r.report.at("memory").as_object().at("flat").as_bool()) << r.stdout_text;
   EXPECT_TRUE(server.running()) << server.stderr_tail();
 }
 
