@@ -101,6 +101,17 @@ export function pushBounded(xs, ys, x, y, max) {
   }
 }
 
+// The data to draw: uPlot spans years on its time axis with fewer than two points, so a lone
+// point (or none) is drawn against the minute before it.
+export function chartData(xs, ys) {
+  if (xs.length >= 2) return [xs, ys];
+  const last = xs.length ? xs[0] : Date.now() / 1000;
+  return [
+    [last - 60, last],
+    [null, xs.length ? ys[0] : null],
+  ];
+}
+
 // A uPlot line chart in `el`, resized with its container; null when uPlot is not there (the
 // build found no node_modules/uplot): the figures still show, without the chart.
 export function makeChart(el, label, color, yUnit) {

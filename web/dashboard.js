@@ -12,6 +12,7 @@ import { SteadyClient } from './steadyws.js';
 import {
   ActivityLog,
   apiUrl,
+  chartData,
   fmtDuration,
   fmtMs,
   fmtPct,
@@ -131,7 +132,7 @@ const off = [
   client.on('health', () => {
     if (client.lastRtt !== null) {
       pushBounded(latX, latY, Date.now() / 1000, client.lastRtt, LATENCY_POINTS);
-      if (latencyChart) latencyChart.chart.setData([latX, latY]);
+      if (latencyChart) latencyChart.chart.setData(chartData(latX, latY));
     }
     renderFigures();
   }),
@@ -239,7 +240,7 @@ async function pollServer() {
     $('srv-uptime').textContent = fmtDuration(s.averageConnectionUptime);
     $('server-updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     pushBounded(tpX, tpY, Date.now() / 1000, Number(s.messagesThroughput) || 0, THROUGHPUT_POINTS);
-    if (throughputChart) throughputChart.chart.setData([tpX, tpY]);
+    if (throughputChart) throughputChart.chart.setData(chartData(tpX, tpY));
     rows = Array.isArray(m.connectionDetails) ? m.connectionDetails : [];
     renderTable();
   } catch (e) {
