@@ -102,8 +102,9 @@ TEST(Soak, TwoHundredClientsThroughRandomFaultsLoseAndDuplicateNothing) {
             0)
       << r.stdout_text;
   EXPECT_GT(r.report.at("reconnects").to_number<std::int64_t>(), 0) << r.stdout_text;
-  if (kMemoryIsMeaningful)
+  if (kMemoryIsMeaningful) {
     EXPECT_TRUE(r.report.at("memory").as_object().at("flat").as_bool()) << r.stdout_text;
+  }
   EXPECT_TRUE(server.running()) << server.stderr_tail();
 }
 
