@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "support/run_steadyws.hpp"
 #include "support/server_process.hpp"
 
 namespace steadyws::test {
@@ -20,37 +21,15 @@ namespace {
 
 namespace json = boost::json;
 
-struct BenchResult {
-  int exit_code = -1;
-  std::string stdout_text;
-  json::object report;  // empty when stdout was not one JSON object
-};
+using BenchResult = ToolRun;
 
 // Runs `steadyws bench ARGS --json --no-progress` and parses its report.
 BenchResult run_bench(const std::vector<std::string>& args) {
-  std::string cmd = std::string(kDefaultBinary) + " bench";
-  for (const auto& a : args)
-    cmd += " '" + a + "'";
-  cmd += " --json --no-progress 2>/dev/null";
-  BenchResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.stdout_text.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  boost::system::error_code ec;
-  auto v = json::parse(r.stdout_text, ec);
-  if (!ec && v.is_object())
-    r.report = v.as_object();
-  return r;
+  return run_steadyws("bench", args, "--json --no-progress");
 }
 
 std::string url_of(const ServerProcess& s) {
-  return "ws://127.0.0.1:" + std::to_string(s.port()) + "/ws";
+  return ws_url_of(s);
 }
 
 double number_at(const json::object& o, const char* key) {
@@ -69,36 +48,36 @@ TEST(Bench, PingReportsRoundTripsAndNoErrors) {
   ServerProcess server({"--threads", "1", "--rate-limit", "0"});
   const auto r = run_bench({"ping", "--url", url_of(server), "--connections", "10", "--in-flight",
                             "4", "--duration", "1", "--warmup", "0.2"});
-  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
-  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
-  EXPECT_EQ(errors_total(r.report), 0) << r.stdout_text;
-  EXPECT_EQ(number_at(r.report, "connections_open"), 10) << r.stdout_text;
-  EXPECT_GT(number_at(r.report, "round_trips_per_s"), 0) << r.stdout_text;
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(errors_total(r.report), 0) << r.out;
+  EXPECT_EQ(number_at(r.report, "connections_open"), 10) << r.out;
+  EXPECT_GT(number_at(r.report, "round_trips_per_s"), 0) << r.out;
   const auto& latency = r.report.at("latency").as_object();
-  EXPECT_GT(number_at(latency, "count"), 0) << r.stdout_text;
-  EXPECT_LE(number_at(latency, "p50_us"), number_at(latency, "p99_us")) << r.stdout_text;
+  EXPECT_GT(number_at(latency, "count"), 0) << r.out;
+  EXPECT_LE(number_at(latency, "p50_us"), number_at(latency, "p99_us")) << r.out;
 }
 
 TEST(Bench, FanoutDeliversEverySeqToEverySubscriber) {
   ServerProcess server({"--threads", "1", "--rate-limit", "0"});
   const auto r = run_bench({"fanout", "--url", url_of(server), "--subscribers", "20", "--in-flight",
                             "4", "--payload", "32", "--duration", "1", "--warmup", "0.2"});
-  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
-  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
-  EXPECT_EQ(errors_total(r.report), 0) << r.stdout_text;  // includes gaps and duplicates
-  EXPECT_GT(number_at(r.report, "published"), 0) << r.stdout_text;
-  EXPECT_GT(number_at(r.report, "deliveries_per_s"), 0) << r.stdout_text;
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(errors_total(r.report), 0) << r.out;  // includes gaps and duplicates
+  EXPECT_GT(number_at(r.report, "published"), 0) << r.out;
+  EXPECT_GT(number_at(r.report, "deliveries_per_s"), 0) << r.out;
 }
 
 TEST(Bench, IdleReadsTheServerRssAndAnswersPings) {
   ServerProcess server({"--heartbeat-interval", "200"});
   const auto r = run_bench({"idle", "--url", url_of(server), "--connections", "50", "--duration",
                             "1", "--warmup", "0", "--server-pid", std::to_string(server.pid())});
-  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
-  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
-  EXPECT_EQ(number_at(r.report, "open_at_end"), 50) << r.stdout_text;
-  EXPECT_GT(number_at(r.report, "server_pings_answered"), 0) << r.stdout_text;
-  EXPECT_GT(number_at(r.report, "rss_end_kb"), 0) << r.stdout_text;
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(number_at(r.report, "open_at_end"), 50) << r.out;
+  EXPECT_GT(number_at(r.report, "server_pings_answered"), 0) << r.out;
+  EXPECT_GT(number_at(r.report, "rss_end_kb"), 0) << r.out;
 }
 
 TEST(Bench, FailedConnectsAreErrorsAndExitNonZero) {
@@ -110,10 +89,9 @@ TEST(Bench, FailedConnectsAreErrorsAndExitNonZero) {
   }
   const auto r = run_bench({"ping", "--url", "ws://127.0.0.1:" + std::to_string(port) + "/ws",
                             "--connections", "3", "--duration", "0.2", "--warmup", "0"});
-  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
-  EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
-  EXPECT_EQ(r.report.at("errors").as_object().at("connect_failed").to_number<int>(), 3)
-      << r.stdout_text;
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.report.at("errors").as_object().at("connect_failed").to_number<int>(), 3) << r.out;
 }
 
 TEST(Bench, HerdComesBackAfterDrainAndKill) {
@@ -123,21 +101,21 @@ TEST(Bench, HerdComesBackAfterDrainAndKill) {
                           " --drain-spread 500";
   const auto r = run_bench({"herd", "--clients", "50", "--server-cmd", cmd, "--jitter-mode", "full",
                             "--reconnect-interval", "300", "--timeout", "20"});
-  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
-  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
-  EXPECT_EQ(errors_total(r.report), 0) << r.stdout_text;
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(errors_total(r.report), 0) << r.out;
   const auto& cases = r.report.at("cases").as_array();
-  ASSERT_EQ(cases.size(), 2u) << r.stdout_text;  // drain, then kill
+  ASSERT_EQ(cases.size(), 2u) << r.out;  // drain, then kill
   for (const auto& c : cases) {
     const auto& o = c.as_object();
-    EXPECT_EQ(number_at(o, "back"), 50) << r.stdout_text;
-    EXPECT_GT(number_at(o, "t99_ms"), 0) << r.stdout_text;
-    EXPECT_GE(number_at(o, "t100_ms"), number_at(o, "t99_ms")) << r.stdout_text;
-    EXPECT_GT(number_at(o, "peak_accepts_per_s"), 0) << r.stdout_text;
+    EXPECT_EQ(number_at(o, "back"), 50) << r.out;
+    EXPECT_GT(number_at(o, "t99_ms"), 0) << r.out;
+    EXPECT_GE(number_at(o, "t100_ms"), number_at(o, "t99_ms")) << r.out;
+    EXPECT_GT(number_at(o, "peak_accepts_per_s"), 0) << r.out;
   }
   // SIGTERM: every client got a 1001 retryAfterMs hint; SIGKILL: none did.
-  EXPECT_EQ(number_at(cases[0].as_object(), "hinted"), 50) << r.stdout_text;
-  EXPECT_EQ(number_at(cases[1].as_object(), "hinted"), 0) << r.stdout_text;
+  EXPECT_EQ(number_at(cases[0].as_object(), "hinted"), 50) << r.out;
+  EXPECT_EQ(number_at(cases[1].as_object(), "hinted"), 0) << r.out;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "support/run_steadyws.hpp"
 #include "support/server_process.hpp"
 
 namespace steadyws::test {
@@ -23,11 +24,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-struct CheckRun {
-  int exit_code = -1;
-  std::string out;
-  json::object report;  // empty when stdout was not one JSON object
-
+struct CheckRun : ToolRun {
   // The row named `name`, or an empty object.
   json::object row(const std::string& name) const {
     if (const auto* s = report.if_contains("scenarios"); s != nullptr && s->is_array()) {
@@ -45,29 +42,11 @@ struct CheckRun {
 
 // Runs `steadyws check ARGS` (adding --quiet) and parses stdout when `json` is in ARGS.
 CheckRun run_check(const std::vector<std::string>& args) {
-  std::string cmd = std::string(kDefaultBinary) + " check --quiet";
-  for (const auto& a : args)
-    cmd += " '" + a + "'";
-  cmd += " 2>/dev/null";
-  CheckRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  boost::system::error_code ec;
-  auto v = json::parse(r.out, ec);
-  if (!ec && v.is_object())
-    r.report = v.as_object();
-  return r;
+  return CheckRun{run_steadyws("check --quiet", args)};
 }
 
 std::string url_of(const ServerProcess& s) {
-  return "ws://127.0.0.1:" + std::to_string(s.port()) + "/ws";
+  return ws_url_of(s);
 }
 
 TEST(Check, HealthyServerPassesEveryScenario) {

@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "support/run_steadyws.hpp"
 #include "support/server_process.hpp"
 
 namespace steadyws::test {
@@ -24,33 +25,11 @@ namespace {
 
 namespace json = boost::json;
 
-struct SoakResult {
-  int exit_code = -1;
-  std::string stdout_text;
-  json::object report;  // empty when stdout was not one JSON object
-};
+using SoakResult = ToolRun;
 
 // Runs `steadyws soak ARGS --json --no-progress` and parses its verdict.
 SoakResult run_soak(const std::vector<std::string>& args) {
-  std::string cmd = std::string(kDefaultBinary) + " soak";
-  for (const auto& a : args)
-    cmd += " '" + a + "'";
-  cmd += " --json --no-progress 2>/dev/null";
-  SoakResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.stdout_text.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  boost::system::error_code ec;
-  auto v = json::parse(r.stdout_text, ec);
-  if (!ec && v.is_object())
-    r.report = v.as_object();
-  return r;
+  return run_steadyws("soak", args, "--json --no-progress");
 }
 
 std::string soak_seconds() {
@@ -88,22 +67,22 @@ TEST(Soak, TwoHundredClientsThroughRandomFaultsLoseAndDuplicateNothing) {
     args.push_back(std::to_string(server.pid()));
   }
   const auto r = run_soak(args);
-  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text << server.stderr_tail();
-  EXPECT_EQ(r.exit_code, 0) << r.stdout_text;
-  EXPECT_EQ(r.report.at("verdict").as_string(), "pass") << r.stdout_text;
-  EXPECT_EQ(error_count(r.report, "lost"), 0) << r.stdout_text;
-  EXPECT_EQ(error_count(r.report, "duplicated"), 0) << r.stdout_text;
-  EXPECT_EQ(error_count(r.report, "total"), 0) << r.stdout_text;
-  EXPECT_GT(r.report.at("published").to_number<std::int64_t>(), 0) << r.stdout_text;
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out << server.stderr_tail();
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.report.at("verdict").as_string(), "pass") << r.out;
+  EXPECT_EQ(error_count(r.report, "lost"), 0) << r.out;
+  EXPECT_EQ(error_count(r.report, "duplicated"), 0) << r.out;
+  EXPECT_EQ(error_count(r.report, "total"), 0) << r.out;
+  EXPECT_GT(r.report.at("published").to_number<std::int64_t>(), 0) << r.out;
   // The faults happened and the clients came back through them.
   const auto& faults = r.report.at("faults").as_object();
   EXPECT_GT(faults.at("resets").to_number<std::int64_t>() +
                 faults.at("blackholes").to_number<std::int64_t>(),
             0)
-      << r.stdout_text;
-  EXPECT_GT(r.report.at("reconnects").to_number<std::int64_t>(), 0) << r.stdout_text;
+      << r.out;
+  EXPECT_GT(r.report.at("reconnects").to_number<std::int64_t>(), 0) << r.out;
   if (kMemoryIsMeaningful) {
-    EXPECT_TRUE(r.report.at("memory").as_object().at("flat").as_bool()) << r.stdout_text;
+    EXPECT_TRUE(r.report.at("memory").as_object().at("flat").as_bool()) << r.out;
   }
   EXPECT_TRUE(server.running()) << server.stderr_tail();
 }
@@ -114,11 +93,10 @@ TEST(Soak, HistoryTooShortForTheOutagesFails) {
   const auto r =
       run_soak({"--url", "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws", "--clients",
                 "40", "--duration", "8", "--faults", "--fault-interval", "1", "--seed", "7"});
-  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.stdout_text;
-  EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
-  EXPECT_EQ(r.report.at("verdict").as_string(), "fail") << r.stdout_text;
-  EXPECT_GT(error_count(r.report, "unrecovered") + error_count(r.report, "lost"), 0)
-      << r.stdout_text;
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.report.at("verdict").as_string(), "fail") << r.out;
+  EXPECT_GT(error_count(r.report, "unrecovered") + error_count(r.report, "lost"), 0) << r.out;
 }
 
 }  // namespace
