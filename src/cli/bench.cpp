@@ -36,15 +36,6 @@ void common_flags(CLI::App* sub, tools::BenchOptions& o) {
   sub->add_flag("!--no-progress", o.progress, "No progress line on stderr");
 }
 
-// Registers a millisecond flag backed by a chrono member.
-void ms_flag(CLI::App* sub, const std::string& name, std::chrono::milliseconds& target,
-             const std::string& help) {
-  sub->add_option_function<std::int64_t>(
-         name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
-      ->check(CLI::NonNegativeNumber)
-      ->default_str(std::to_string(target.count()));
-}
-
 // `bench herd`: its own options (it starts and restarts the server itself).
 void add_herd(CLI::App* bench, tools::HerdOptions& o, bool& selected) {
   auto* herd = bench->add_subcommand(

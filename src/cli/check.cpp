@@ -14,15 +14,6 @@
 namespace steadyws::cli {
 namespace {
 
-// A millisecond flag backed by a chrono member.
-void ms_flag(CLI::App* sub, const std::string& name, std::chrono::milliseconds& target,
-             const std::string& help) {
-  sub->add_option_function<std::int64_t>(
-         name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
-      ->check(CLI::PositiveNumber)
-      ->default_str(std::to_string(target.count()));
-}
-
 void register_check(CLI::App& app, Registry& registry) {
   auto o = std::make_shared<tools::CheckOptions>();
   auto* sub = app.add_subcommand(
@@ -43,11 +34,14 @@ void register_check(CLI::App& app, Registry& registry) {
       ->check(CLI::PositiveNumber)
       ->default_str("10");
   ms_flag(sub, "--heartbeat-interval", o->heartbeat_interval,
-          "Client ping interval for stability and half-open, ms");
+          "Client ping interval for stability and half-open, ms")
+      ->check(milliseconds(false));
   ms_flag(sub, "--heartbeat-timeout", o->heartbeat_timeout,
-          "Client pong timeout for stability and half-open, ms");
+          "Client pong timeout for stability and half-open, ms")
+      ->check(milliseconds(false));
   ms_flag(sub, "--reconnect-interval", o->reconnect_interval,
-          "reconnection-resilience: the client's first backoff delay, ms");
+          "reconnection-resilience: the client's first backoff delay, ms")
+      ->check(milliseconds(false));
   sub->add_option("--disconnects", o->disconnects, "reconnection-resilience: forced disconnects")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

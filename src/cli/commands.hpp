@@ -3,6 +3,9 @@
 // touches no shared file. Exactly one subcommand runs per invocation.
 #pragma once
 
+#include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -50,6 +53,32 @@ struct AutoRegister {
     registrations().push_back({std::move(name), fn});
   }
 };
+
+// Accepts a whole number of milliseconds, 0 or more (or above 0), with an error that says so.
+inline CLI::Validator milliseconds(bool allow_zero = true) {
+  return CLI::Validator(
+      [allow_zero](std::string& in) -> std::string {
+        std::int64_t v = 0;
+        const auto [end, ec] = std::from_chars(in.data(), in.data() + in.size(), v);
+        if (ec == std::errc{} && end == in.data() + in.size() && v >= 0 && (allow_zero || v > 0))
+          return {};
+        return "'" + in + "' is not a whole number of milliseconds " +
+               (allow_zero ? "(0 or more)" : "above 0");
+      },
+      allow_zero ? "MS" : "MS>0");
+}
+
+// A flag in milliseconds backed by a std::chrono::milliseconds member, non-negative, showing
+// the member's current value as its default. Returns the option, so a caller can add
+// ->envname(...) or a stricter ->check(...).
+inline CLI::Option* ms_flag(CLI::App* sub, const std::string& name,
+                            std::chrono::milliseconds& target, const std::string& help) {
+  return sub
+      ->add_option_function<std::int64_t>(
+          name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
+      ->check(milliseconds())
+      ->default_str(std::to_string(target.count()));
+}
 
 // Calls every registration, in name order.
 void register_all(CLI::App& app, Registry& registry);

@@ -12,14 +12,10 @@
 namespace steadyws::cli {
 namespace {
 
-// Registers a millisecond flag backed by a chrono member.
+// A serve flag in milliseconds that also reads STEADYWS_<NAME> (CONTRACT §1).
 void ms_flag(CLI::App* sub, const std::string& name, std::chrono::milliseconds& target,
              const std::string& help, const std::string& env) {
-  sub->add_option_function<std::int64_t>(
-         name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
-      ->envname(env)
-      ->check(CLI::NonNegativeNumber)
-      ->default_str(std::to_string(target.count()));
+  cli::ms_flag(sub, name, target, help)->envname(env);
 }
 
 void register_serve(CLI::App& app, Registry& registry) {

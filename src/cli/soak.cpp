@@ -14,14 +14,6 @@
 namespace steadyws::cli {
 namespace {
 
-void ms_flag(CLI::App* sub, const std::string& name, std::chrono::milliseconds& target,
-             const std::string& help) {
-  sub->add_option_function<std::int64_t>(
-         name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
-      ->check(CLI::NonNegativeNumber)
-      ->default_str(std::to_string(target.count()));
-}
-
 void register_soak(CLI::App& app, Registry& registry) {
   auto o = std::make_shared<tools::SoakOptions>();
   auto* sub = app.add_subcommand(
