@@ -38,6 +38,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
+#include "client/url.hpp"
 #include "tools/bench_frame.hpp"
 #include "tools/bench_stats.hpp"
 
@@ -723,34 +724,12 @@ double read_cpu_s(long pid) {
 
 // ---- the run ----------------------------------------------------------------------------
 
-struct Url {
-  std::string host;
-  std::string port;
-  std::string path;
-};
-
-Url parse_url(const std::string& url) {
-  constexpr std::string_view kScheme = "ws://";
-  if (url.rfind(kScheme, 0) != 0)
-    throw std::invalid_argument("--url must start with ws:// (no TLS in bench), got " + url);
-  const std::string rest = url.substr(kScheme.size());
-  const auto slash = rest.find('/');
-  const std::string authority = rest.substr(0, slash);
-  Url u;
-  u.path = slash == std::string::npos ? "/ws" : rest.substr(slash);
-  const auto colon = authority.rfind(':');
-  if (colon == std::string::npos) {
-    u.host = authority;
-    u.port = "80";
-  } else {
-    u.host = authority.substr(0, colon);
-    u.port = authority.substr(colon + 1);
-  }
-  if (u.host.size() > 2 && u.host.front() == '[' && u.host.back() == ']')
-    u.host = u.host.substr(1, u.host.size() - 2);
-  if (u.host.empty() || u.port.empty())
-    throw std::invalid_argument("--url needs a host and port, got " + url);
-  return u;
+// --url through the client library's parser (Boost.URL): ws:// only, a default /ws path.
+client::Endpoint parse_url(const std::string& url) {
+  auto e = client::parse_ws_url(url);
+  if (!e)
+    throw std::invalid_argument("--url " + url + ": " + e.error());
+  return *e;
 }
 
 // Raises RLIMIT_NOFILE to its hard limit; returns the soft limit now in force.
@@ -804,13 +783,13 @@ class Run {
   int execute() {
     validate();
     const rlim_t fds = raise_fd_limit();
-    const Url url = parse_url(opt_.url);
+    const client::Endpoint url = parse_url(opt_.url);
     {
       net::io_context ioc;
       tcp::resolver resolver(ioc);
       shared_.endpoint = resolver.resolve(url.host, url.port).begin()->endpoint();
     }
-    shared_.request = bench::upgrade_request(url.host + ":" + url.port, url.path);
+    shared_.request = bench::upgrade_request(url.host_header(), url.target);
     shared_.channel = "bench.fanout." + std::to_string(::getpid()) + "." +
                       std::to_string(Clock::now().time_since_epoch().count() % 1000000);
     const std::size_t total = planned_connections();

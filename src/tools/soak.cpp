@@ -27,6 +27,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include "client/url.hpp"
 #include "tools/bench_client.hpp"
 #include "tools/bench_frame.hpp"
 #include "tools/bench_server.hpp"
@@ -317,27 +318,12 @@ class Publisher final : public bench::ReconnectingClient {
   bool ended_ = false;
 };
 
-struct Url {
-  std::string host;
-  std::string port;
-  std::string path;
-};
-
-Url parse_url(const std::string& url) {
-  constexpr std::string_view kScheme = "ws://";
-  if (url.rfind(kScheme, 0) != 0)
-    throw std::invalid_argument("--url must start with ws://, got " + url);
-  const std::string rest = url.substr(kScheme.size());
-  const auto slash = rest.find('/');
-  const std::string authority = rest.substr(0, slash);
-  Url u;
-  u.path = slash == std::string::npos ? "/ws" : rest.substr(slash);
-  const auto colon = authority.rfind(':');
-  u.host = colon == std::string::npos ? authority : authority.substr(0, colon);
-  u.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
-  if (u.host.empty() || u.port.empty())
-    throw std::invalid_argument("--url needs a host and port, got " + url);
-  return u;
+// --url through the client library's parser (Boost.URL): ws:// only, a default /ws path.
+client::Endpoint parse_url(const std::string& url) {
+  auto e = client::parse_ws_url(url);
+  if (!e)
+    throw std::invalid_argument("--url " + url + ": " + e.error());
+  return *e;
 }
 
 double median(std::vector<long> v) {
@@ -365,7 +351,7 @@ class SoakRun {
       rl.rlim_cur = rl.rlim_max;
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
-    const Url url = parse_url(opt_.url);
+    const client::Endpoint url = parse_url(opt_.url);
     ProxyConfig pc;
     {
       tcp::resolver resolver(ioc_);
@@ -379,7 +365,7 @@ class SoakRun {
 
     env_.endpoint = proxy_->listen_endpoint();
     env_.request =
-        bench::upgrade_request("127.0.0.1:" + std::to_string(env_.endpoint.port()), url.path);
+        bench::upgrade_request("127.0.0.1:" + std::to_string(env_.endpoint.port()), url.target);
     env_.backoff = opt_.backoff;
     env_.heartbeat_interval = opt_.heartbeat_interval;
     const std::string tag = std::to_string(::getpid()) + "." +
