@@ -12,9 +12,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "protocol/codec.hpp"
+#include "protocol/json_text.hpp"
 #include "server/pages.hpp"
 #include "server/poll_waiter.hpp"
 #include "server/web_assets.hpp"
@@ -225,12 +225,13 @@ void HttpSession::upgrade(Request&& req, Target&& target) {
                           ? "server is shutting down; reconnect in a few seconds"
                           : "server is at --max-connections; retry later or raise the limit");
   }
-  // Hand the socket over; this HTTP session ends here. Leftover bytes in buffer_ (frames
-  // sent before the 101) are not expected from a conforming client.
+  // Hand the socket over; this HTTP session ends here. Bytes read past the request (frames a
+  // client sent before the 101 arrived) go with it.
   state_->http.remove(this);
   stream_.expires_never();
+  std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   auto ws = std::make_shared<WsSession>(stream_.release_socket(), state_, remote_);
-  ws->run(std::move(req), std::move(target));
+  ws->run(std::move(req), std::move(target), std::move(early));
 }
 
 void HttpSession::send(Response&& res) {
@@ -300,7 +301,7 @@ void HttpSession::answer_health() {
                   {"errorRate", a.error_rate},
                   {"connectionHealthDetails", std::move(details)}};
   json::object o{{"status", to_string(a.status)}, {"websocket", std::move(ws)}};
-  send_json(http::status::ok, json::serialize(o));
+  send_json(http::status::ok, protocol::to_json_text(o));
 }
 
 void HttpSession::answer_metrics_json() {
@@ -321,7 +322,7 @@ void HttpSession::answer_metrics_json() {
                   {{"healthyConnections", a.healthy_connections},
                    {"unhealthyConnections", a.unhealthy_connections},
                    {"overallLatency", a.average_latency}}}};
-  send_json(http::status::ok, json::serialize(o));
+  send_json(http::status::ok, protocol::to_json_text(o));
 }
 
 void HttpSession::answer_sessions() {
@@ -337,7 +338,7 @@ void HttpSession::answer_sessions() {
                                {"createdAt", to_iso8601(s.created_at)},
                                {"lastSeenAt", to_iso8601(s.last_seen_at)}});
   }
-  send_json(http::status::ok, json::serialize(json::object{{"sessions", std::move(arr)}}));
+  send_json(http::status::ok, protocol::to_json_text(json::object{{"sessions", std::move(arr)}}));
 }
 
 void HttpSession::answer_prometheus() {
@@ -399,7 +400,7 @@ void HttpSession::answer_disconnect(const Target& target) {
     dropped = true;
   }
   send_json(http::status::ok,
-            json::serialize(json::object{{"sessionId", *id}, {"disconnected", dropped}}));
+            protocol::to_json_text(json::object{{"sessionId", *id}, {"disconnected", dropped}}));
 }
 
 // Only when the build has no web/ page for the route (find_web_asset came first).
@@ -491,8 +492,13 @@ void HttpSession::finish_poll() {
     epochs[c.channel] = c.epoch;
     recovered[c.channel] = c.recovered;
   }
-  body += "],\"cursors\":" + json::serialize(cursors) + ",\"epochs\":" + json::serialize(epochs) +
-          ",\"recovered\":" + json::serialize(recovered) + "}";
+  body += "],\"cursors\":";
+  protocol::append_json_text(cursors, body);
+  body += ",\"epochs\":";
+  protocol::append_json_text(epochs, body);
+  body += ",\"recovered\":";
+  protocol::append_json_text(recovered, body);
+  body += '}';
   poll_channels_.clear();
   send_json(http::status::ok, std::move(body));
 }

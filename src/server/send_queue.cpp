@@ -25,6 +25,9 @@ std::size_t encode_frame_header(std::uint8_t opcode, std::uint64_t size,
 }
 
 std::string make_close_frame(std::uint16_t code, std::string_view reason) {
+  if (code == 0) {  // no status: an empty close frame (the echo of a peer's empty close)
+    return std::string{'\x88', '\x00'};
+  }
   reason = reason.substr(0, 123);  // RFC 6455 §5.5: control payloads are <= 125 bytes
   std::array<std::uint8_t, 10> h{};
   const std::size_t n = encode_frame_header(8, 2 + reason.size(), h);

@@ -36,7 +36,8 @@ std::size_t encode_frame_header(std::uint8_t opcode, std::uint64_t size,
                                 std::array<std::uint8_t, 10>& out) noexcept;
 
 // A close frame (opcode 8) with `code` and `reason`, header included. The reason is cut to
-// the 123 bytes a control frame can carry.
+// the 123 bytes a control frame can carry. `code` 0: an empty close frame (no status, no
+// reason), the echo of a peer's close that carried none.
 std::string make_close_frame(std::uint16_t code, std::string_view reason);
 
 class SendQueue {

@@ -38,10 +38,10 @@ RateLimitConfig rate_config(const ServerConfig& c) {
 
 // How long a close frame may take to leave before the socket is closed anyway.
 constexpr Duration kTeardownDeadline{1000};
-// How long a graceful close handshake may take (Beast's close timeout, and our backstop).
+// How long a graceful close handshake may take before the socket is closed anyway.
 constexpr Duration kCloseHandshakeDeadline{3000};
-// While a session handles its input on this thread: where deliver() collects the subscribers
-// to wake (see "Wakes" in ws_session.hpp). Null elsewhere: deliver() posts at once.
+// While a session handles a read batch on this thread: where deliver() collects the
+// subscribers to wake (see "Wakes" in ws_session.hpp). Null elsewhere: deliver() posts at once.
 thread_local std::vector<std::shared_ptr<WsSession>>* t_wakes = nullptr;
 
 class CollectWakes {
@@ -57,8 +57,15 @@ class CollectWakes {
   std::vector<std::shared_ptr<WsSession>>* prev_;
 };
 
-// The read buffer's limit: Beast's read_message_max (1009) must trip first.
-constexpr std::size_t kReadBufferSlack = 4096;
+// Every read lands in this per-thread buffer first; only an unfinished frame's bytes are
+// copied to the session (`pending_`), so an idle connection holds no read buffer at all.
+constexpr std::size_t kScratchBytes = 64 * 1024;
+char* scratch() {
+  thread_local const std::unique_ptr<char[]> buf(new char[kScratchBytes]);
+  return buf.get();
+}
+// Growth step of `pending_` when the unfinished frame's size is not known yet.
+constexpr std::size_t kPendingStep = 4096;
 
 // Heartbeat timers fire on a grid of this many parts of the interval (at most 100 ms), so the
 // timers of many connections expire together: one wakeup of the event loop serves all of
@@ -78,9 +85,9 @@ TimePoint align_up(TimePoint t, Clock::duration grid) {
 
 WsSession::WsSession(tcp::socket&& socket, std::shared_ptr<ServerState> state, std::string remote)
     : state_(std::move(state)),
-      ws_(std::move(socket)),
-      buffer_(state_->config.max_message_bytes + kReadBufferSlack),
-      timer_(ws_.get_executor()),
+      out_(std::move(socket)),
+      reader_(state_->config.max_message_bytes),
+      timer_(out_.socket().get_executor()),
       tracker_(heartbeat_config(state_->config), Clock::now()),
       limiter_(rate_config(state_->config), Clock::now()),
       id_(state_->next_connection_id()),
@@ -90,31 +97,30 @@ WsSession::~WsSession() {
   state_->release_connection();
 }
 
-void WsSession::run(http::request<http::string_body> req, Target target) {
-  ws_.next_layer().set_owner(weak_from_this());
-  ws_.next_layer().set_on_written(&WsSession::on_written, this);
-  ws_.next_layer().set_on_input_drained(&WsSession::on_input_drained, this);
-  ws_.next_layer().set_coalescing(state_->config.write_coalescing);
+void WsSession::run(http::request<http::string_body> req, Target target, std::string early) {
+  out_.set_owner(weak_from_this(), this);
+  out_.set_coalescing(state_->config.write_coalescing);
+  pending_ = std::move(early);
   if (auto s = target.get("session"); s && !s->empty())
     requested_session_ = std::string(*s);
 
+  // Beast checks the upgrade request and writes the 101 (or the 400/426 that refuses it).
+  handshake_ = std::make_unique<websocket::stream<tcp::socket&>>(out_.socket());
   websocket::stream_base::timeout t{};
   t.handshake_timeout = state_->config.handshake_timeout;
   t.idle_timeout = websocket::stream_base::none();  // our HeartbeatTracker owns liveness
   t.keep_alive_pings = false;
-  ws_.set_option(t);
-  ws_.set_option(websocket::stream_base::decorator(
+  handshake_->set_option(t);
+  handshake_->set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "steadyws"); }));
-  // Beast fails the read with message_too_big and closes with 1009 by itself.
-  ws_.read_message_max(state_->config.max_message_bytes);
-  ws_.auto_fragment(false);
-  ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
-    on_control(kind, std::string_view(payload.data(), payload.size()));
-  });
-  ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  handshake_->async_accept(req,
+                           beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
 }
 
 void WsSession::on_accept(beast::error_code ec) {
+  // Beast's stream is done; it goes once this handler has returned (it is still on the stack).
+  net::post(out_.socket().get_executor(),
+            [self = shared_from_this()] { self->handshake_.reset(); });
   if (ec) {
     state_->metrics.handshake_failed();
     state_->log.info("ws handshake failed remote=" + remote_ + " error=" + quoted(ec.message()));
@@ -122,6 +128,7 @@ void WsSession::on_accept(beast::error_code ec) {
   }
   accepted_ = true;
   opened_at_ = Clock::now();
+  turn_now_ = opened_at_;
   const auto wall = std::chrono::system_clock::now();
   {
     const std::lock_guard<std::mutex> g(health_mu_);
@@ -132,6 +139,9 @@ void WsSession::on_accept(beast::error_code ec) {
   tracker_.reset(opened_at_);
   state_->metrics.connection_opened();
   state_->connections.add(shared_from_this());
+  beast::error_code ignored;
+  out_.socket().non_blocking(true, ignored);  // reads below never block the thread
+  out_.socket().set_option(tcp::no_delay(true), ignored);
 
   auto a = state_->sessions.attach(requested_session_, weak_from_this(), opened_at_, wall);
   session_id_ = a.id;
@@ -144,7 +154,7 @@ void WsSession::on_accept(beast::error_code ec) {
   w.resumed = a.resumed;
   w.heartbeat_interval_ms = state_->config.heartbeat_interval.count();
   w.heartbeat_timeout_ms = state_->config.heartbeat_timeout.count();
-  w.server_time_ms = now_ms();
+  w.server_time_ms = to_unix_ms(wall);
   send_frame(protocol::to_json(w));
 
   // The session's channels, live again; the client re-subscribes with `since` to recover
@@ -157,56 +167,199 @@ void WsSession::on_accept(beast::error_code ec) {
 
   state_->log.info("ws open id=" + id_ + " session=" + session_id_ + " remote=" + remote_ +
                    (a.resumed ? " resumed=true" : ""));
-  ws_.next_layer().flush();
+  if (!pending_.empty()) {  // frames sent before the 101 arrived
+    const CollectWakes collect(&wakes_);
+    const std::size_t used = consume(pending_.data(), pending_.size());
+    pending_.erase(0, used);
+  }
+  end_turn();
   arm_heartbeat();
-  do_read();
+  do_wait();
 }
 
-void WsSession::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+// ---- reading -------------------------------------------------------------------------------
+
+void WsSession::do_wait() {
+  // std::allocator, not Asio's per-thread recycling cache (see arm_heartbeat): an idle
+  // connection's only pending read is this small wait op.
+  out_.socket().async_wait(
+      tcp::socket::wait_read,
+      net::bind_allocator(std::allocator<void>(),
+                          beast::bind_front_handler(&WsSession::on_readable, shared_from_this())));
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
+void WsSession::on_readable(beast::error_code ec) {
   if (ec)
     return finish(ec);
-  const auto now = Clock::now();
+  auto& socket = out_.socket();
+  const bool fresh = pending_.empty();
+  char* buf = nullptr;
+  std::size_t have = 0;
+  std::size_t cap = 0;
+  if (fresh) {
+    buf = scratch();
+    cap = kScratchBytes;
+  } else {
+    // The rest of a frame begun in an earlier read goes behind it.
+    have = pending_.size();
+    cap = std::max(needed_, have + kPendingStep);
+    pending_.resize(cap);
+    buf = pending_.data();
+  }
+  const std::size_t n = socket.read_some(net::buffer(buf + have, cap - have), ec);
+  if (!fresh)
+    pending_.resize(have + n);
+  if (ec == net::error::would_block || ec == net::error::try_again)
+    return do_wait();  // readable, then not: wait again
+  if (ec)
+    return finish(ec);
+  have += n;
+
+  std::size_t used = 0;
+  {
+    const CollectWakes collect(&wakes_);
+    turn_now_ = Clock::now();
+    turn_wall_ms_ = -1;
+    tracker_.on_activity(turn_now_);  // any byte from the peer is a sign of life
+    used = consume(buf, have);
+  }
+  if (fresh) {
+    pending_.assign(buf + used, have - used);
+  } else {
+    pending_.erase(0, used);
+  }
+  if (pending_.empty() && pending_.capacity() > kPendingStep)
+    std::string().swap(pending_);  // an idle connection keeps no block
+  end_turn();
+  if (!finished_)
+    do_wait();
+}
+
+std::size_t WsSession::consume(char* data, std::size_t size) {
+  std::size_t off = 0;
+  while (!discard_input_) {
+    const auto ev = reader_.next(std::span<char>(data + off, size - off));
+    off += ev.consumed;
+    switch (ev.kind) {
+      case protocol::WsEventKind::need_more:
+        needed_ = ev.needed;
+        return off;
+      case protocol::WsEventKind::progress:
+        break;
+      case protocol::WsEventKind::text:
+      case protocol::WsEventKind::binary:
+        on_message(ev.payload, ev.kind == protocol::WsEventKind::text);
+        break;
+      case protocol::WsEventKind::ping:
+        on_peer_ping(ev.payload);
+        break;
+      case protocol::WsEventKind::pong:
+        on_peer_pong(ev.payload);
+        break;
+      case protocol::WsEventKind::close:
+        on_peer_close(ev.close_code, ev.payload);
+        break;
+      case protocol::WsEventKind::error:
+        on_frame_error(ev.close_code, ev.reason);
+        break;
+    }
+  }
+  needed_ = 0;
+  return size;  // closing: whatever else the peer sent is dropped
+}
+
+void WsSession::end_turn() {
+  wake_subscribers();
+  out_.flush();
+}
+
+void WsSession::on_message(std::string_view payload, bool text) {
   received_.fetch_add(1, std::memory_order_relaxed);
-  state_->metrics.message_in(bytes);
-  tracker_.on_activity(now);
+  state_->metrics.message_in(payload.size());
   // Frames the hub delivered before this message was read go out before its answer, so an
   // app-level pong is a barrier for everything published before the ping.
   drain_inbox();
-
-  if (!closing_) {
-    if (!ws_.got_text()) {
-      // CONTRACT §2: every message is a text frame; binary closes with 1003.
-      close_gracefully(CloseCode::unsupported_data,
-                       "binary frames are not accepted; send JSON text frames");
-    } else {
-      switch (limiter_.on_message(now)) {
-        case RateDecision::allow: {
-          const auto data = buffer_.cdata();
-          const CollectWakes collect(&wakes_);
-          handle_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
-          break;
-        }
-        case RateDecision::reject:
-          state_->metrics.rate_limited();
-          send_error(errc::rate_limited,
-                     "over the per-connection rate limit; slow down and retry later");
-          break;
-        case RateDecision::close:
-          state_->metrics.rate_limited();
-          failed_ = true;
-          close_gracefully(CloseCode::policy_violation,
-                           "sustained rate abuse; reconnect and send fewer messages per second");
-          break;
-      }
-    }
+  if (closing_)
+    return;  // our close is on its way: data from the peer is dropped
+  if (!text) {
+    // CONTRACT §2: every message is a text frame; binary closes with 1003.
+    close_gracefully(static_cast<std::uint16_t>(CloseCode::unsupported_data),
+                     "binary frames are not accepted; send JSON text frames", false);
+    return;
   }
-  buffer_.release();  // frees a large message's block: an idle connection keeps none
-  // Keep reading while closing: Beast's close handshake completes through the read.
-  do_read();
+  switch (limiter_.on_message(turn_now_)) {
+    case RateDecision::allow:
+      handle_text(payload);
+      break;
+    case RateDecision::reject:
+      state_->metrics.rate_limited();
+      send_error(errc::rate_limited,
+                 "over the per-connection rate limit; slow down and retry later");
+      break;
+    case RateDecision::close:
+      state_->metrics.rate_limited();
+      close_gracefully(static_cast<std::uint16_t>(CloseCode::policy_violation),
+                       "sustained rate abuse; reconnect and send fewer messages per second", true);
+      break;
+  }
+}
+
+void WsSession::on_peer_ping(std::string_view payload) {
+  // RFC 6455 §5.5.2: a pong with the same payload, on the control lane.
+  std::array<std::uint8_t, 10> h{};
+  const std::size_t n = encode_frame_header(10, payload.size(), h);
+  std::string frame(reinterpret_cast<const char*>(h.data()), n);
+  frame.append(payload);
+  out_.send_control(std::move(frame));
+  const std::lock_guard<std::mutex> g(health_mu_);
+  health_.last_heartbeat = std::chrono::system_clock::now();
+  health_.missed_heartbeats = tracker_.missed();
+}
+
+void WsSession::on_peer_pong(std::string_view payload) {
+  std::int64_t token = 0;
+  auto [p, err] = std::from_chars(payload.data(), payload.data() + payload.size(), token);
+  const auto r = err == std::errc() && p == payload.data() + payload.size()
+                     ? tracker_.on_pong(token, turn_now_)
+                     : PongResult{false, false, Duration{0}};
+  const std::lock_guard<std::mutex> g(health_mu_);
+  health_.last_heartbeat = std::chrono::system_clock::now();
+  health_.missed_heartbeats = tracker_.missed();
+  if (r.matched && !r.late) {
+    const double ms = to_ms(r.rtt_exact);
+    health_.record_latency(ms);
+    state_->metrics.latency(ms);
+  }
+}
+
+void WsSession::on_peer_close(std::uint16_t code, std::string_view reason) {
+  close_received_ = true;
+  discard_input_ = true;  // nothing may follow a close frame
+  if (!out_.close_queued()) {
+    // The peer closes: echo its code (RFC 6455 §5.5.1), then close TCP once that is written.
+    closing_ = true;
+    close_code_ = code;
+    close_reason_ = std::string(reason);
+    timer_.cancel();
+    out_.send_close(code == 1005 ? 0 : code, {});
+    arm_close_deadline(kTeardownDeadline);
+  } else if (close_written_) {
+    shutdown_socket();  // our close was answered: the handshake is complete
+  }
+}
+
+void WsSession::on_frame_error(std::uint16_t code, std::string_view reason) {
+  // The frame reader failed: nothing after this point can be parsed, so the close frame
+  // goes out and the rest of the input is drained until the peer closes (or the deadline).
+  std::string why;
+  if (code == static_cast<std::uint16_t>(CloseCode::message_too_big))
+    why = "message over --max-message-bytes";
+  else if (code == static_cast<std::uint16_t>(CloseCode::invalid_payload))
+    why = "invalid UTF-8 in a text frame";
+  else
+    why = "protocol error: " + std::string(reason);
+  close_gracefully(code, std::move(why), true);
+  discard_input_ = true;
 }
 
 void WsSession::handle_text(std::string_view text) {
@@ -220,11 +373,17 @@ void WsSession::handle_text(std::string_view text) {
   std::visit([this](auto& m) { handle(m); }, *parsed);
 }
 
+std::int64_t WsSession::wall_ms() {
+  if (turn_wall_ms_ < 0)
+    turn_wall_ms_ = now_ms();
+  return turn_wall_ms_;
+}
+
 void WsSession::handle(protocol::Ping& m) {
   // CONTRACT §2: answered at once; T echoed unchanged, whatever JSON number it is.
   protocol::Pong p;
   p.timestamp = std::move(m.timestamp);
-  p.server_time_ms = now_ms();
+  p.server_time_ms = wall_ms();
   send_frame(protocol::to_json(p));
 }
 
@@ -261,7 +420,7 @@ void WsSession::handle(protocol::Publish& m) {
   std::optional<std::string_view> id;
   if (m.id)
     id = *m.id;
-  auto r = state_->hub->publish(m.channel, id, m.data, now_ms());
+  auto r = state_->hub->publish(m.channel, id, m.data, wall_ms());
   protocol::Ack a;
   a.id = std::move(r.id);
   a.channel = std::move(m.channel);
@@ -284,7 +443,7 @@ void WsSession::send_frame(std::string&& json) {
 void WsSession::queue_data(const hub::Frame& frame) {
   if (closing_)
     return;
-  const std::size_t queued = ws_.next_layer().send_data(frame);
+  const std::size_t queued = out_.send_data(frame);
   if (queued > state_->config.send_queue_bytes) {
     // CONTRACT §2: a slow consumer is closed with 4001; the publisher never waits.
     state_->metrics.send_queue_drop();
@@ -310,22 +469,18 @@ void WsSession::deliver(std::string_view, std::uint64_t, const hub::Frame& frame
 }
 
 void WsSession::post_drain() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
+  net::post(out_.socket().get_executor(), [self = shared_from_this()] {
     self->drain_inbox();
-    self->ws_.next_layer().flush();
+    self->out_.flush();
   });
-}
-
-void WsSession::on_input_drained(void* self) {
-  static_cast<WsSession*>(self)->wake_subscribers();
 }
 
 void WsSession::wake_subscribers() {
   for (auto& s : wakes_) {
-    auto ex = s->ws_.get_executor();  // before the move below
+    auto ex = s->out_.socket().get_executor();  // before the move below
     net::post(ex, [self = std::move(s)] {
       self->drain_inbox();
-      self->ws_.next_layer().flush();
+      self->out_.flush();
     });
   }
   wakes_.clear();
@@ -336,6 +491,8 @@ void WsSession::wake_subscribers() {
 void WsSession::drain_inbox() {
   {
     const std::lock_guard<std::mutex> g(inbox_mu_);
+    if (inbox_.empty() && !inbox_scheduled_)
+      return;
     draining_.swap(inbox_);
     inbox_scheduled_ = false;
   }
@@ -347,12 +504,33 @@ void WsSession::drain_inbox() {
     std::vector<hub::Frame>().swap(draining_);
 }
 
-void WsSession::on_written(void* ctx, std::size_t frames, std::size_t bytes) {
-  auto* self = static_cast<WsSession*>(ctx);
-  if (frames == 0 && bytes == 0)
+void WsSession::on_written(std::size_t frames, std::size_t bytes) {
+  sent_.fetch_add(frames, std::memory_order_relaxed);
+  state_->metrics.messages_out(frames, bytes);
+}
+
+void WsSession::on_close_written() {
+  close_written_ = true;
+  if (hard_close_ || close_received_) {
+    shutdown_socket();
     return;
-  self->sent_.fetch_add(frames, std::memory_order_relaxed);
-  self->state_->metrics.messages_out(frames, bytes);
+  }
+  if (discard_input_) {
+    // The reader failed: the peer's close cannot be recognised. Say we are done sending and
+    // drain until its EOF (or the deadline), so our close frame is read before any reset.
+    beast::error_code ignored;
+    out_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+}
+
+void WsSession::on_write_failed(beast::error_code ec) {
+  if (close_code_ == 0) {
+    close_code_ = 1006;
+    close_reason_ = "write failed: " + ec.message();
+    failed_ = true;
+  }
+  closing_ = true;
+  shutdown_socket();
 }
 
 // ---- heartbeats ----------------------------------------------------------------------------
@@ -395,8 +573,8 @@ void WsSession::on_heartbeat(beast::error_code ec) {
       std::string frame(reinterpret_cast<const char*>(h.data()), n);
       frame += token;
       tracker_.on_ping_sent(ping_token_, now);
-      ws_.next_layer().send_control(std::move(frame));
-      ws_.next_layer().flush();
+      out_.send_control(std::move(frame));
+      out_.flush();
       break;
     }
     case HeartbeatAction::close_dead: {
@@ -413,63 +591,9 @@ void WsSession::on_heartbeat(beast::error_code ec) {
   arm_heartbeat();
 }
 
-void WsSession::on_control(websocket::frame_type kind, std::string_view payload) {
-  const auto now = Clock::now();
-  if (kind == websocket::frame_type::pong) {
-    std::int64_t token = 0;
-    auto [p, err] = std::from_chars(payload.data(), payload.data() + payload.size(), token);
-    const auto r = err == std::errc() && p == payload.data() + payload.size()
-                       ? tracker_.on_pong(token, now)
-                       : PongResult{false, false, Duration{0}};
-    if (!r.matched)
-      tracker_.on_activity(now);
-    const std::lock_guard<std::mutex> g(health_mu_);
-    health_.last_heartbeat = std::chrono::system_clock::now();
-    health_.missed_heartbeats = tracker_.missed();
-    if (r.matched && !r.late) {
-      const double ms = to_ms(r.rtt_exact);
-      health_.record_latency(ms);
-      state_->metrics.latency(ms);
-    }
-  } else {
-    tracker_.on_activity(now);  // a ping or close from the peer is activity too
-    if (kind == websocket::frame_type::ping) {
-      const std::lock_guard<std::mutex> g(health_mu_);
-      health_.last_heartbeat = std::chrono::system_clock::now();
-      health_.missed_heartbeats = tracker_.missed();
-    }
-  }
-}
-
 // ---- closing -------------------------------------------------------------------------------
 
-void WsSession::close_gracefully(CloseCode code, std::string reason) {
-  if (closing_)
-    return;
-  closing_ = true;
-  close_code_ = static_cast<std::uint16_t>(code);
-  close_reason_ = reason;
-  timer_.cancel();
-  websocket::stream_base::timeout t{};
-  t.handshake_timeout = kCloseHandshakeDeadline;
-  t.idle_timeout = websocket::stream_base::none();
-  t.keep_alive_pings = false;
-  ws_.set_option(t);
-  websocket::close_reason cr;
-  cr.code = static_cast<std::uint16_t>(code);
-  cr.reason.assign(reason.data(), std::min<std::size_t>(reason.size(), 123));
-  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {
-    // The pending read completes too (closed, or an error); finish() runs from there. If it
-    // does not (a stuck peer), the deadline below tears the socket down.
-  });
-  timer_.expires_after(kCloseHandshakeDeadline + Duration{500});
-  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec)
-      self->shutdown_socket();
-  });
-}
-
-void WsSession::teardown(std::uint16_t code, std::string reason, bool failed) {
+void WsSession::close_gracefully(std::uint16_t code, std::string reason, bool failed) {
   if (closing_)
     return;
   closing_ = true;
@@ -477,9 +601,27 @@ void WsSession::teardown(std::uint16_t code, std::string reason, bool failed) {
   close_code_ = code;
   close_reason_ = reason;
   timer_.cancel();
-  ws_.next_layer().send_close_now(
-      code, reason, [self = shared_from_this()](beast::error_code) { self->shutdown_socket(); });
-  timer_.expires_after(kTeardownDeadline);
+  out_.send_close(code, reason);
+  out_.flush();
+  arm_close_deadline(kCloseHandshakeDeadline);
+}
+
+void WsSession::teardown(std::uint16_t code, std::string reason, bool failed) {
+  if (closing_)
+    return;
+  closing_ = true;
+  hard_close_ = true;
+  failed_ = failed_ || failed;
+  close_code_ = code;
+  close_reason_ = reason;
+  timer_.cancel();
+  out_.send_close(code, reason);
+  out_.flush();
+  arm_close_deadline(kTeardownDeadline);
+}
+
+void WsSession::arm_close_deadline(Duration d) {
+  timer_.expires_after(d);
   timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec)
       self->shutdown_socket();
@@ -488,7 +630,7 @@ void WsSession::teardown(std::uint16_t code, std::string reason, bool failed) {
 
 void WsSession::shutdown_socket() {
   beast::error_code ignored;
-  auto& s = ws_.next_layer().next_layer();
+  auto& s = out_.socket();
   if (!s.is_open())
     return;
   s.shutdown(tcp::socket::shutdown_both, ignored);
@@ -496,18 +638,18 @@ void WsSession::shutdown_socket() {
 }
 
 void WsSession::close_for_drain(std::int64_t retry_after_ms) {
-  net::dispatch(ws_.get_executor(), [self = shared_from_this(), retry_after_ms] {
+  net::dispatch(out_.socket().get_executor(), [self = shared_from_this(), retry_after_ms] {
     if (!self->accepted_) {
       self->shutdown_socket();
       return;
     }
-    self->close_gracefully(CloseCode::going_away,
-                           "{\"retryAfterMs\":" + std::to_string(retry_after_ms) + "}");
+    self->close_gracefully(static_cast<std::uint16_t>(CloseCode::going_away),
+                           "{\"retryAfterMs\":" + std::to_string(retry_after_ms) + "}", false);
   });
 }
 
 void WsSession::drop(std::string why) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), why = std::move(why)] {
+  net::post(out_.socket().get_executor(), [self = shared_from_this(), why = std::move(why)] {
     if (self->closing_ || !self->accepted_)
       return;
     self->state_->log.info("ws id=" + self->id_ + " dropped reason=" + quoted(why));
@@ -520,7 +662,7 @@ void WsSession::drop(std::string why) {
 }
 
 void WsSession::sweep(Duration silence) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), silence] {
+  net::post(out_.socket().get_executor(), [self = shared_from_this(), silence] {
     if (self->finished_)
       return;
     const auto now = Clock::now();
@@ -557,22 +699,9 @@ void WsSession::finish(beast::error_code ec) {
   std::uint16_t code = close_code_;
   std::string reason = close_reason_;
   if (code == 0) {
-    if (ec == websocket::error::closed) {
-      code = ws_.reason().code;
-      reason = std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
-    } else if (ec == websocket::error::message_too_big) {
-      code = static_cast<std::uint16_t>(CloseCode::message_too_big);
-      reason = "message over --max-message-bytes";
-      failed_ = true;
-    } else if (ec == websocket::error::bad_frame_payload) {
-      code = static_cast<std::uint16_t>(CloseCode::invalid_payload);
-      reason = "invalid UTF-8 in a text frame";
-      failed_ = true;
-    } else {
-      code = 1006;
-      reason = ec.message();
-      failed_ = failed_ || ec != net::error::eof;
-    }
+    code = 1006;
+    reason = ec.message();
+    failed_ = failed_ || ec != net::error::eof;
   }
   state_->metrics.connection_closed(std::chrono::duration_cast<Duration>(now - opened_at_),
                                     failed_);
@@ -580,7 +709,8 @@ void WsSession::finish(beast::error_code ec) {
   state_->log.write(warn ? LogLevel::warn : LogLevel::info,
                     "ws id=" + id_ + " closed code=" + std::to_string(code) +
                         " reason=" + quoted(reason) + " session=" + session_id_);
-  // Drop what is left; the socket may still be open (Beast tears it down after its close).
+  shutdown_socket();
+  // Drop what is left.
   const std::lock_guard<std::mutex> g(inbox_mu_);
   std::vector<hub::Frame>().swap(inbox_);
 }

@@ -1,24 +1,32 @@
-// One WebSocket connection on /ws (CONTRACT §2): the Beast shell around the core's
-// HeartbeatTracker and RateLimiter, the protocol codec and the hub.
+// One WebSocket connection on /ws (CONTRACT §2): the shell around the core's HeartbeatTracker
+// and RateLimiter, the protocol's FrameReader and JSON codec, and the hub.
+//
+// Beast does the upgrade (a short-lived websocket::stream over the socket, destroyed once the
+// 101 is written); from then on the session reads and writes frames itself
+// (docs/decisions/0002-own-frame-reader.md):
+//   - Reading: an idle connection waits for readability with no buffer of its own
+//     (`async_wait`); when bytes arrive they are read into a per-thread scratch buffer, every
+//     complete frame in them is handled in that one turn, and only the tail of an unfinished
+//     frame is kept in `pending_`. So 16 pipelined pings cost one wakeup, one read, one write.
+//   - Writing: FrameWriter (frame_writer.hpp), the only writer on the socket, one gathered write
+//     at a time; queued data is bounded by --send-queue-bytes (over it: close 4001 at once).
+//   - Closing: the close handshake of RFC 6455 §7 (ours: send close, read until the peer's
+//     close, then close TCP; theirs: echo it, then close TCP), with deadlines.
 //
 // Lifetime (STYLE 3.5): owned by shared_ptrs bound into its pending async operations (the
-// read, the heartbeat timer, a write in flight); nothing deletes it. Everything it owns is
-// touched only on its strand (the socket's executor), except:
+// read wait, the heartbeat timer, a write in flight); nothing deletes it. Everything it owns
+// is touched only on its strand (the socket's executor), except:
 //   - deliver() (hub::Subscriber), called by any thread with a channel lock held: it pushes
 //     the shared frame into a small mutex-guarded inbox and schedules one drain on the strand
 //     (see "Wakes" below);
 //   - health(), is_alive(), id(): thread-safe snapshots for the endpoints and the sweep;
 //   - close_for_drain(), drop(), sweep(): post to the strand.
 //
-// Wakes: while a session handles its input (on_read), the subscribers its publishes reach are
-// not posted a drain each time; they are collected (once each) and posted when Beast goes
-// back to the socket, i.e. after every message already buffered has been handled. So 16
+// Wakes: while a session handles a read batch, the subscribers its publishes reach are not
+// posted a drain each time; they are collected (once each) and posted after the batch. So 16
 // pipelined publishes reach each subscriber as one drain and one write of 16 frames, instead
 // of 16 drains and 16 writes (docs/decisions/0001-write-coalescing.md). Deliveries from
 // anywhere else (HTTP publish) post their drain at once.
-//
-// Writes: all of them go through FrameStream (frame_stream.hpp), one gathered write at a
-// time; queued data is bounded by --send-queue-bytes (over it: close 4001 at once).
 #pragma once
 
 #include <atomic>
@@ -42,8 +50,8 @@
 
 #include "hub/hub.hpp"
 #include "protocol/messages.hpp"
-#include "server/frame_stream.hpp"
-#include "server/read_buffer.hpp"
+#include "protocol/ws_frame_reader.hpp"
+#include "server/frame_writer.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
 
@@ -52,15 +60,19 @@ namespace steadyws::server {
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 
-class WsSession final : public hub::Subscriber, public std::enable_shared_from_this<WsSession> {
+class WsSession final : public hub::Subscriber,
+                        private FrameWriter::Listener,
+                        public std::enable_shared_from_this<WsSession> {
  public:
   // Takes the socket of an upgrade request. REQUIRES: a connection slot was reserved with
   // state->try_reserve_connection(); the session releases it when it dies.
   WsSession(tcp::socket&& socket, std::shared_ptr<ServerState> state, std::string remote);
   ~WsSession() override;
 
-  // Completes the upgrade of `req` and runs the connection. Call once, on the strand.
-  void run(http::request<http::string_body> req, Target target);
+  // Completes the upgrade of `req` and runs the connection. `early` holds bytes the HTTP
+  // session read past the request (frames a client sent before the 101 arrived); they are
+  // handled first. Call once, on the strand.
+  void run(http::request<http::string_body> req, Target target, std::string early = {});
 
   // hub::Subscriber: any thread, channel lock held. Never blocks on the connection.
   void deliver(std::string_view channel, std::uint64_t seq, const hub::Frame& frame) override;
@@ -81,8 +93,17 @@ class WsSession final : public hub::Subscriber, public std::enable_shared_from_t
  private:
   // ---- strand only ----
   void on_accept(beast::error_code ec);
-  void do_read();
-  void on_read(beast::error_code ec, std::size_t bytes);
+  void do_wait();
+  void on_readable(beast::error_code ec);
+  // Handles every complete frame in [data, data + size); returns the bytes used (the rest is
+  // an unfinished frame, or nothing).
+  std::size_t consume(char* data, std::size_t size);
+  void end_turn();  // after a read batch: wake subscribers, flush
+  void on_message(std::string_view payload, bool text);
+  void on_peer_ping(std::string_view payload);
+  void on_peer_pong(std::string_view payload);
+  void on_peer_close(std::uint16_t code, std::string_view reason);
+  void on_frame_error(std::uint16_t code, std::string_view reason);
   void handle_text(std::string_view text);
   void handle(protocol::Ping& m);
   void handle(protocol::Subscribe& m);
@@ -93,23 +114,32 @@ class WsSession final : public hub::Subscriber, public std::enable_shared_from_t
   void queue_data(const hub::Frame& frame);
   void drain_inbox();
   void post_drain();
-  static void on_input_drained(void* self);
   void wake_subscribers();
   void arm_heartbeat();
   void on_heartbeat(beast::error_code ec);
-  void on_control(websocket::frame_type kind, std::string_view payload);
-  // A close handshake (1001, 1003, 1008): queued data is dropped, Beast closes.
-  void close_gracefully(CloseCode code, std::string reason);
-  // Close frame best effort, then the socket, without waiting for the peer (4000, 4001,
-  // takeover, admin): a dead or stuck peer would only make a handshake wait.
+  // Starts our close handshake (1001, 1002, 1003, 1007, 1008, 1009): queued data is dropped,
+  // the close frame goes out, and the socket closes when the peer's close arrives (or EOF, or
+  // the deadline).
+  void close_gracefully(std::uint16_t code, std::string reason, bool failed);
+  // Close frame best effort, then the socket, without waiting for the peer (4000, 4001):
+  // a dead or stuck peer would only make a handshake wait.
   void teardown(std::uint16_t code, std::string reason, bool failed);
+  void arm_close_deadline(Duration d);
   void shutdown_socket();
   void finish(beast::error_code ec);
-  static void on_written(void* self, std::size_t frames, std::size_t bytes);
+  std::int64_t wall_ms();  // the wall clock, read at most once per turn
+
+  // FrameWriter::Listener
+  void on_written(std::size_t frames, std::size_t bytes) override;
+  void on_close_written() override;
+  void on_write_failed(beast::error_code ec) override;
 
   std::shared_ptr<ServerState> state_;
-  websocket::stream<FrameStream> ws_;
-  ReadBuffer buffer_;        // inline for small messages: idle connections hold no read block
+  FrameWriter out_;
+  protocol::FrameReader reader_;
+  std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // during the upgrade only
+  std::string pending_;      // an unfinished frame carried to the next read; empty when idle
+  std::size_t needed_ = 0;   // bytes that frame needs in all (0: its header is incomplete)
   net::steady_timer timer_;  // heartbeat, then the close deadline
   HeartbeatTracker tracker_;
   RateLimiter limiter_;
@@ -119,14 +149,20 @@ class WsSession final : public hub::Subscriber, public std::enable_shared_from_t
   std::uint64_t generation_ = 0;
   std::set<std::string, std::less<>> subscriptions_;
   std::optional<std::string> requested_session_;
-  std::vector<std::shared_ptr<WsSession>> wakes_;  // subscribers to drain when input runs out
+  std::vector<std::shared_ptr<WsSession>> wakes_;  // subscribers to drain after the batch
   std::vector<hub::Frame> draining_;               // drain_inbox's swap partner (keeps capacity)
   TimePoint opened_at_{};
+  TimePoint turn_now_{};            // Clock::now() of the current read batch
+  std::int64_t turn_wall_ms_ = -1;  // wall clock of the current turn, read lazily
   std::int64_t ping_token_ = 0;
   bool accepted_ = false;
-  bool closing_ = false;   // a close or teardown started: no more data, no more pings
-  bool finished_ = false;  // finish() ran
-  bool failed_ = false;    // closed by an error, timeout or eviction (metrics)
+  bool closing_ = false;         // a close or teardown started: no more data, no more pings
+  bool close_received_ = false;  // the peer's close frame arrived
+  bool close_written_ = false;   // our close frame is on the wire
+  bool hard_close_ = false;      // teardown: close the socket once our close frame is written
+  bool discard_input_ = false;   // the rest of the input is read and dropped (closing)
+  bool finished_ = false;        // finish() ran
+  bool failed_ = false;          // closed by an error, timeout or eviction (metrics)
   std::uint16_t close_code_ = 0;
   std::string close_reason_;
 
