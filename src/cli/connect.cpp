@@ -32,6 +32,7 @@
 #include "steadyws/client.hpp"
 
 #include "cli/commands.hpp"
+#include "protocol/json_text.hpp"
 
 namespace steadyws::cli {
 namespace {
@@ -69,7 +70,7 @@ std::int64_t wall_ms() {
 }
 
 void event(const json::object& o) {
-  write_line(stderr, json::serialize(o));
+  write_line(stderr, protocol::to_json_text(o));
 }
 
 void install_callbacks(ConnectArgs& a) {

@@ -39,6 +39,7 @@
 #include <boost/json.hpp>
 
 #include "client/url.hpp"
+#include "protocol/json_text.hpp"
 #include "tools/bench_frame.hpp"
 #include "tools/bench_stats.hpp"
 
@@ -1185,7 +1186,7 @@ class Run {
     if (!first_error_.empty())
       o["first_error"] = first_error_;
     if (opt_.json) {
-      std::printf("%s\n", json::serialize(o).c_str());
+      std::printf("%s\n", protocol::to_json_text(o).c_str());
       return;
     }
     print_table(o);

@@ -25,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include "protocol/json_text.hpp"
 #include "tools/bench_client.hpp"
 #include "tools/bench_frame.hpp"
 #include "tools/bench_server.hpp"
@@ -384,7 +385,7 @@ class HerdRun {
     if (!first_error_.empty())
       o["first_error"] = first_error_;
     if (opt_.json) {
-      std::printf("%s\n", json::serialize(o).c_str());
+      std::printf("%s\n", protocol::to_json_text(o).c_str());
       return;
     }
     std::printf("steadyws bench herd  %zu clients  `%s`\n", opt_.clients, opt_.server_cmd.c_str());

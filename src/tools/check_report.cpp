@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "protocol/json_text.hpp"
 #include "tools/check.hpp"
 
 namespace steadyws::tools {
@@ -117,7 +118,7 @@ std::string format_json(const CheckReport& report) {
   top["url"] = report.url;
   top["proxy"] = report.proxy;
   top["elapsedS"] = report.elapsed_s;
-  return json::serialize(top);
+  return protocol::to_json_text(top);
 }
 
 }  // namespace steadyws::tools
