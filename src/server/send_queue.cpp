@@ -43,15 +43,6 @@ std::uint64_t SendQueue::push_control(std::string bytes) {
   return control_pushed_++;
 }
 
-void SendQueue::push_control_text(std::string_view payload) {
-  std::array<std::uint8_t, 10> h{};
-  const std::size_t n = encode_frame_header(1, payload.size(), h);
-  std::string bytes(reinterpret_cast<const char*>(h.data()), n);
-  bytes.append(payload);
-  control_.push_back(std::move(bytes));
-  ++control_pushed_;
-}
-
 std::size_t SendQueue::push_data(SharedPayload payload) {
   DataEntry e;
   e.header_len = static_cast<std::uint8_t>(encode_frame_header(1, payload->size(), e.header));

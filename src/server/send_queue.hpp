@@ -1,10 +1,10 @@
-// The per-connection send queue behind FrameStream: two lanes of whole WebSocket frames, and
+// The per-connection send queue behind FrameWriter: two lanes of whole WebSocket frames, and
 // the batching that turns everything queued into one gathered write.
 //
-// Lanes: `control` (Beast's own writes: the 101 response, ping/pong/close frames; plus our
-// app-level pong frames) and `data` (everything else we send: acks, messages, errors). A batch
-// always takes the control lane first, so control traffic never waits behind queued data and is
-// never dropped for back-pressure; only the data lane counts against the byte bound
+// Lanes: `control` (our pings, pongs to the peer's pings, the close frame) and `data` (everything
+// else we send: acks, messages, errors). A batch always takes the control lane first, so control
+// traffic never waits behind queued data and is never dropped for back-pressure; only the data lane
+// counts against the byte bound
 // (--send-queue-bytes) whose overflow closes the connection with 4001.
 //
 // Frames are whole, so reordering lanes never splits a frame. Data payloads are shared
@@ -73,7 +73,7 @@ class SendQueue {
   // Payloads up to this size are copied into the batch: cheaper than an iovec entry each.
   static constexpr std::size_t kCopyThreshold = 2048;
 
-  // Queues a raw control chunk (already a whole frame, or Beast's handshake response).
+  // Queues a whole control frame (header included).
   // Returns its number (0, 1, 2, ... in push order): it has been written once a completed
   // batch's control_end is above it.
   std::uint64_t push_control(std::string bytes);
@@ -83,9 +83,6 @@ class SendQueue {
   // has or is taking): the caller compares it with its bound. A frame is queued even when
   // over the bound; the caller decides to close.
   std::size_t push_data(SharedPayload payload);
-
-  // Queues a text frame holding `payload` on the control lane (our app-level pongs).
-  void push_control_text(std::string_view payload);
 
   // Moves everything that fits one batch out of the lanes into `batch` (reset first), control
   // first. The batch's data bytes leave the queued count here: a consumer that keeps up has
