@@ -64,19 +64,25 @@ void SendQueue::Batch::reset(std::size_t keep) {
 
 void SendQueue::take_batch(Batch& b, std::size_t max_data_frames) {
   b.reset(kMaxBatchBytes);
-  // Segments first (scratch may reallocate while it grows), buffers at the end.
+  // Segments first (scratch may reallocate while it grows), buffers at the end. At most
+  // kMaxBatchBuffers of them (control is one scratch range), so they live on the stack.
   struct Segment {
     const char* external;  // nullptr: a range of scratch
     std::size_t offset;
     std::size_t size;
   };
-  std::vector<Segment> segs;
-  segs.reserve(16);
+  std::array<Segment, kMaxBatchBuffers + 1> segs;
+  std::size_t nsegs = 0;
+  // One allocation for the copies: at most the control frames plus one batch of data.
+  std::size_t control_bytes = 0;
+  for (const auto& c : control_)
+    control_bytes += c.size();
+  b.scratch.reserve(control_bytes + std::min(data_bytes_, kMaxBatchBytes + kCopyThreshold + 14));
   auto copy_in = [&](const void* p, std::size_t n) {
-    if (!segs.empty() && segs.back().external == nullptr)
-      segs.back().size += n;
+    if (nsegs > 0 && segs[nsegs - 1].external == nullptr)
+      segs[nsegs - 1].size += n;
     else
-      segs.push_back({nullptr, b.scratch.size(), n});
+      segs[nsegs++] = {nullptr, b.scratch.size(), n};
     b.scratch.append(static_cast<const char*>(p), n);
   };
 
@@ -95,14 +101,14 @@ void SendQueue::take_batch(Batch& b, std::size_t max_data_frames) {
   for (; nd < data_.size(); ++nd) {
     auto& d = data_[nd];
     const std::size_t size = d.header_len + d.payload->size();
-    if (nd > 0 && (nd >= max_data_frames || b.bytes + size > kMaxBatchBytes ||
-                   segs.size() + 2 > kMaxBatchBuffers))
+    if (nd > 0 &&
+        (nd >= max_data_frames || b.bytes + size > kMaxBatchBytes || nsegs + 2 > kMaxBatchBuffers))
       break;
     copy_in(d.header.data(), d.header_len);
     if (d.payload->size() <= kCopyThreshold) {
       copy_in(d.payload->data(), d.payload->size());
     } else {
-      segs.push_back({d.payload->data(), 0, d.payload->size()});
+      segs[nsegs++] = {d.payload->data(), 0, d.payload->size()};
       b.data.push_back(std::move(d));
     }
     b.bytes += size;
@@ -115,8 +121,9 @@ void SendQueue::take_batch(Batch& b, std::size_t max_data_frames) {
     std::vector<DataEntry>().swap(data_);  // keep idle connections small after a burst
 
   b.bytes = 0;
-  b.buffers.reserve(segs.size());
-  for (const auto& s : segs) {
+  b.buffers.reserve(nsegs);
+  for (std::size_t i = 0; i < nsegs; ++i) {
+    const Segment& s = segs[i];
     const char* p = s.external != nullptr ? s.external : b.scratch.data() + s.offset;
     b.buffers.emplace_back(p, s.size);
     b.bytes += s.size;
