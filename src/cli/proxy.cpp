@@ -61,8 +61,11 @@ void register_proxy(CLI::App& app, Registry& registry) {
   sub->add_flag("--block-upgrades", cfg->initial.block_upgrades,
                 "Start blocking WebSocket upgrades (403)");
   sub->add_option("--seed", cfg->seed, "Jitter RNG seed; 0 = random")->capture_default_str();
-  sub->add_flag("--log-connections", cfg->log_connections,
-                "Log one line per connection opened and closed");
+  auto* log_connections = sub->add_flag("--log-connections", cfg->log_connections,
+                                        "Log one line per connection opened and closed");
+  sub->add_flag("--quiet", cfg->quiet,
+                "No per-connection lines (resets, blocked upgrades); one line per fault")
+      ->excludes(log_connections);
   registry.add(sub, [cfg, upstream] {
     parse_upstream(*upstream, *cfg);
     return tools::run_proxy(*cfg);

@@ -61,7 +61,10 @@ class Pipe;
 // through shared_ptr, so a pipe whose handlers are still pending never dangles.
 struct Shared {
   explicit Shared(const ProxyConfig& config)
-      : faults(config.initial), seed(config.seed), log_connections(config.log_connections) {}
+      : faults(config.initial),
+        seed(config.seed),
+        log_connections(config.log_connections),
+        quiet(config.quiet && !config.log_connections) {}
 
   Faults snapshot() const {
     std::lock_guard lock(faults_mu);
@@ -79,6 +82,7 @@ struct Shared {
   std::string listen_name;
   std::uint64_t seed;
   bool log_connections;
+  bool quiet;  // no per-connection lines (ProxyConfig::quiet)
 
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::uint64_t> active{0};
@@ -231,7 +235,8 @@ class Pipe : public std::enable_shared_from_this<Pipe> {
         break;
     }
     shared_->blocked++;
-    log_line("info proxy blocked_upgrade id=" + std::to_string(id_));
+    if (!shared_->quiet)
+      log_line("info proxy blocked_upgrade id=" + std::to_string(id_));
     static constexpr char kBody[] = "WebSocket upgrades are blocked by steadyws proxy\n";
     reply_ = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: " +
              std::to_string(sizeof(kBody) - 1) + "\r\nConnection: close\r\n\r\n" + kBody;
@@ -256,10 +261,12 @@ class Pipe : public std::enable_shared_from_this<Pipe> {
     if (ec == net::error::operation_aborted || closed_)
       return;
     if (ec) {
-      shared_->upstream_errors++;
-      log_line("warn proxy upstream_connect id=" + std::to_string(id_) +
-               " upstream=" + shared_->upstream_name + " error=\"" + ec.message() +
-               "\" hint=\"is the upstream running?\"");
+      // Quiet: the first failure still says what to do; the rest are only counted.
+      if (++shared_->upstream_errors == 1 || !shared_->quiet)
+        log_line("warn proxy upstream_connect id=" + std::to_string(id_) +
+                 " upstream=" + shared_->upstream_name + " error=\"" + ec.message() +
+                 "\" hint=\"is the upstream running?\"" +
+                 (shared_->quiet ? " quiet=\"further failures are counted, not logged\"" : ""));
       return close(true, "upstream connect failed");
     }
     error_code ignored;
@@ -399,16 +406,17 @@ class Pipe : public std::enable_shared_from_this<Pipe> {
     close_socket(upstream_, rst);
     for (auto& dir : dirs_)
       dir.timer.cancel();
+    // Logged before `active` drops, so a reader that sees active == 0 sees every close line.
+    if (shared_->log_connections || (rst && !shared_->quiet)) {
+      log_line(std::string(rst ? "warn" : "info") + " proxy close id=" + std::to_string(id_) +
+               " rst=" + (rst ? "true" : "false") + " reason=\"" + why + "\"");
+    }
     if (registered_) {
       {
         std::lock_guard lock(shared_->pipes_mu);
         shared_->pipes.erase(id_);
       }
       shared_->active--;
-    }
-    if (shared_->log_connections || rst) {
-      log_line(std::string(rst ? "warn" : "info") + " proxy close id=" + std::to_string(id_) +
-               " rst=" + (rst ? "true" : "false") + " reason=\"" + why + "\"");
     }
   }
 

@@ -64,6 +64,11 @@ struct ProxyConfig {
   Faults initial;                  // faults active from the first connection
   std::uint64_t seed = 0;          // jitter RNG seed; 0 = random
   bool log_connections = false;    // one stderr line per opened/closed pair
+  // No per-connection lines at all (close with rst=true, blocked_upgrade, upstream_connect),
+  // only the one line per fault (`info proxy mode ...`, `info proxy reset connections=N`);
+  // the counters in stats() still count everything. For the soak and check, whose faults
+  // reset thousands of connections at once. log_connections wins when both are set.
+  bool quiet = false;
 };
 
 // Owns the two listeners; connections share its state and outlive it only until their

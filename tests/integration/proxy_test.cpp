@@ -89,14 +89,25 @@ class EchoServer {
 
 // `steadyws proxy --listen 0 --upstream 127.0.0.1:PORT --control-port 0` as a child process.
 // (tests/support/server_process.hpp runs `serve` and parses one address; this line has two.)
+// With `capture_stderr`, its log goes to a file that stderr_text() reads instead of the test's
+// stderr.
 class ProxyProcess {
  public:
-  explicit ProxyProcess(std::uint16_t upstream_port, std::vector<std::string> extra = {}) {
+  explicit ProxyProcess(std::uint16_t upstream_port, std::vector<std::string> extra = {},
+                        bool capture_stderr = false) {
     char path[] = "/tmp/steadyws-proxy-out-XXXXXX";
     const int fd = ::mkstemp(path);
     if (fd < 0)
       throw std::runtime_error("mkstemp failed");
     out_path_ = path;
+    int err_fd = -1;
+    if (capture_stderr) {
+      char err_path[] = "/tmp/steadyws-proxy-err-XXXXXX";
+      err_fd = ::mkstemp(err_path);
+      if (err_fd < 0)
+        throw std::runtime_error("mkstemp failed");
+      err_path_ = err_path;
+    }
     std::vector<std::string> args{STEADYWS_BINARY,  "proxy",
                                   "--listen",       "0",
                                   "--upstream",     "127.0.0.1:" + std::to_string(upstream_port),
@@ -112,11 +123,15 @@ class ProxyProcess {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent)
         ::_exit(127);
-      ::dup2(fd, 1);  // stderr stays the test's: proxy logs show up next to failures
+      ::dup2(fd, 1);  // stderr stays the test's (unless captured): logs show up next to failures
+      if (err_fd >= 0)
+        ::dup2(err_fd, 2);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
     ::close(fd);
+    if (err_fd >= 0)
+      ::close(err_fd);
     wait_listening();
   }
   ~ProxyProcess() {
@@ -126,9 +141,18 @@ class ProxyProcess {
       ::waitpid(pid_, &status, 0);
     }
     ::unlink(out_path_.c_str());
+    if (!err_path_.empty())
+      ::unlink(err_path_.c_str());
   }
   std::uint16_t port() const { return port_; }
   std::uint16_t control_port() const { return control_port_; }
+  // Everything it logged so far (capture_stderr only).
+  std::string stderr_text() const {
+    std::ifstream in(err_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
 
  private:
   void wait_listening() {
@@ -154,6 +178,7 @@ class ProxyProcess {
 
   pid_t pid_ = -1;
   std::string out_path_;
+  std::string err_path_;
   std::uint16_t port_ = 0;
   std::uint16_t control_port_ = 0;
 };
@@ -384,6 +409,42 @@ TEST(Proxy, ResetEndsEveryCurrentConnection) {
     EXPECT_TRUE(ended(r)) << r.ec.message();
   }
   EXPECT_EQ(state(proxy.control_port()).at("resets").as_int64(), 2);
+}
+
+std::size_t count_lines(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+// --quiet: a reset of every connection logs its one summary line and nothing per connection.
+// The same steps without --quiet log one `proxy close` line per pair, so the test can fail.
+TEST(Proxy, QuietLogsOneLinePerFaultAndNonePerConnection) {
+  EchoServer echo;
+  for (const bool quiet : {false, true}) {
+    SCOPED_TRACE(quiet ? "--quiet" : "default");
+    ProxyProcess proxy(echo.port(),
+                       quiet ? std::vector<std::string>{"--quiet"} : std::vector<std::string>{},
+                       /*capture_stderr=*/true);
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 5; ++i) {
+      clients.push_back(std::make_unique<Client>(proxy.port()));
+      clients.back()->send("x");
+      ASSERT_EQ(clients.back()->read(1, 5s).data, "x");
+    }
+    set_mode(proxy.control_port(), R"({"mode":"delay","ms":1})");
+    const auto res = control(proxy.control_port(), http::verb::post, "/reset");
+    EXPECT_EQ(res.body, R"({"reset":5})");
+    ASSERT_TRUE(wait_until([&] {
+      return state(proxy.control_port()).at("connections").at("active").as_int64() == 0;
+    }));
+    // A pair logs its close line before it leaves `active` (proxy.cpp, Pipe::close).
+    const std::string log = proxy.stderr_text();
+    EXPECT_EQ(count_lines(log, "info proxy reset connections=5"), 1u) << log;
+    EXPECT_EQ(count_lines(log, "info proxy mode modes=delay"), 1u) << log;
+    EXPECT_EQ(count_lines(log, "proxy close id="), quiet ? 0u : 5u) << log;
+  }
 }
 
 TEST(Proxy, BlackholeKeepsTheSocketOpenAndForwardsNothing) {
