@@ -277,6 +277,7 @@ class ProxyRunner {
     ProxyConfig c;
     c.upstream_host = upstream_host;
     c.upstream_port = upstream_port;
+    c.quiet = true;  // its resets close every client at once: one line per fault, not per pair
     proxy_ = std::make_unique<Proxy>(ioc_, c);
     thread_ = std::thread([this] {
       for (;;) {
