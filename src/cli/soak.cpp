@@ -61,6 +61,10 @@ void register_soak(CLI::App& app, Registry& registry) {
                   "After the run: acks and deliveries must complete within, s")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--history", o->history,
+                  "The server's --history, to check it wraps inside the warm-up and covers the "
+                  "outages; 0 = unknown (a warning)")
+      ->capture_default_str();
   sub->add_flag("--json", o->json, "One JSON object on stdout instead of the table");
   sub->add_flag("!--no-progress", o->progress, "No progress lines on stderr");
   registry.add(sub, [o] { return tools::run_soak(*o); });

@@ -62,6 +62,13 @@ std::uint64_t fnv(std::uint64_t h, std::string_view s) {
 }
 constexpr std::uint64_t kFnvBasis = 14695981039346656037ull;
 
+// A blackhole lasts U(0.5, 3) s; plan_history() budgets the longest one.
+constexpr double kBlackholeMin_s = 0.5;
+constexpr double kBlackholeMax_s = 3.0;
+// The clients' connect timeout (welcome included), set on the ClientEnv: an attempt made into
+// a blackhole waits this long at most.
+constexpr std::chrono::milliseconds kConnectTimeout{10000};
+
 // The string value of `key` (e.g. "\"id\":\"") up to the next quote, or empty.
 std::string_view find_str(std::string_view text, std::string_view key) {
   const auto at = text.find(key);
@@ -115,7 +122,9 @@ struct SoakState {
   SoakErrors errors;
   std::string first_error;
   std::uint64_t deliveries = 0;
-  std::uint64_t replayed = 0;  // messages replayed by recovered resubscribes
+  std::uint64_t replayed = 0;    // messages replayed by recovered resubscribes
+  std::uint64_t max_replay = 0;  // the largest single replay: the history a resume needed
+  double oldest_resend_s = 0;    // the oldest unacked publish resent on a new link, s
   std::uint64_t subscribed_once = 0;
 
   void note(std::string what) {
@@ -191,8 +200,11 @@ class Subscriber final : public bench::ReconnectingClient {
       if (epoch_.empty())
         ++st_.subscribed_once;
       // CONTRACT §2: what follows a recovered subscribe is the replay of (since, LAST].
-      if (recovered && last_seq_ > 0)
-        st_.replayed += bench::find_u64(payload, "\"seq\":").value_or(last_seq_) - last_seq_;
+      if (recovered && last_seq_ > 0) {
+        const auto replay = bench::find_u64(payload, "\"seq\":").value_or(last_seq_) - last_seq_;
+        st_.replayed += replay;
+        st_.max_replay = std::max(st_.max_replay, replay);
+      }
       epoch_.assign(epoch);
       subscribed_ = true;
     } else if (type == "error") {
@@ -268,7 +280,13 @@ class Publisher final : public bench::ReconnectingClient {
     send_text(msg_);
   }
 
-  void on_open(std::string_view /*welcome*/, SteadyClock::time_point /*now*/) override {
+  void on_open(std::string_view /*welcome*/, SteadyClock::time_point now) override {
+    if (!unacked_.empty()) {
+      // Its dedup needs the first send still in history: note how old the oldest resend is.
+      const double sent_at = static_cast<double>(unacked_.front()) / st_.rate_per_publisher;
+      const double age = std::chrono::duration<double>(now - st_.publish_start).count() - sent_at;
+      st_.oldest_resend_s = std::max(st_.oldest_resend_s, age);
+    }
     for (const auto n : unacked_)
       send(n);
   }
@@ -318,6 +336,53 @@ class Publisher final : public bench::ReconnectingClient {
   bool ended_ = false;
 };
 
+// Has the server's history wrapped? Subscribes with since:0 to every channel that has a
+// publisher, straight to the server (no proxy, no faults): CONTRACT §2 recovers it only while
+// history still holds every message after 0, i.e. before the first eviction.
+class HistoryProbe final : public bench::ReconnectingClient {
+ public:
+  HistoryProbe(bench::ClientEnv& env, const SoakState& st, std::vector<bool> has_publisher)
+      : ReconnectingClient(env, 0),
+        st_(st),
+        want_(std::move(has_publisher)),
+        recovered_(want_.size(), -1) {}
+
+  // True once every probed channel answered.
+  bool done() const {
+    for (std::size_t c = 0; c < want_.size(); ++c)
+      if (want_[c] && recovered_[c] < 0)
+        return false;
+    return true;
+  }
+  // True when every probed channel answered recovered:false (something was evicted).
+  bool wrapped() const {
+    for (std::size_t c = 0; c < want_.size(); ++c)
+      if (want_[c] && recovered_[c] != 0)
+        return false;
+    return true;
+  }
+
+ private:
+  void on_open(std::string_view /*welcome*/, SteadyClock::time_point /*now*/) override {
+    for (std::size_t c = 0; c < want_.size(); ++c)
+      if (want_[c] && recovered_[c] < 0)
+        send_text(R"({"type":"subscribe","channel":")" + st_.channels[c] + R"(","since":0})");
+  }
+
+  void on_text(std::string_view payload, SteadyClock::time_point /*now*/) override {
+    if (bench::find_type(payload) != "subscribed")
+      return;  // the replay (when recovered) and live messages: not what it asked
+    const auto channel = find_str(payload, "\"channel\":\"");
+    for (std::size_t c = 0; c < want_.size(); ++c)
+      if (st_.channels[c] == channel)
+        recovered_[c] = payload.find("\"recovered\":true") != std::string_view::npos ? 1 : 0;
+  }
+
+  const SoakState& st_;
+  std::vector<bool> want_;
+  std::vector<int> recovered_;  // per channel: -1 no answer yet, 0 recovered:false, 1 true
+};
+
 // --url through the client library's parser (Boost.URL): ws:// only, a default /ws path.
 client::Endpoint parse_url(const std::string& url) {
   auto e = client::parse_ws_url(url);
@@ -342,7 +407,7 @@ struct Sample {
 
 class SoakRun {
  public:
-  explicit SoakRun(const SoakOptions& o) : opt_(o), env_(ioc_), rng_(o.seed) {}
+  explicit SoakRun(const SoakOptions& o) : opt_(o), env_(ioc_), probe_env_(ioc_), rng_(o.seed) {}
 
   int execute() {
     validate();
@@ -358,8 +423,11 @@ class SoakRun {
       const auto ep = resolver.resolve(url.host, url.port).begin()->endpoint();
       pc.upstream_host = ep.address().to_string();
       pc.upstream_port = ep.port();
+      probe_env_.endpoint = ep;
     }
     pc.seed = opt_.seed;
+    // A reset closes every client at once: one line per fault, not a thousand per reset.
+    pc.quiet = true;
     proxy_ = std::make_unique<Proxy>(pioc_, pc);
     std::thread proxy_thread([this] { pioc_.run(); });
 
@@ -368,6 +436,10 @@ class SoakRun {
         bench::upgrade_request("127.0.0.1:" + std::to_string(env_.endpoint.port()), url.target);
     env_.backoff = opt_.backoff;
     env_.heartbeat_interval = opt_.heartbeat_interval;
+    env_.connect_timeout = kConnectTimeout;
+    probe_env_.request = bench::upgrade_request(url.host_header(), url.target);
+    probe_env_.connect_timeout = kConnectTimeout;
+    probe_env_.heartbeat_interval = std::chrono::seconds(2);  // only to notice a dead server
     const std::string tag = std::to_string(::getpid()) + "." +
                             std::to_string(SteadyClock::now().time_since_epoch().count() % 100000);
     for (unsigned c = 0; c < opt_.channels; ++c)
@@ -379,6 +451,12 @@ class SoakRun {
     for (std::size_t i = 0; i < opt_.clients - opt_.publishers; ++i)
       subscribers_.push_back(std::make_unique<Subscriber>(env_, opt_.seed + 1 + opt_.publishers + i,
                                                           st_, i % opt_.channels));
+    if (opt_.server_pid > 0) {
+      std::vector<bool> has_publisher(opt_.channels, false);
+      for (unsigned p = 0; p < opt_.publishers; ++p)
+        has_publisher[p % opt_.channels] = true;
+      probe_ = std::make_unique<HistoryProbe>(probe_env_, st_, std::move(has_publisher));
+    }
     std::thread loop([this] { ioc_.run(); });
 
     started_ = SteadyClock::now();
@@ -394,6 +472,8 @@ class SoakRun {
         p->stop();
       for (auto& s : subscribers_)
         s->stop();
+      if (probe_)
+        probe_->stop();
       return 0;
     });
     guard_.reset();
@@ -405,13 +485,55 @@ class SoakRun {
   }
 
  private:
-  void validate() const {
+  void validate() {
     if (opt_.publishers == 0 || opt_.channels == 0)
       throw std::invalid_argument("soak needs at least one publisher and one channel");
     if (opt_.clients < opt_.publishers + opt_.channels)
       throw std::invalid_argument("--clients must leave at least one subscriber per channel");
     if (opt_.rate <= 0 || opt_.duration_s <= 0 || opt_.sample_interval_s <= 0)
       throw std::invalid_argument("--rate, --duration and --sample-interval must be positive");
+    plan_ = plan_history(opt_);
+    check_history();
+  }
+
+  // --history against the plan: it must wrap inside the warm-up when memory is checked (or
+  // the memory rule measures the history growing), and should cover the planned outage.
+  void check_history() {
+    const auto& p = plan_;
+    char buf[640];
+    const bool memory = opt_.server_pid > 0;
+    if (memory && opt_.history > p.max_wrapping) {
+      std::snprintf(buf, sizeof buf,
+                    "--history %zu does not wrap inside the %.0f s warm-up (%.1f publishes/s on "
+                    "the slowest channel fill %zu by then), so the memory rule would measure the "
+                    "history growing, not a leak. Start the server with --history %zu..%zu and "
+                    "pass the same --history here%s",
+                    opt_.history, p.warmup_s, p.min_channel_rate, p.max_wrapping, p.min_covering,
+                    p.max_wrapping,
+                    p.min_covering > p.max_wrapping
+                        ? " (empty: lengthen --duration or raise --warmup-fraction)"
+                        : "");
+      throw std::invalid_argument(buf);
+    }
+    if (opt_.history > 0 && opt_.history < p.min_covering) {
+      std::snprintf(buf, sizeof buf,
+                    "--history %zu holds %.1f s of the busiest channel (%.1f/s); the faults can "
+                    "cause outages of about %.0f s, so resumes may be answered recovered:false "
+                    "(--history %zu or more covers them)",
+                    opt_.history, static_cast<double>(opt_.history) / p.max_channel_rate,
+                    p.max_channel_rate, p.planned_outage_s, p.min_covering);
+      warnings_.emplace_back(buf);
+    }
+    if (memory && opt_.history == 0) {
+      std::snprintf(buf, sizeof buf,
+                    "the server's --history is not known (pass --history N): the memory rule "
+                    "needs it to wrap inside the %.0f s warm-up (%zu or less at these rates) and "
+                    "resumes need it to cover the outages (%zu or more); a probe checks the wrap",
+                    p.warmup_s, p.max_wrapping, p.min_covering);
+      warnings_.emplace_back(buf);
+    }
+    for (const auto& w : warnings_)
+      std::fprintf(stderr, "warn soak history: %s\n", w.c_str());
   }
 
   double elapsed_s() const {
@@ -479,10 +601,12 @@ class SoakRun {
     double next_progress = 5;
     double fault_ends = -1;  // the end of a blackhole or delay spell in progress
     bool blackholed = false;
+    bool probing = false;
     sample();
     while (run_elapsed_s() < opt_.duration_s) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       const double t = run_elapsed_s();
+      poll_probe(t, probing);
       if (fault_ends >= 0 && t >= fault_ends) {
         proxy_->set_faults(Faults{});
         // A blackhole discarded bytes mid-stream: no link that lived through it is usable.
@@ -501,7 +625,7 @@ class SoakRun {
           f.blackhole = true;
           proxy_->set_faults(f);
           blackholed = true;
-          fault_ends = t + 0.5 + 2.5 * u(rng_);
+          fault_ends = t + kBlackholeMin_s + (kBlackholeMax_s - kBlackholeMin_s) * u(rng_);
           ++blackholes_;
         } else {
           Faults f;
@@ -526,6 +650,31 @@ class SoakRun {
     if (blackholed)
       proxy_->reset_all();
     sample();
+  }
+
+  // At the end of the warm-up, starts the history probe; once it has every answer, stops it
+  // and keeps the verdict in history_wrapped_.
+  void poll_probe(double t, bool& probing) {
+    if (!probe_ || history_wrapped_ >= 0)
+      return;
+    if (!probing && t >= plan_.warmup_s) {
+      probing = true;
+      on_loop(ioc_, [this] {
+        probe_->start();
+        return 0;
+      });
+      return;
+    }
+    if (probing) {
+      history_wrapped_ = on_loop(ioc_, [this] {
+        if (!probe_->done())
+          return -1;
+        probe_->stop();
+        return probe_->wrapped() ? 1 : 0;
+      });
+      if (history_wrapped_ >= 0)
+        probed_at_s_ = t;
+    }
   }
 
   void sample() {
@@ -654,6 +803,8 @@ class SoakRun {
       first_error_ = st_.first_error;
       deliveries_ = st_.deliveries;
       replayed_ = st_.replayed;
+      max_replay_ = st_.max_replay;
+      oldest_resend_s_ = st_.oldest_resend_s;
       return 0;
     });
   }
@@ -673,7 +824,10 @@ class SoakRun {
     const double last =
         checked ? median(std::vector<long>(kept.end() - static_cast<long>(third), kept.end())) : 0;
     const double growth = checked && first > 0 ? (last - first) / first : 0;
-    const bool flat = !checked || growth <= opt_.memory_tolerance;
+    // A history still growing after the warm-up makes any growth legitimate and any verdict
+    // meaningless: not flat. An unanswered probe (-1) is reported, not failed.
+    const bool history_grew = checked && history_wrapped_ == 0;
+    const bool flat = !checked || (growth <= opt_.memory_tolerance && !history_grew);
     const bool pass = errors_.total() == 0 && flat;
 
     json::object o;
@@ -697,6 +851,16 @@ class SoakRun {
     o["replayed"] = replayed_;
     o["reconnects"] = final_.reconnects;
     o["faults"] = {{"resets", resets_}, {"blackholes", blackholes_}, {"delays", delays_}};
+    json::array warnings;
+    for (const auto& w : warnings_)
+      warnings.push_back(json::string(w));
+    o["history"] = {{"given", opt_.history},
+                    {"planned_outage_s", plan_.planned_outage_s},
+                    {"max_wrapping", plan_.max_wrapping},
+                    {"min_covering", plan_.min_covering},
+                    {"max_replay", max_replay_},
+                    {"oldest_resend_s", std::round(oldest_resend_s_ * 10) / 10},
+                    {"warnings", std::move(warnings)}};
     json::array curve;
     for (const auto& s : samples_)
       curve.push_back(json::array{std::round(s.t_s * 10) / 10, s.rss_kb});
@@ -708,6 +872,10 @@ class SoakRun {
                    {"growth", growth},
                    {"tolerance", opt_.memory_tolerance},
                    {"flat", flat},
+                   // true: the probe saw an evicted history at probed_at_s; null: no answer
+                   {"history_wrapped", history_wrapped_ < 0 ? json::value(nullptr)
+                                                            : json::value(history_wrapped_ == 1)},
+                   {"probed_at_s", std::round(probed_at_s_ * 10) / 10},
                    {"samples", std::move(curve)}};
     o["errors"] = errors_.to_json();
     if (!first_error_.empty())
@@ -734,11 +902,18 @@ class SoakRun {
                 static_cast<unsigned long long>(errors_.duplicated),
                 static_cast<unsigned long long>(errors_.content_mismatch),
                 static_cast<unsigned long long>(errors_.unrecovered));
+    std::printf("  %-12s --history %s; largest replay %llu, oldest resend %.1f s%s\n", "history",
+                opt_.history > 0 ? std::to_string(opt_.history).c_str() : "unknown",
+                static_cast<unsigned long long>(max_replay_), oldest_resend_s_,
+                history_wrapped_ < 0    ? "; wrap not probed"
+                : history_wrapped_ == 1 ? "; wrapped before the warm-up ended"
+                                        : "; NOT wrapped at the warm-up's end");
     if (checked)
       std::printf(
           "  %-12s median %.0f KiB (first third after %.0f s warm-up) -> %.0f KiB (last "
-          "third): %+.1f %% (limit %+.0f %%)\n",
-          "server rss", first, warm, last, growth * 100, opt_.memory_tolerance * 100);
+          "third): %+.1f %% (limit %+.0f %%)%s\n",
+          "server rss", first, warm, last, growth * 100, opt_.memory_tolerance * 100,
+          history_grew ? "; not flat: the history was still growing" : "");
     else
       std::printf(
           "  %-12s not checked (%s)\n", "server rss",
@@ -756,10 +931,18 @@ class SoakRun {
   net::io_context ioc_{1};
   net::executor_work_guard<net::io_context::executor_type> guard_{ioc_.get_executor()};
   bench::ClientEnv env_;
+  bench::ClientEnv probe_env_;  // straight to the server, no proxy
   SoakState st_;
   std::vector<std::unique_ptr<Publisher>> publishers_;  // destroyed before ioc_
   std::vector<std::unique_ptr<Subscriber>> subscribers_;
+  std::unique_ptr<HistoryProbe> probe_;  // only when memory is checked
   std::mt19937_64 rng_;
+  SoakHistoryPlan plan_;  // set by validate()
+  std::vector<std::string> warnings_;
+  int history_wrapped_ = -1;  // the probe's answer: -1 none yet, 0 not wrapped, 1 wrapped
+  double probed_at_s_ = 0;
+  std::uint64_t max_replay_ = 0;
+  double oldest_resend_s_ = 0;
   SteadyClock::time_point started_{};
   SteadyClock::time_point run_start_{};
   double ramp_s_ = 0;
@@ -778,6 +961,38 @@ class SoakRun {
 };
 
 }  // namespace
+
+SoakHistoryPlan plan_history(const SoakOptions& o) {
+  SoakHistoryPlan p;
+  // Publisher i publishes rate/publishers per second on channel i mod channels.
+  std::vector<unsigned> per_channel(o.channels, 0);
+  for (unsigned i = 0; i < o.publishers; ++i)
+    ++per_channel[i % o.channels];
+  const double per_publisher = o.rate / o.publishers;
+  p.min_channel_rate = 0;
+  for (const auto n : per_channel) {
+    const double r = static_cast<double>(n) * per_publisher;
+    p.max_channel_rate = std::max(p.max_channel_rate, r);
+    if (n > 0 && (p.min_channel_rate == 0 || r < p.min_channel_rate))
+      p.min_channel_rate = r;
+  }
+  p.warmup_s = o.warmup_fraction * o.duration_s;
+  if (o.faults) {
+    const double hb = std::chrono::duration<double>(o.heartbeat_interval).count();
+    // core(2) + jitter, the symmetric mode's worst (include/steadyws/core/backoff.hpp).
+    const double attempt2 =
+        std::chrono::duration<double>(std::min(o.backoff.base * 2, o.backoff.max_delay) +
+                                      o.backoff.jitter)
+            .count();
+    p.planned_outage_s = kBlackholeMax_s + 2 * hb +
+                         std::chrono::duration<double>(kConnectTimeout).count() + attempt2;
+  }
+  p.max_wrapping = static_cast<std::size_t>(std::floor(p.min_channel_rate * p.warmup_s));
+  // At least 1: the publishers' resends are deduplicated only while in history.
+  p.min_covering = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::ceil(p.max_channel_rate * p.planned_outage_s)));
+  return p;
+}
 
 int run_soak(const SoakOptions& options) {
   SoakRun run(options);

@@ -17,6 +17,14 @@
 // warm-up (the first 25 % of the run) the samples are split in thirds and the run is flat when
 // the median of the last third is within --memory-tolerance (10 %) of the first third's.
 //
+// That rule measures leaks only if the server's per-channel history has stopped growing, i.e.
+// has wrapped (filled up) before the warm-up ends; resumes need that same history to cover
+// the longest outage the faults cause. So: with --history (the server's value) both are
+// checked before the run starts (an error if it cannot wrap, a warning if it may not cover);
+// and when memory is checked, a probe subscribes with since:0 straight to the server at the
+// end of the warm-up: recovered:true means nothing was evicted yet, and the memory verdict
+// fails. The largest replay a resume needed is reported, to compare with the history.
+//
 // Thread-safety: run_soak() blocks the calling thread and owns the threads it starts.
 #pragma once
 
@@ -52,9 +60,31 @@ struct SoakOptions {
     return c;
   }();
   double settle_timeout_s = 60;  // at the end: acks and deliveries must complete by then
+  // The server's --history (messages kept per channel); 0 = not known. Known, it must wrap
+  // inside the warm-up when memory is checked (else run_soak throws), and a warning says when
+  // it may not cover the outages the faults cause (SoakHistoryPlan).
+  std::size_t history = 0;
   bool json = false;
   bool progress = true;
 };
+
+// What a history must be for an honest memory rule and for resumes, from the options alone.
+struct SoakHistoryPlan {
+  double min_channel_rate = 0;  // publishes/s on the slowest channel that has a publisher
+  double max_channel_rate = 0;  // publishes/s on the busiest channel
+  double warmup_s = 0;          // warmup_fraction x duration
+  // The longest outage the faults are planned to cause (0 without --faults): the longest
+  // blackhole (3 s), its detection (2 heartbeat intervals), a reconnect attempt stuck in it
+  // until the 10 s connect timeout, and attempt 2's worst backoff delay (base x 2 + jitter).
+  double planned_outage_s = 0;
+  // The largest history that has wrapped on every channel when the warm-up ends.
+  std::size_t max_wrapping = 0;
+  // The smallest history that holds planned_outage_s of the busiest channel's messages.
+  std::size_t min_covering = 0;
+};
+
+// REQUIRES: options valid (publishers, channels, rate, duration > 0).
+SoakHistoryPlan plan_history(const SoakOptions& options);
 
 // Runs the soak and prints its verdict (table, or one JSON object). Returns 0 on pass (zero
 // lost, zero duplicated, contents match, memory flat or not checked), 1 on fail. Throws

@@ -1,8 +1,9 @@
 // `steadyws soak` against a real `steadyws serve --port 0`: the 60-second version of
 // `make soak` (issue 6), with fewer clients (200) and the same random proxy faults. It asserts
-// the verdict: exit 0, zero lost, zero duplicated, contents as acked, flat memory. A second
-// case proves the checker can fail: with a one-message history, resumes cannot recover and
-// the soak must say so.
+// the verdict: exit 0, zero lost, zero duplicated, contents as acked, flat memory measured on
+// a history that has wrapped. The other cases prove the checker can say no: a one-message
+// history (resumes cannot recover), a history that never wraps (the memory rule would measure
+// it growing: refused when given, caught by the probe when not).
 //
 // STEADYWS_SOAK_SECONDS shortens (or lengthens) the run (default 60): the AddressSanitizer
 // pass of scripts/test.sh may set it to keep the suite fast.
@@ -37,6 +38,15 @@ std::string soak_seconds() {
   return env != nullptr && *env != '\0' ? std::string(env) : std::string("60");
 }
 
+// The server's --history for a run of `seconds` at the soak's default 20 publishes/s over 4
+// channels (5/s each) with a warm-up of half the run: it fills up at 80 % of the warm-up
+// (120 messages at 24 s for 60 s), so the memory rule measures leaks, not the history
+// growing, and it holds 24 s of a channel, above the 20 s the soak plans for its longest
+// outage (a 3 s blackhole, 4 s to detect it, a 10 s connect timeout into it, a 3 s backoff).
+std::string soak_history(const std::string& seconds) {
+  return std::to_string(std::stol(seconds) * 2);
+}
+
 std::int64_t error_count(const json::object& report, const char* key) {
   return report.at("errors").as_object().at(key).to_number<std::int64_t>();
 }
@@ -50,17 +60,21 @@ constexpr bool kMemoryIsMeaningful = true;
 #endif
 
 TEST(Soak, TwoHundredClientsThroughRandomFaultsLoseAndDuplicateNothing) {
-  // History large enough for any outage; a 10 s session grace so that the sessions the
-  // faults leave behind reach their steady state inside the warm-up (the default 120 s is
-  // longer than this whole run).
-  ServerProcess server({"--history", "100000", "--session-grace", "10000", "--log-level", "warn"});
+  // A history that wraps inside the warm-up and covers the outages (soak_history); a 10 s
+  // session grace so that the sessions the faults leave behind reach their steady state
+  // inside the warm-up too (the default 120 s is longer than this whole run).
+  const std::string seconds = soak_seconds();
+  const std::string history = soak_history(seconds);
+  ServerProcess server({"--history", history, "--session-grace", "10000", "--log-level", "warn"});
   std::vector<std::string> args{
       "--url",      "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws",
       "--clients",  "200",
-      "--duration", soak_seconds(),
+      "--duration", seconds,
       "--faults",   "--fault-interval",
       "3",          "--sample-interval",
-      "2",          "--seed",
+      "2",          "--warmup-fraction",
+      "0.5",        "--history",
+      history,      "--seed",
       "6"};
   if (kMemoryIsMeaningful) {
     args.push_back("--server-pid");
@@ -82,9 +96,42 @@ TEST(Soak, TwoHundredClientsThroughRandomFaultsLoseAndDuplicateNothing) {
       << r.out;
   EXPECT_GT(r.report.at("reconnects").to_number<std::int64_t>(), 0) << r.out;
   if (kMemoryIsMeaningful) {
-    EXPECT_TRUE(r.report.at("memory").as_object().at("flat").as_bool()) << r.out;
+    const auto& memory = r.report.at("memory").as_object();
+    EXPECT_TRUE(memory.at("flat").as_bool()) << r.out;
+    // Measured on a history that had stopped growing, or the verdict means nothing.
+    EXPECT_EQ(memory.at("history_wrapped"), json::value(true)) << r.out;
   }
+  // The longest resume needed less than the history holds (else `unrecovered` > 0 above).
+  EXPECT_LE(r.report.at("history").at("max_replay").to_number<std::int64_t>(), std::stol(history))
+      << r.out;
   EXPECT_TRUE(server.running()) << server.stderr_tail();
+}
+
+TEST(Soak, HistoryThatDoesNotWrapInTheWarmUpIsRefused) {
+  // 100,000 messages at 5/s per channel take hours to fill: the memory rule would measure
+  // the history growing. Told so, the soak refuses to start (an error, no JSON verdict).
+  const auto r = run_soak({"--url", "ws://127.0.0.1:1/ws", "--server-pid", "1", "--history",
+                           "100000", "--duration", "60"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(r.report.empty()) << r.out;
+}
+
+TEST(Soak, HistoryThatDidNotWrapFailsTheMemoryRule) {
+  // Not told the history, the soak probes it at the end of the warm-up (subscribe since:0
+  // straight to the server): recovered:true means nothing was evicted, the history was still
+  // growing, and memory cannot be called flat whatever the curve says.
+  if (!kMemoryIsMeaningful)
+    GTEST_SKIP() << "no memory verdict under AddressSanitizer";
+  ServerProcess server({"--history", "100000", "--log-level", "warn"});
+  const auto r = run_soak({"--url", "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws",
+                           "--clients", "20", "--duration", "6", "--sample-interval", "0.5",
+                           "--server-pid", std::to_string(server.pid())});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(error_count(r.report, "total"), 0) << r.out;
+  const auto& memory = r.report.at("memory").as_object();
+  EXPECT_EQ(memory.at("history_wrapped"), json::value(false)) << r.out;
+  EXPECT_FALSE(memory.at("flat").as_bool()) << r.out;
 }
 
 TEST(Soak, HistoryTooShortForTheOutagesFails) {
