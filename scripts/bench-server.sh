@@ -3,7 +3,9 @@
 # in the same run, with `steadyws bench` as the load (issue 3 "Measures", issue 6).
 #
 # Each server runs on core 0 (`taskset -c 0`; steadyws with --threads 1 --rate-limit 0), the
-# load on core 1. Every (server, workload, round) gets a fresh server process, so one run's
+# load on core 1. Every case passes the server's pid to `bench --server-pid`, which reads the
+# server's CPU over the measured window: on a shared machine the work per server CPU-second
+# is the steadier figure, since other processes slow the wall clock, not the server's cost. Every (server, workload, round) gets a fresh server process, so one run's
 # memory or channels never leak into the next. A workload that fails is recorded as an error
 # in the tables; the others still run. Builds nothing: `make bench` builds first.
 #
@@ -25,10 +27,15 @@ doc=${BENCH_DOC:-docs/benchmarks.md}
 raw="$out/server-raw"
 server_core=0
 load_core=1
-# Idle workloads: protocol pings every 5 s (6x the 30 s default) and a 10 s hold, so every
-# connection is pinged twice while the CPU is measured.
+# Stress idle workloads (idle10k, idle19k): protocol pings every 5 s (6x the 30 s default) and
+# a 10 s hold, so every connection is pinged twice while the CPU is measured.
 idle_heartbeat_ms=5000
 idle_hold=10
+# idle19kdefault: both servers at their default heartbeat interval (30 s; neither gets
+# --heartbeat-interval) and a 30 s hold, so every connection is pinged exactly once while the
+# CPU is measured: steadyws pings each connection 30 s after it opened (all opened before the
+# 1 s settle that precedes the hold), the ws peer pings all at once every 30 s.
+idle_default_hold=30
 
 if [ ! -x "$bin" ]; then
   echo "bench-server: $bin not found; run 'make bench' (it builds first) or set STEADYWS_BIN" >&2
@@ -59,6 +66,7 @@ start_server() {
         --rate-limit 0 --log-level warn "$@" >"$log" 2>&1 &
       ;;
     ws)
+      # taskset execs node, so $! below is node's own pid (for --server-pid), not a wrapper's.
       taskset -c $server_core node bench/peers/ws-peer.mjs --host 127.0.0.1 --port 0 "$@" \
         >"$log" 2>&1 &
       ;;
@@ -133,22 +141,27 @@ echo "== server benchmarks: $rounds rounds, ${dur}s each, server on core $server
   "load on core $load_core" >&2
 loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-run_case ping1 -- ping --connections 100 --in-flight 1 --duration "$dur" --warmup 1
-run_case ping16 -- ping --connections 100 --in-flight 16 --duration "$dur" --warmup 1
+run_case ping1 -- ping --connections 100 --in-flight 1 --duration "$dur" --warmup 1 \
+  --server-pid '{{PID}}'
+run_case ping16 -- ping --connections 100 --in-flight 16 --duration "$dur" --warmup 1 \
+  --server-pid '{{PID}}'
 run_case fanout16 -- fanout --subscribers 1000 --publishers 1 --in-flight 16 --payload 64 \
-  --duration "$dur" --warmup 1
+  --duration "$dur" --warmup 1 --server-pid '{{PID}}'
 run_case fanout50 -- fanout --subscribers 1000 --publishers 1 --rate 50 --payload 64 \
-  --duration "$dur" --warmup 1
+  --duration "$dur" --warmup 1 --server-pid '{{PID}}'
 run_case idle10k --heartbeat-interval "$idle_heartbeat_ms" -- idle --connections 10000 \
   --duration "$idle_hold" --warmup 1 --server-pid '{{PID}}'
 run_case idle19k --heartbeat-interval "$idle_heartbeat_ms" -- idle --connections 19000 \
   --duration "$idle_hold" --warmup 1 --server-pid '{{PID}}'
+run_case idle19kdefault -- idle --connections 19000 --duration "$idle_default_hold" --warmup 1 \
+  --server-pid '{{PID}}'
 
 loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The report: medians, ratios and targets into server.json and docs/benchmarks.md.
 BENCH_OUT="$out" BENCH_RAW="$raw" BENCH_DOC="$doc" BENCH_ROUNDS="$rounds" BENCH_DURATION="$dur" \
   BENCH_IDLE_HEARTBEAT_MS="$idle_heartbeat_ms" BENCH_IDLE_HOLD="$idle_hold" \
+  BENCH_IDLE_DEFAULT_HOLD="$idle_default_hold" \
   BENCH_CPU="$(lscpu | sed -n 's/^Model name: *//p' | head -n1)" \
   BENCH_CORES="$(nproc)" BENCH_KERNEL="$(uname -r)" \
   BENCH_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \

@@ -32,6 +32,10 @@ void common_flags(CLI::App* sub, tools::BenchOptions& o) {
                   "Handshakes in progress at once, per thread")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--server-pid", o.server_pid,
+                  "Server process to read /proc/PID/stat of: its CPU over the window and the "
+                  "work per server CPU-second (idle: also its RSS per connection)")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("--json", o.json, "One JSON object on stdout instead of the table");
   sub->add_flag("!--no-progress", o.progress, "No progress line on stderr");
 }
@@ -130,7 +134,6 @@ void register_bench(CLI::App& app, Registry& registry) {
   idle->add_option("--connections", opts->connections, "Connections")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  idle->add_option("--server-pid", opts->server_pid, "Server process for RSS and CPU (/proc)");
   idle->callback([opts] { opts->workload = tools::BenchWorkload::idle; });
 
   auto herd_opts = std::make_shared<tools::HerdOptions>();

@@ -985,11 +985,30 @@ class Run {
         p->measured_ops = 0;
         return 0;
       });
+    sample_server_cpu(cpu_start_s_);
     const auto t0 = Clock::now();
     shared_.phase = Phase::measure;
     sleep_with_progress(opt_.duration_s, "measure");
-    shared_.phase = Phase::drain;
     window_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
+    sample_server_cpu(cpu_end_s_);
+    shared_.phase = Phase::drain;
+  }
+
+  // Reads the --server-pid's CPU seconds into `to`, read next to the window's clock reads so
+  // both cover the same interval (a /proc read takes microseconds; the tick is 10 ms).
+  void sample_server_cpu(double& to) const {
+    if (opt_.server_pid > 0)
+      to = read_cpu_s(opt_.server_pid);
+  }
+
+  // Server CPU seconds over the window, or -1 without --server-pid or when /proc was unreadable
+  // (the process had gone). Rounded to whole clock ticks, which is all /proc counts in, so the
+  // report says 0.17, not 0.16999999999999993.
+  double server_cpu_s() const {
+    if (cpu_start_s_ < 0 || cpu_end_s_ < 0)
+      return -1;
+    const auto ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return std::round((cpu_end_s_ - cpu_start_s_) * ticks_per_s) / ticks_per_s;
   }
 
   void run_ping() {
@@ -1086,18 +1105,16 @@ class Run {
     // Let the ramp's work finish before the hold is measured.
     if (opt_.warmup_s > 0)
       sleep_with_progress(opt_.warmup_s, "settle");
-    if (opt_.server_pid > 0) {
+    if (opt_.server_pid > 0)
       rss_after_kb_ = read_rss_kb(opt_.server_pid);
-      cpu_start_s_ = read_cpu_s(opt_.server_pid);
-    }
+    sample_server_cpu(cpu_start_s_);
     const auto t0 = Clock::now();
     shared_.phase = Phase::measure;
     sleep_with_progress(opt_.duration_s, "hold");
     window_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (opt_.server_pid > 0) {
-      cpu_end_s_ = read_cpu_s(opt_.server_pid);
+    sample_server_cpu(cpu_end_s_);
+    if (opt_.server_pid > 0)
       rss_end_kb_ = read_rss_kb(opt_.server_pid);
-    }
     for (auto& w : workers_)
       open_at_end_ += on_worker(*w, [p = w.get()] {
         std::uint64_t n = 0;
@@ -1136,6 +1153,30 @@ class Run {
 
   double throughput() const { return window_s_ > 0 ? measured_ops_ / window_s_ : 0; }
 
+  // With --server-pid: server_pid, server_cpu_s, server_cpu_percent (of one core over the
+  // window) and, when `per_cpu_key` is given, the window's work per server CPU-second. A
+  // figure that cannot be computed (unreadable /proc, no CPU tick in the window) is null,
+  // never a made-up 0 or infinity.
+  void server_cpu_json(json::object& o, const char* per_cpu_key) const {
+    if (opt_.server_pid <= 0)
+      return;
+    o["server_pid"] = opt_.server_pid;
+    const double cpu = server_cpu_s();
+    if (cpu < 0) {
+      o["server_cpu_s"] = nullptr;
+      o["server_cpu_percent"] = nullptr;
+    } else {
+      o["server_cpu_s"] = cpu;
+      o["server_cpu_percent"] = window_s_ > 0 ? cpu / window_s_ * 100.0 : 0.0;
+    }
+    if (per_cpu_key == nullptr)
+      return;
+    if (cpu > 0)
+      o[per_cpu_key] = static_cast<double>(measured_ops_) / cpu;
+    else
+      o[per_cpu_key] = nullptr;
+  }
+
   void report() {
     json::object o;
     o["workload"] = workload_name(opt_.workload);
@@ -1150,8 +1191,10 @@ class Run {
       case BenchWorkload::ping:
         o["connections"] = opt_.connections;
         o["in_flight"] = opt_.in_flight;
+        o["round_trips"] = measured_ops_;
         o["round_trips_per_s"] = throughput();
         o["latency"] = latency_json();
+        server_cpu_json(o, "round_trips_per_server_cpu_s");
         break;
       case BenchWorkload::fanout:
         o["subscribers"] = opt_.subscribers;
@@ -1160,15 +1203,17 @@ class Run {
         o["rate"] = opt_.rate;
         o["payload_bytes"] = opt_.payload_bytes;
         o["published"] = published_;
+        o["deliveries"] = measured_ops_;
         o["deliveries_per_s"] = throughput();
         o["latency"] = latency_json();
+        server_cpu_json(o, "deliveries_per_server_cpu_s");
         break;
       case BenchWorkload::idle: {
         o["connections"] = opt_.connections;
         o["open_at_end"] = open_at_end_;
         o["server_pings_answered"] = server_pings_;
+        server_cpu_json(o, nullptr);
         if (opt_.server_pid > 0) {
-          o["server_pid"] = opt_.server_pid;
           o["rss_before_kb"] = rss_before_kb_;
           o["rss_after_ramp_kb"] = rss_after_kb_;
           o["rss_end_kb"] = rss_end_kb_;
@@ -1176,8 +1221,6 @@ class Run {
           o["rss_per_connection_bytes"] =
               opened_ > 0 ? static_cast<double>(grown) * 1024.0 / static_cast<double>(opened_)
                           : 0.0;
-          o["server_cpu_percent"] =
-              window_s_ > 0 ? (cpu_end_s_ - cpu_start_s_) / window_s_ * 100.0 : 0.0;
         }
         break;
       }
@@ -1209,6 +1252,7 @@ class Run {
         std::printf("  %-14s %s round trips/s (%zu connections x %u in flight)\n", "throughput",
                     with_commas(throughput()).c_str(), opt_.connections, opt_.in_flight);
         latency("round trip");
+        print_server_cpu("round trips");
         break;
       case BenchWorkload::fanout:
         std::printf("  %-14s %s deliveries/s (%zu subscribers, %s, %zu-byte data; %s published)\n",
@@ -1217,6 +1261,7 @@ class Run {
                                   : (std::to_string(opt_.in_flight) + " in flight").c_str(),
                     opt_.payload_bytes, with_commas(static_cast<double>(published_)).c_str());
         latency("delivery");
+        print_server_cpu("deliveries");
         break;
       case BenchWorkload::idle:
         std::printf("  %-14s %s still open after the hold, %s server pings answered\n", "hold",
@@ -1228,9 +1273,8 @@ class Run {
               "per connection\n",
               "server rss", rss_before_kb_, rss_after_kb_, rss_end_kb_,
               o.at("rss_per_connection_bytes").to_number<double>());
-          std::printf("  %-14s %.2f %% of a core over the hold\n", "server cpu",
-                      o.at("server_cpu_percent").to_number<double>());
         }
+        print_server_cpu(nullptr);
         break;
     }
     std::printf("  %-14s %llu", "errors", static_cast<unsigned long long>(errors_.total()));
@@ -1246,6 +1290,30 @@ class Run {
         first = false;
       }
       std::printf("); first: %s", first_error_.c_str());
+    }
+    std::printf("\n");
+  }
+
+  // The --server-pid CPU line of the table; `per_unit` names the work counted per server
+  // CPU-second (nullptr: none, as for idle).
+  void print_server_cpu(const char* per_unit) const {
+    if (opt_.server_pid <= 0)
+      return;
+    const double cpu = server_cpu_s();
+    const char* window = opt_.workload == BenchWorkload::idle ? "hold" : "window";
+    if (cpu < 0) {
+      std::printf("  %-14s not read: /proc/%ld/stat was unreadable (did the server exit?)\n",
+                  "server cpu", opt_.server_pid);
+      return;
+    }
+    std::printf("  %-14s %.2f s, %.1f %% of a core over the %s", "server cpu", cpu,
+                window_s_ > 0 ? cpu / window_s_ * 100.0 : 0.0, window);
+    if (per_unit != nullptr) {
+      if (cpu > 0)
+        std::printf("; %s %s per server CPU-second",
+                    with_commas(static_cast<double>(measured_ops_) / cpu).c_str(), per_unit);
+      else
+        std::printf("; under one clock tick, no per-CPU figure");
     }
     std::printf("\n");
   }
@@ -1271,8 +1339,8 @@ class Run {
   long rss_before_kb_ = -1;
   long rss_after_kb_ = -1;
   long rss_end_kb_ = -1;
-  double cpu_start_s_ = 0;
-  double cpu_end_s_ = 0;
+  double cpu_start_s_ = -1;  // server utime + stime at the window's start, s; -1 = not read
+  double cpu_end_s_ = -1;
 };
 
 }  // namespace

@@ -8,7 +8,13 @@
 //   fanout S subscribers of one channel, P publishers with W publishes in flight (or a fixed
 //          total rate R/s) of P-byte payloads; deliveries/s and publish-to-delivery latency.
 //   idle   N connections held open answering protocol pings; handshakes/s during the ramp,
-//          server RSS per connection and server CPU % over the hold (with --server-pid).
+//          server RSS per connection (with --server-pid).
+//
+// With --server-pid, every workload also reads the server's utime + stime (/proc/PID/stat, all
+// its threads) at the start and end of the measured window and reports the server's CPU
+// seconds, its % of one core and, for ping and fanout, the work per server CPU-second. On a
+// shared machine that figure is steadier than the wall-clock rate: CPU taken by other
+// processes slows the wall clock, not the server's cost per message.
 //
 // Every run checks what it measures: pongs echo their timestamps in order, every subscriber
 // sees seq without gaps or duplicates, nothing is left unanswered at the end. Errors are
@@ -41,7 +47,7 @@ struct BenchOptions {
   std::size_t payload_bytes = 64;  // fanout: length of the `data` string; at least 24
   double duration_s = 5;           // measured window (idle: the hold)
   double warmup_s = 1;             // traffic before the window, not counted
-  long server_pid = 0;             // idle: read /proc/PID for RSS and CPU; 0 = don't
+  long server_pid = 0;             // /proc/PID: CPU (every workload), RSS (idle); 0 = none
   unsigned connect_concurrency = 128;  // handshakes in progress at once, per thread
   bool json = false;                   // machine output on stdout instead of the table
   bool progress = true;                // one line per second on stderr

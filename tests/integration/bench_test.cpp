@@ -58,15 +58,45 @@ TEST(Bench, PingReportsRoundTripsAndNoErrors) {
   EXPECT_LE(number_at(latency, "p50_us"), number_at(latency, "p99_us")) << r.out;
 }
 
+TEST(Bench, PingWithServerPidReportsRoundTripsPerServerCpuSecond) {
+  ServerProcess server({"--threads", "1", "--rate-limit", "0"});
+  const auto r = run_bench({"ping", "--url", url_of(server), "--connections", "10", "--in-flight",
+                            "4", "--duration", "1", "--warmup", "0.2", "--server-pid",
+                            std::to_string(server.pid())});
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(number_at(r.report, "server_pid"), server.pid()) << r.out;
+  // The server answers pings as fast as they come for a whole second: well over one 10 ms tick.
+  const double cpu_s = number_at(r.report, "server_cpu_s");
+  ASSERT_GT(cpu_s, 0) << r.out;
+  const double window_s = number_at(r.report, "duration_s");
+  EXPECT_NEAR(number_at(r.report, "server_cpu_percent"), cpu_s / window_s * 100, 1e-6) << r.out;
+  // The counts behind the rates: round trips = rate x window, per CPU-second = count / CPU.
+  const double round_trips = number_at(r.report, "round_trips");
+  ASSERT_GT(round_trips, 0) << r.out;
+  EXPECT_NEAR(number_at(r.report, "round_trips_per_s") * window_s, round_trips, 1e-6 * round_trips)
+      << r.out;
+  EXPECT_NEAR(number_at(r.report, "round_trips_per_server_cpu_s"), round_trips / cpu_s,
+              1e-6 * round_trips / cpu_s)
+      << r.out;
+}
+
 TEST(Bench, FanoutDeliversEverySeqToEverySubscriber) {
   ServerProcess server({"--threads", "1", "--rate-limit", "0"});
   const auto r = run_bench({"fanout", "--url", url_of(server), "--subscribers", "20", "--in-flight",
-                            "4", "--payload", "32", "--duration", "1", "--warmup", "0.2"});
+                            "4", "--payload", "32", "--duration", "1", "--warmup", "0.2",
+                            "--server-pid", std::to_string(server.pid())});
   ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(errors_total(r.report), 0) << r.out;  // includes gaps and duplicates
   EXPECT_GT(number_at(r.report, "published"), 0) << r.out;
   EXPECT_GT(number_at(r.report, "deliveries_per_s"), 0) << r.out;
+  const double cpu_s = number_at(r.report, "server_cpu_s");
+  ASSERT_GT(cpu_s, 0) << r.out;
+  const double deliveries = number_at(r.report, "deliveries");
+  EXPECT_NEAR(number_at(r.report, "deliveries_per_server_cpu_s"), deliveries / cpu_s,
+              1e-6 * deliveries / cpu_s)
+      << r.out;
 }
 
 TEST(Bench, IdleReadsTheServerRssAndAnswersPings) {
@@ -78,6 +108,7 @@ TEST(Bench, IdleReadsTheServerRssAndAnswersPings) {
   EXPECT_EQ(number_at(r.report, "open_at_end"), 50) << r.out;
   EXPECT_GT(number_at(r.report, "server_pings_answered"), 0) << r.out;
   EXPECT_GT(number_at(r.report, "rss_end_kb"), 0) << r.out;
+  EXPECT_GE(number_at(r.report, "server_cpu_percent"), 0) << r.out;  // 0 when truly idle
 }
 
 TEST(Bench, FailedConnectsAreErrorsAndExitNonZero) {
