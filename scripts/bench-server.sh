@@ -14,7 +14,7 @@
 #
 # Knobs (environment): STEADYWS_BIN [build/release/steadyws], BENCH_ROUNDS [3],
 # BENCH_DURATION [5] seconds per measurement, BENCH_ONLY (space-separated workload names, for
-# a quick partial run), BENCH_DOC [docs/benchmarks.md].
+# a quick partial run), BENCH_DOC [docs/benchmarks.md], BENCH_HERD_CLIENTS [1000].
 set -uo pipefail  # no -e: a failed workload is a result, not the end of the run
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,7 @@ load_core=1
 # a 10 s hold, so every connection is pinged twice while the CPU is measured.
 idle_heartbeat_ms=5000
 idle_hold=10
+herd_clients=${BENCH_HERD_CLIENTS:-1000}
 # idle19kdefault: both servers at their default heartbeat interval (30 s; neither gets
 # --heartbeat-interval) and a 30 s hold, so every connection is pinged exactly once while the
 # CPU is measured: steadyws pings each connection 30 s after it opened (all opened before the
@@ -137,6 +138,43 @@ run_case() {
   done
 }
 
+# run_herd: issue 6's herd. `steadyws bench herd` starts and restarts the server itself
+# (--server-cmd, pinned like the others), so it does not go through start_server. steadyws
+# gets both cuts (SIGTERM: 1001 with a retryAfterMs hint; SIGKILL); the ws peer has no drain
+# hint, so only the kill cut compares like with like. Every jitter mode each time.
+run_herd() {
+  local name=herd
+  if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then
+    return 0
+  fi
+  local round kind file cmd cut
+  for round in $(seq "$rounds"); do
+    for kind in steadyws ws; do
+      file="$raw/$kind-$name-$round.json"
+      echo "== $name round $round/$rounds: $kind" >&2
+      case $kind in
+        steadyws)
+          cmd="taskset -c $server_core $bin serve --host 127.0.0.1 --port {port} --threads 1"
+          cmd+=" --rate-limit 0 --log-level warn"
+          cut=both
+          ;;
+        ws)
+          cmd="taskset -c $server_core node bench/peers/ws-peer.mjs --host 127.0.0.1 --port {port}"
+          cut=kill
+          ;;
+      esac
+      taskset -c $load_core "$bin" bench herd --clients "$herd_clients" --cut "$cut" \
+        --server-cmd "$cmd" --json --no-progress >"$file" 2>"$raw/$kind-$name-$round.log"
+      local rc=$?
+      if ! node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' \
+        "$file" 2>/dev/null; then
+        printf '{"failed":"bench exited %d without a report: %s"}\n' "$rc" \
+          "$(tail -n1 "$raw/$kind-$name-$round.log" | tr -d '"\\')" >"$file"
+      fi
+    done
+  done
+}
+
 echo "== server benchmarks: $rounds rounds, ${dur}s each, server on core $server_core," \
   "load on core $load_core" >&2
 loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -155,13 +193,14 @@ run_case idle19k --heartbeat-interval "$idle_heartbeat_ms" -- idle --connections
   --duration "$idle_hold" --warmup 1 --server-pid '{{PID}}'
 run_case idle19kdefault -- idle --connections 19000 --duration "$idle_default_hold" --warmup 1 \
   --server-pid '{{PID}}'
+run_herd
 
 loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The report: medians, ratios and targets into server.json and docs/benchmarks.md.
 BENCH_OUT="$out" BENCH_RAW="$raw" BENCH_DOC="$doc" BENCH_ROUNDS="$rounds" BENCH_DURATION="$dur" \
   BENCH_IDLE_HEARTBEAT_MS="$idle_heartbeat_ms" BENCH_IDLE_HOLD="$idle_hold" \
-  BENCH_IDLE_DEFAULT_HOLD="$idle_default_hold" \
+  BENCH_IDLE_DEFAULT_HOLD="$idle_default_hold" BENCH_HERD_CLIENTS="$herd_clients" \
   BENCH_CPU="$(lscpu | sed -n 's/^Model name: *//p' | head -n1)" \
   BENCH_CORES="$(nproc)" BENCH_KERNEL="$(uname -r)" \
   BENCH_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \

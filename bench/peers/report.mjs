@@ -283,6 +283,35 @@ function microTable() {
   ].join('\n');
 }
 
+// --- herd (issue 6) -----------------------------------------------------------------------
+
+// runs.herd[server] = [report...], each with cases [{cut, jitter, t99_ms, ...}]: medians per
+// (cut, jitter) over the rounds.
+const herdFields = ['server_down_ms', 't99_ms', 't100_ms', 'peak_accepts_per_s', 'hinted'];
+const herd = {}; // herd["kill full"][server] = {field: median, rounds, back, clients}
+const herdErrors = Object.fromEntries(servers.map((s) => [s, { errors: 0, failed: [] }]));
+for (const server of servers) {
+  for (const r of runs.herd?.[server] ?? []) {
+    if (r.failed) {
+      herdErrors[server].failed.push(r.failed);
+      continue;
+    }
+    herdErrors[server].errors += r.errors?.total ?? 0;
+    for (const c of r.cases ?? []) ((herd[`${c.cut} ${c.jitter}`] ??= {})[server] ??= []).push(c);
+  }
+}
+const herdSummary = {};
+for (const [key, byServer] of Object.entries(herd)) {
+  herdSummary[key] = {};
+  for (const [server, cs] of Object.entries(byServer)) {
+    herdSummary[key][server] = Object.fromEntries(
+      herdFields.map((f) => [f, median(cs.map((c) => c[f]))]),
+    );
+    herdSummary[key][server].rounds = cs.length;
+    herdSummary[key][server].not_back = cs.reduce((n, c) => n + (c.clients - c.back), 0);
+  }
+}
+
 // --- server.json --------------------------------------------------------------------------
 
 const machine = {
@@ -304,6 +333,9 @@ const summary = {
   idle_hold_s: Number(env.BENCH_IDLE_HOLD),
   idle_default_hold_s: defaultHold,
   results,
+  herd_clients: Number(env.BENCH_HERD_CLIENTS ?? 1000),
+  herd: herdSummary,
+  herd_errors: herdErrors,
   // Informational rows (a stress figure, not a target of issue 3) carry met: null.
   targets: targets.map((t) => ({
     target: t.target,
@@ -331,6 +363,51 @@ function workloadTable(name) {
     lines.push(`| ${label} | ${cell(r.steadyws, fmt)} | ${cell(r.ws, fmt)} | ${rel} |`);
   }
   return lines.join('\n');
+}
+
+const ms = (v) => (v == null ? '–' : `${Math.round(v).toLocaleString('en-US')} ms`);
+function herdTable() {
+  const keys = Object.keys(herdSummary).sort((a, b) => {
+    const [ca, ja] = a.split(' ');
+    const [cb, jb] = b.split(' ');
+    const order = ['symmetric', 'full', 'decorrelated'];
+    return ca === cb ? order.indexOf(ja) - order.indexOf(jb) : ca === 'drain' ? -1 : 1;
+  });
+  if (keys.length === 0) {
+    const why = [...herdErrors.steadyws.failed, ...herdErrors.ws.failed][0];
+    return why ? `**failed** (${why})` : '_Not run in this run._';
+  }
+  const col = (key, server, f, fmt) => fmt(herdSummary[key]?.[server]?.[f] ?? null);
+  const lines = [
+    '| cut | jitter | steadyws: 99 % back | 100 % back | peak accepts/s | hinted | ws peer: 99 % back | 100 % back | peak accepts/s |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const key of keys) {
+    const [cut, jitter] = key.split(' ');
+    lines.push(
+      `| ${cut} | ${jitter} | ${col(key, 'steadyws', 't99_ms', ms)} | ${col(key, 'steadyws', 't100_ms', ms)} | ${col(
+        key,
+        'steadyws',
+        'peak_accepts_per_s',
+        int,
+      )} | ${col(key, 'steadyws', 'hinted', int)} | ${col(key, 'ws', 't99_ms', ms)} | ${col(
+        key,
+        'ws',
+        't100_ms',
+        ms,
+      )} | ${col(key, 'ws', 'peak_accepts_per_s', int)} |`,
+    );
+  }
+  const notes = [];
+  for (const server of servers) {
+    const e = herdErrors[server];
+    const notBack = Object.values(herdSummary).reduce((n, k) => n + (k[server]?.not_back ?? 0), 0);
+    if (e.errors || e.failed.length || notBack)
+      notes.push(
+        `${server}: ${e.errors} errors, ${e.failed.length} failed rounds, ${notBack} clients not back`,
+      );
+  }
+  return lines.join('\n') + (notes.length ? `\n\n**${notes.join('; ')}**` : '');
 }
 
 const explain = {
@@ -390,7 +467,7 @@ It builds the release preset, runs the Google Benchmark micro-benchmarks, then r
 server workload against \`steadyws serve\` and, in the same run, against a peer server written
 with the npm \`ws\` package (\`bench/peers/ws-peer.mjs\`, the same protocol subset: welcome,
 ping/pong, subscribe, publish/ack/message with per-channel seq, protocol pings), and rewrites
-this file. A whole run takes under fifteen minutes.
+this file. A whole run takes about fifteen minutes.
 
 ## This run
 
@@ -459,21 +536,28 @@ ${workloadTable(name)}
 `,
   )
   .join('\n')}
-## Herd and soak (issue 6; not part of this run)
+## Herd: ${int(summary.herd_clients)} clients cut at once (issue 6)
 
-Neither compares against the \`ws\` peer (the herd needs the server's drain hint, the soak
-needs history and resume), so \`make bench\` does not run them; both are reproducible with one
-command, and docs/soak.md records what they measured.
+\`steadyws bench herd --clients ${summary.herd_clients} --cut both --server-cmd "taskset -c 0 build/release/steadyws serve --port {port} --threads 1 ..."\`
 
-- **herd**: N clients connected to a server that is then cut at once and restarted on the same
-  port; time from the cut until 99 % and 100 % are welcomed again and the peak accept rate,
-  for each jitter mode (symmetric, full, decorrelated), after SIGTERM (every client gets 1001
-  with a \`retryAfterMs\` spread over \`--drain-spread\`) and after SIGKILL (no hint). The
-  clients follow the client library's reconnect rules (the core's \`backoff_delay\`, seeded,
-  hints honoured). \`steadyws bench herd --clients 1000 --server-cmd
-  "build/release/steadyws serve --port {port} --threads 1 --log-level warn"\`
-- **soak**: \`make soak\` (scripts/soak.sh): 1,000 clients for 10 minutes through random
-  proxy faults; zero lost, zero duplicated and flat server memory, or it fails.
+The bench starts the server itself, connects ${int(summary.herd_clients)} clients (the
+client library's reconnect rules: the core's \`backoff_delay\`, seeded, hints honoured),
+then for each jitter mode cuts the server at once and restarts it on the same port: after
+SIGTERM (**drain**: every client gets 1001 with a \`retryAfterMs\` spread over
+\`--drain-spread\`, 5 s by default) and after SIGKILL (**kill**: no hint, the TCP connections
+just die). Times are from the cut until 99 % and 100 % of the clients were welcomed again;
+"peak accepts/s" is the busiest 100 ms × 10, what a restart costs the server. The \`ws\` peer
+(same clients, \`--cut kill\`: it has no drain hint) shows the same rules against another
+server. Medians of ${summary.rounds} rounds. docs/soak.md explains what to expect from each
+jitter mode.
+
+${herdTable()}
+
+## Soak (issue 6; not part of this run)
+
+\`make soak\` (scripts/soak.sh): 1,000 clients for 10 minutes through random proxy faults;
+zero lost, zero duplicated and flat server memory, or it fails. It takes 10 minutes and
+compares against nothing, so \`make bench\` does not run it; docs/soak.md records its last run.
 
 ## Micro-benchmarks
 
