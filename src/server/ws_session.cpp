@@ -200,9 +200,13 @@ void WsSession::on_readable(beast::error_code ec) {
     buf = scratch();
     cap = kScratchBytes;
   } else {
-    // The rest of a frame begun in an earlier read goes behind it.
+    // The rest of a frame begun in an earlier read goes behind it. The buffer grows as bytes
+    // arrive (doubling), not to the size the header announced, so a peer that announces
+    // 1 MiB and trickles it in costs what it has sent, not what it promised.
     have = pending_.size();
-    cap = std::max(needed_, have + kPendingStep);
+    cap = have + std::max(kPendingStep, have);
+    if (needed_ > have)
+      cap = std::min(cap, needed_);
     pending_.resize(cap);
     buf = pending_.data();
   }
@@ -230,6 +234,8 @@ void WsSession::on_readable(beast::error_code ec) {
   }
   if (pending_.empty() && pending_.capacity() > kPendingStep)
     std::string().swap(pending_);  // an idle connection keeps no block
+  else if (pending_.capacity() > 2 * std::max(pending_.size(), kPendingStep))
+    pending_.shrink_to_fit();  // a small tail left behind a large message
   end_turn();
   if (!finished_)
     do_wait();
