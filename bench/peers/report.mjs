@@ -89,6 +89,8 @@ const metrics = {
     ['round trips/s', 'round_trips_per_s', int, 'higher'],
     cpuRow(null),
     ['round trips per server CPU-second', 'round_trips_per_server_cpu_s', int, 'higher'],
+    ['load generator CPU (% of a core)', 'generator_cpu_percent', pct, null],
+    ['round trips per load-generator CPU-second', 'round_trips_per_generator_cpu_s', int, null],
     ['latency p50', 'latency.p50_us', us, 'lower'],
     ['latency p90', 'latency.p90_us', us, 'lower'],
     ['latency p99', 'latency.p99_us', us, 'lower'],
@@ -99,6 +101,8 @@ const metrics = {
     ['deliveries/s', 'deliveries_per_s', int, 'higher'],
     cpuRow(null),
     ['deliveries per server CPU-second', 'deliveries_per_server_cpu_s', int, 'higher'],
+    ['load generator CPU (% of a core)', 'generator_cpu_percent', pct, null],
+    ['deliveries per load-generator CPU-second', 'deliveries_per_generator_cpu_s', int, null],
     ['delivery latency p50', 'latency.p50_us', us, 'lower'],
     ['delivery latency p90', 'latency.p90_us', us, 'lower'],
     ['delivery latency p99', 'latency.p99_us', us, 'lower'],
@@ -491,7 +495,10 @@ this file. A whole run takes about fifteen minutes.
 - **The load generator is \`steadyws bench\`** (\`src/tools/bench.cpp\`): one single-threaded
   Asio event loop, hand-built masked client frames, hand-parsed server frames, pipelining,
   one coalesced write per connection per turn and no allocation per message. It has to be
-  faster than what it measures, or the figures measure the generator.
+  faster than what it measures, or the figures measure the generator: the "per
+  load-generator CPU-second" rows are the work it did per second of its own CPU (utime +
+  stime over the same window), i.e. what it could drive on a core of its own. They must stay
+  well above the server's figure in the row above them.
 - **Every reply is checked.** Pongs must echo their timestamps in order; every subscriber
   must see seq without gaps or duplicates; everything sent must be answered or delivered by
   the end. A figure with errors says so in its cell; a workload that failed says

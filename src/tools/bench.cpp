@@ -985,20 +985,47 @@ class Run {
         p->measured_ops = 0;
         return 0;
       });
-    sample_server_cpu(cpu_start_s_);
+    sample_cpu(true);
     const auto t0 = Clock::now();
     shared_.phase = Phase::measure;
     sleep_with_progress(opt_.duration_s, "measure");
     window_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
-    sample_server_cpu(cpu_end_s_);
+    sample_cpu(false);
     shared_.phase = Phase::drain;
   }
 
-  // Reads the --server-pid's CPU seconds into `to`, read next to the window's clock reads so
-  // both cover the same interval (a /proc read takes microseconds; the tick is 10 ms).
-  void sample_server_cpu(double& to) const {
+  // Reads the --server-pid's CPU seconds and the generator's own (all its threads) at the
+  // window's start or end, next to the window's clock reads so that they cover the same
+  // interval (a /proc read takes microseconds; the tick is 10 ms). The generator's figure says
+  // how far it is from being the bottleneck itself.
+  void sample_cpu(bool start) {
     if (opt_.server_pid > 0)
-      to = read_cpu_s(opt_.server_pid);
+      (start ? cpu_start_s_ : cpu_end_s_) = read_cpu_s(opt_.server_pid);
+    (start ? gen_cpu_start_s_ : gen_cpu_end_s_) = read_cpu_s(::getpid());
+  }
+
+  // The generator's CPU seconds over the window, rounded to clock ticks; -1 when unread.
+  double generator_cpu_s() const {
+    if (gen_cpu_start_s_ < 0 || gen_cpu_end_s_ < 0)
+      return -1;
+    const auto ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return std::round((gen_cpu_end_s_ - gen_cpu_start_s_) * ticks_per_s) / ticks_per_s;
+  }
+
+  // generator_cpu_s, generator_cpu_percent and, with `per_cpu_key`, the window's work per
+  // generator CPU-second (null when under one clock tick).
+  void generator_cpu_json(json::object& o, const char* per_cpu_key) const {
+    const double cpu = generator_cpu_s();
+    if (cpu < 0)
+      return;
+    o["generator_cpu_s"] = cpu;
+    o["generator_cpu_percent"] = window_s_ > 0 ? cpu / window_s_ * 100.0 : 0.0;
+    if (per_cpu_key != nullptr) {
+      if (cpu > 0)
+        o[per_cpu_key] = static_cast<double>(measured_ops_) / cpu;
+      else
+        o[per_cpu_key] = nullptr;
+    }
   }
 
   // Server CPU seconds over the window, or -1 without --server-pid or when /proc was unreadable
@@ -1107,12 +1134,12 @@ class Run {
       sleep_with_progress(opt_.warmup_s, "settle");
     if (opt_.server_pid > 0)
       rss_after_kb_ = read_rss_kb(opt_.server_pid);
-    sample_server_cpu(cpu_start_s_);
+    sample_cpu(true);
     const auto t0 = Clock::now();
     shared_.phase = Phase::measure;
     sleep_with_progress(opt_.duration_s, "hold");
     window_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
-    sample_server_cpu(cpu_end_s_);
+    sample_cpu(false);
     if (opt_.server_pid > 0)
       rss_end_kb_ = read_rss_kb(opt_.server_pid);
     for (auto& w : workers_)
@@ -1195,6 +1222,7 @@ class Run {
         o["round_trips_per_s"] = throughput();
         o["latency"] = latency_json();
         server_cpu_json(o, "round_trips_per_server_cpu_s");
+        generator_cpu_json(o, "round_trips_per_generator_cpu_s");
         break;
       case BenchWorkload::fanout:
         o["subscribers"] = opt_.subscribers;
@@ -1207,6 +1235,7 @@ class Run {
         o["deliveries_per_s"] = throughput();
         o["latency"] = latency_json();
         server_cpu_json(o, "deliveries_per_server_cpu_s");
+        generator_cpu_json(o, "deliveries_per_generator_cpu_s");
         break;
       case BenchWorkload::idle: {
         o["connections"] = opt_.connections;
@@ -1253,6 +1282,7 @@ class Run {
                     with_commas(throughput()).c_str(), opt_.connections, opt_.in_flight);
         latency("round trip");
         print_server_cpu("round trips");
+        print_generator_cpu("round trips");
         break;
       case BenchWorkload::fanout:
         std::printf("  %-14s %s deliveries/s (%zu subscribers, %s, %zu-byte data; %s published)\n",
@@ -1262,6 +1292,7 @@ class Run {
                     opt_.payload_bytes, with_commas(static_cast<double>(published_)).c_str());
         latency("delivery");
         print_server_cpu("deliveries");
+        print_generator_cpu("deliveries");
         break;
       case BenchWorkload::idle:
         std::printf("  %-14s %s still open after the hold, %s server pings answered\n", "hold",
@@ -1291,6 +1322,19 @@ class Run {
       }
       std::printf("); first: %s", first_error_.c_str());
     }
+    std::printf("\n");
+  }
+
+  // The generator's own CPU line of the table.
+  void print_generator_cpu(const char* per_unit) const {
+    const double cpu = generator_cpu_s();
+    if (cpu < 0)
+      return;
+    std::printf("  %-14s %.2f s, %.1f %% of a core over the window", "bench cpu", cpu,
+                window_s_ > 0 ? cpu / window_s_ * 100.0 : 0.0);
+    if (cpu > 0)
+      std::printf("; %s %s per bench CPU-second",
+                  with_commas(static_cast<double>(measured_ops_) / cpu).c_str(), per_unit);
     std::printf("\n");
   }
 
@@ -1341,6 +1385,8 @@ class Run {
   long rss_end_kb_ = -1;
   double cpu_start_s_ = -1;  // server utime + stime at the window's start, s; -1 = not read
   double cpu_end_s_ = -1;
+  double gen_cpu_start_s_ = -1;  // this process's utime + stime at the window's start, s
+  double gen_cpu_end_s_ = -1;
 };
 
 }  // namespace

@@ -79,6 +79,13 @@ TEST(Bench, PingWithServerPidReportsRoundTripsPerServerCpuSecond) {
   EXPECT_NEAR(number_at(r.report, "round_trips_per_server_cpu_s"), round_trips / cpu_s,
               1e-6 * round_trips / cpu_s)
       << r.out;
+  // The generator's own CPU over the same window (it drives 40 pings in flight for a second).
+  const double gen_s = number_at(r.report, "generator_cpu_s");
+  ASSERT_GT(gen_s, 0) << r.out;
+  EXPECT_NEAR(number_at(r.report, "generator_cpu_percent"), gen_s / window_s * 100, 1e-6) << r.out;
+  EXPECT_NEAR(number_at(r.report, "round_trips_per_generator_cpu_s"), round_trips / gen_s,
+              1e-6 * round_trips / gen_s)
+      << r.out;
 }
 
 TEST(Bench, FanoutDeliversEverySeqToEverySubscriber) {
