@@ -7,8 +7,10 @@
 //
 // Every violation fails the reader with the close code to send (1002 protocol error, 1007
 // invalid UTF-8, 1009 too big) and a short reason; where RFC 6455 leaves a choice it does
-// what Beast 1.81's websocket::stream does for a server, so switching the server from
-// Beast's reader to this one changes nothing a client can see.
+// what Beast 1.81's websocket::stream does for a server, with two differences: a close
+// reason that is not UTF-8 gets 1007 (RFC 6455 §8.1; Beast answers 1002), and UTF-8 is
+// checked once a text message is complete, not fragment by fragment (so invalid text is
+// refused when its last fragment arrives; the message size limit still bounds what is held).
 //
 // It is not a writer (it builds no frames, not even the close reply), not the HTTP upgrade
 // handshake, and not a per-message-deflate decoder (no extension is negotiated, so any RSV

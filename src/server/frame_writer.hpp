@@ -18,6 +18,7 @@
 // Not thread-safe: everything runs on the connection's strand (the socket's executor).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -80,6 +81,19 @@ class FrameWriter {
       queue_.push_control(std::move(frame));
   }
 
+  // Answers the peer's ping: a pong with `payload` on the control lane. Only the latest pong
+  // waits for the next write (RFC 6455 §5.5.3 allows answering only the most recent ping), so
+  // a peer that floods pings while not reading costs one pending pong, not one per ping.
+  void send_pong(std::string_view payload) {
+    if (data_closed_)
+      return;
+    std::array<std::uint8_t, 10> h{};
+    const std::size_t n = encode_frame_header(10, payload.size(), h);
+    pong_.assign(reinterpret_cast<const char*>(h.data()), n);
+    pong_.append(payload);
+    has_pong_ = true;
+  }
+
   // Queues a close frame with `code` and `reason` (cut to 123 bytes), or an empty close frame
   // when `code` is 0 (the echo of a peer's close without a status), drops the queued data and
   // ends both lanes. Once only; later calls do nothing.
@@ -94,7 +108,15 @@ class FrameWriter {
 
   // Starts a gathered write of everything queued, unless one is in flight or a write failed.
   void flush() {
-    if (writing_ || failed_ || queue_.empty())
+    if (writing_ || failed_)
+      return;
+    if (has_pong_) {
+      has_pong_ = false;
+      if (!close_queued_)
+        queue_.push_control(std::move(pong_));
+      pong_.clear();
+    }
+    if (queue_.empty())
       return;
     queue_.take_batch(batch_, coalesce_ ? SIZE_MAX : 1);
     writing_ = true;
@@ -107,7 +129,6 @@ class FrameWriter {
   // docs/decisions/0001-write-coalescing.md). Default true.
   void set_coalescing(bool on) noexcept { coalesce_ = on; }
 
-  std::size_t queued_data_bytes() const noexcept { return queue_.data_bytes(); }
   bool is_data_closed() const noexcept { return data_closed_; }
   bool close_queued() const noexcept { return close_queued_; }
 
@@ -142,6 +163,8 @@ class FrameWriter {
   SendQueue::Batch batch_;  // the batch in flight; reused
   std::weak_ptr<void> owner_;
   Listener* listener_ = nullptr;
+  std::string pong_;  // the pong to the peer's latest ping, until the next write starts
+  bool has_pong_ = false;
   std::uint64_t close_seq_ = 0;
   bool writing_ = false;
   bool coalesce_ = true;

@@ -8,8 +8,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/version.hpp>
-#include <boost/beast/websocket/error.hpp>
 
 #include "protocol/codec.hpp"
 
@@ -64,7 +62,8 @@ char* scratch() {
   thread_local const std::unique_ptr<char[]> buf(new char[kScratchBytes]);
   return buf.get();
 }
-// Growth step of `pending_` when the unfinished frame's size is not known yet.
+// The smallest growth of `pending_` per read, and the capacity it may keep beyond twice its
+// contents before it is shrunk.
 constexpr std::size_t kPendingStep = 4096;
 
 // Heartbeat timers fire on a grid of this many parts of the interval (at most 100 ms), so the
@@ -100,7 +99,7 @@ WsSession::~WsSession() {
 void WsSession::run(http::request<http::string_body> req, Target target, std::string early) {
   out_.set_owner(weak_from_this(), this);
   out_.set_coalescing(state_->config.write_coalescing);
-  pending_ = std::move(early);
+  early_ = std::move(early);
   if (auto s = target.get("session"); s && !s->empty())
     requested_session_ = std::string(*s);
 
@@ -167,10 +166,11 @@ void WsSession::on_accept(beast::error_code ec) {
 
   state_->log.info("ws open id=" + id_ + " session=" + session_id_ + " remote=" + remote_ +
                    (a.resumed ? " resumed=true" : ""));
-  if (!pending_.empty()) {  // frames sent before the 101 arrived
+  if (!early_.empty()) {  // frames sent before the 101 arrived
     const CollectWakes collect(&wakes_);
-    const std::size_t used = consume(pending_.data(), pending_.size());
-    pending_.erase(0, used);
+    const std::size_t used = consume(early_.data(), early_.size());
+    keep_pending(early_.data() + used, early_.size() - used);
+    std::string().swap(early_);
   }
   end_turn();
   arm_heartbeat();
@@ -192,53 +192,55 @@ void WsSession::on_readable(beast::error_code ec) {
   if (ec)
     return finish(ec);
   auto& socket = out_.socket();
-  const bool fresh = pending_.empty();
+  const bool fresh = pending_.size() == 0;
   char* buf = nullptr;
   std::size_t have = 0;
-  std::size_t cap = 0;
   if (fresh) {
     buf = scratch();
-    cap = kScratchBytes;
+    have = socket.read_some(net::buffer(buf, kScratchBytes), ec);
   } else {
-    // The rest of a frame begun in an earlier read goes behind it. The buffer grows as bytes
-    // arrive (doubling), not to the size the header announced, so a peer that announces
-    // 1 MiB and trickles it in costs what it has sent, not what it promised.
+    // The rest of a frame begun in an earlier read goes behind it. The buffer grows with what
+    // has arrived (flat_buffer doubles, without zero-filling), not to the size the header
+    // announced: a peer that announces 1 MiB and trickles it in costs at most about twice
+    // what it has sent. A frame whose rest is small still gets a whole step, so the frames
+    // behind it come in the same read.
+    std::size_t step = std::max(kPendingStep, pending_.size());
+    if (needed_ > pending_.size())
+      step = std::min(step, std::max(needed_ - pending_.size(), kPendingStep));
+    const std::size_t n = socket.read_some(pending_.prepare(step), ec);
+    pending_.commit(n);
+    buf = static_cast<char*>(pending_.data().data());
     have = pending_.size();
-    cap = have + std::max(kPendingStep, have);
-    if (needed_ > have)
-      cap = std::min(cap, needed_);
-    pending_.resize(cap);
-    buf = pending_.data();
   }
-  const std::size_t n = socket.read_some(net::buffer(buf + have, cap - have), ec);
-  if (!fresh)
-    pending_.resize(have + n);
   if (ec == net::error::would_block || ec == net::error::try_again)
     return do_wait();  // readable, then not: wait again
   if (ec)
     return finish(ec);
-  have += n;
 
   std::size_t used = 0;
   {
     const CollectWakes collect(&wakes_);
     turn_now_ = Clock::now();
     turn_wall_ms_ = -1;
-    tracker_.on_activity(turn_now_);  // any byte from the peer is a sign of life
     used = consume(buf, have);
   }
   if (fresh) {
-    pending_.assign(buf + used, have - used);
+    keep_pending(buf + used, have - used);
   } else {
-    pending_.erase(0, used);
+    pending_.consume(used);
+    if (pending_.size() == 0 || pending_.capacity() > 2 * std::max(pending_.size(), kPendingStep))
+      pending_.shrink_to_fit();  // idle: no block; a small tail: no large block behind it
   }
-  if (pending_.empty() && pending_.capacity() > kPendingStep)
-    std::string().swap(pending_);  // an idle connection keeps no block
-  else if (pending_.capacity() > 2 * std::max(pending_.size(), kPendingStep))
-    pending_.shrink_to_fit();  // a small tail left behind a large message
   end_turn();
-  if (!finished_)
-    do_wait();
+  do_wait();
+}
+
+void WsSession::keep_pending(const char* data, std::size_t size) {
+  if (size == 0)
+    return;
+  const auto mb = pending_.prepare(size);
+  std::memcpy(mb.data(), data, size);
+  pending_.commit(size);
 }
 
 std::size_t WsSession::consume(char* data, std::size_t size) {
@@ -246,10 +248,15 @@ std::size_t WsSession::consume(char* data, std::size_t size) {
   while (!discard_input_) {
     const auto ev = reader_.next(std::span<char>(data + off, size - off));
     off += ev.consumed;
+    if (ev.kind == protocol::WsEventKind::need_more) {
+      needed_ = ev.needed;
+      return off;
+    }
+    // A whole frame is a sign of life; bytes of an unfinished one are not (a peer stuck in
+    // the middle of a frame cannot answer pings, and must not look alive by trickling).
+    tracker_.on_activity(turn_now_);
     switch (ev.kind) {
       case protocol::WsEventKind::need_more:
-        needed_ = ev.needed;
-        return off;
       case protocol::WsEventKind::progress:
         break;
       case protocol::WsEventKind::text:
@@ -311,12 +318,7 @@ void WsSession::on_message(std::string_view payload, bool text) {
 }
 
 void WsSession::on_peer_ping(std::string_view payload) {
-  // RFC 6455 §5.5.2: a pong with the same payload, on the control lane.
-  std::array<std::uint8_t, 10> h{};
-  const std::size_t n = encode_frame_header(10, payload.size(), h);
-  std::string frame(reinterpret_cast<const char*>(h.data()), n);
-  frame.append(payload);
-  out_.send_control(std::move(frame));
+  out_.send_pong(payload);  // RFC 6455 §5.5.2, on the control lane
   const std::lock_guard<std::mutex> g(health_mu_);
   health_.last_heartbeat = std::chrono::system_clock::now();
   health_.missed_heartbeats = tracker_.missed();
@@ -366,6 +368,12 @@ void WsSession::on_frame_error(std::uint16_t code, std::string_view reason) {
     why = "protocol error: " + std::string(reason);
   close_gracefully(code, std::move(why), true);
   discard_input_ = true;
+  if (close_written_ && !close_received_) {
+    // Our close went out before this (a drain, say): without a parsable close from the peer,
+    // end our side now and drain to its EOF (see on_close_written).
+    beast::error_code ignored;
+    out_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
 }
 
 void WsSession::handle_text(std::string_view text) {
@@ -453,10 +461,14 @@ void WsSession::queue_data(const hub::Frame& frame) {
   if (queued > state_->config.send_queue_bytes) {
     // CONTRACT §2: a slow consumer is closed with 4001; the publisher never waits.
     state_->metrics.send_queue_drop();
+    // The peer is alive, only slow: its close frame waits behind what the kernel already
+    // holds for it, so after the frame our side is shut and its input drained (a close with
+    // unread input would reset the connection and drop the frame) until it closes or the
+    // deadline passes.
     teardown(static_cast<std::uint16_t>(CloseCode::slow_consumer),
              "send queue over " + std::to_string(state_->config.send_queue_bytes) +
                  " bytes; read faster or subscribe to less",
-             true);
+             true, true);
   }
 }
 
@@ -522,8 +534,9 @@ void WsSession::on_close_written() {
     return;
   }
   if (discard_input_) {
-    // The reader failed: the peer's close cannot be recognised. Say we are done sending and
-    // drain until its EOF (or the deadline), so our close frame is read before any reset.
+    // The reader failed (the peer's close cannot be recognised) or a slow consumer is torn
+    // down: say we are done sending and drain until its EOF (or the deadline), so our close
+    // frame is read before any reset.
     beast::error_code ignored;
     out_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
@@ -612,11 +625,12 @@ void WsSession::close_gracefully(std::uint16_t code, std::string reason, bool fa
   arm_close_deadline(kCloseHandshakeDeadline);
 }
 
-void WsSession::teardown(std::uint16_t code, std::string reason, bool failed) {
+void WsSession::teardown(std::uint16_t code, std::string reason, bool failed, bool drain) {
   if (closing_)
     return;
   closing_ = true;
-  hard_close_ = true;
+  hard_close_ = !drain;
+  discard_input_ = discard_input_ || drain;
   failed_ = failed_ || failed;
   close_code_ = code;
   close_reason_ = reason;

@@ -20,7 +20,7 @@
 //     the shared frame into a small mutex-guarded inbox and schedules one drain on the strand
 //     (see "Wakes" below);
 //   - health(), is_alive(), id(): thread-safe snapshots for the endpoints and the sweep;
-//   - close_for_drain(), drop(), sweep(): post to the strand.
+//   - close_for_drain(), drop(), sweep(): run on the strand (dispatch or post).
 //
 // Wakes: while a session handles a read batch, the subscribers its publishes reach are not
 // posted a drain each time; they are collected (once each) and posted after the batch. So 16
@@ -40,6 +40,7 @@
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -98,6 +99,7 @@ class WsSession final : public hub::Subscriber,
   // Handles every complete frame in [data, data + size); returns the bytes used (the rest is
   // an unfinished frame, or nothing).
   std::size_t consume(char* data, std::size_t size);
+  void keep_pending(const char* data, std::size_t size);  // appends to pending_
   void end_turn();  // after a read batch: wake subscribers, flush
   void on_message(std::string_view payload, bool text);
   void on_peer_ping(std::string_view payload);
@@ -121,9 +123,11 @@ class WsSession final : public hub::Subscriber,
   // the close frame goes out, and the socket closes when the peer's close arrives (or EOF, or
   // the deadline).
   void close_gracefully(std::uint16_t code, std::string reason, bool failed);
-  // Close frame best effort, then the socket, without waiting for the peer (4000, 4001):
-  // a dead or stuck peer would only make a handshake wait.
-  void teardown(std::uint16_t code, std::string reason, bool failed);
+  // Close frame best effort, then the socket, without a close handshake (4000, 4001): a dead
+  // or stuck peer would only make a handshake wait. `drain` (4001): after the frame, shut our
+  // side and read the peer's input away until its EOF or the 1 s deadline, instead of
+  // closing at once.
+  void teardown(std::uint16_t code, std::string reason, bool failed, bool drain = false);
   void arm_close_deadline(Duration d);
   void shutdown_socket();
   void finish(beast::error_code ec);
@@ -138,9 +142,10 @@ class WsSession final : public hub::Subscriber,
   FrameWriter out_;
   protocol::FrameReader reader_;
   std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // during the upgrade only
-  std::string pending_;      // an unfinished frame carried to the next read; empty when idle
-  std::size_t needed_ = 0;   // bytes that frame needs in all (0: its header is incomplete)
-  net::steady_timer timer_;  // heartbeat, then the close deadline
+  std::string early_;           // bytes read with the upgrade request, until on_accept
+  beast::flat_buffer pending_;  // an unfinished frame carried to the next read; no block when idle
+  std::size_t needed_ = 0;      // bytes that frame needs in all (0: its header is incomplete)
+  net::steady_timer timer_;     // heartbeat, then the close deadline
   HeartbeatTracker tracker_;
   RateLimiter limiter_;
   std::string id_;

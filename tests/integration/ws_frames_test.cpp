@@ -458,6 +458,102 @@ TEST_F(WsFrames, AfterOurCloseDataIsIgnoredAndThePeersCloseEndsTcpPromptly) {
   EXPECT_TRUE(bystander_served());
 }
 
+TEST_F(WsFrames, BadCloseAfterOurCloseEndsTcpPromptly) {
+  auto raw = open_raw();
+  ASSERT_TRUE(raw->write(client_frame(kFin | kBinary, "\x01")));
+  const RawFrame ours = wait_close_frame(*raw);
+  ASSERT_EQ(ours.close_code(), 1003) << describe(ours);
+  const auto got_close = std::chrono::steady_clock::now();
+  // The client's reply is unparsable (its reason is not UTF-8): the server cannot see the
+  // handshake end, so it must end its side at once instead of waiting for its deadline.
+  ASSERT_TRUE(raw->write(client_frame(kFin | kClose, close_payload(1000, "\xff\xfe"))));
+  RawFrame after = raw->read_frame();
+  while (after.kind == RawFrame::Kind::frame)
+    after = raw->read_frame();
+  EXPECT_EQ(after.kind, RawFrame::Kind::eof) << describe(after);
+  const auto took = std::chrono::steady_clock::now() - got_close;
+  EXPECT_LT(took, std::chrono::milliseconds(2000))
+      << "TCP ended " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+      << " ms after our close: waited for the 3 s deadline";
+  EXPECT_TRUE(bystander_served());
+}
+
+// ---- large input and hostile pacing ------------------------------------------------------
+
+TEST_F(WsFrames, MessageOverTheScratchBufferThenASmallOneInOneWriteAreBothAnswered) {
+  // 200 KB: more than one 64 KiB read, so the frame is carried across reads and completed
+  // behind what came first, with the next frame right behind it.
+  auto raw = open_raw();
+  const std::string big =
+      R"({"type":"ping","timestamp":777,"pad":")" + std::string(200 * 1000, 'b') + "\"}";
+  ASSERT_TRUE(raw->write(text_frame(big) + text_frame(ping_json(778))));
+  const auto first = next_json(*raw);
+  EXPECT_EQ(int_at(first, "timestamp"), 777) << dump(first).substr(0, 200);
+  const auto second = next_json(*raw);
+  EXPECT_EQ(int_at(second, "timestamp"), 778) << dump(second).substr(0, 200);
+  EXPECT_TRUE(bystander_served());
+}
+
+TEST_F(WsFrames, PingFloodGetsOnlyTheLatestPongPerWrite) {
+  // RFC 6455 §5.5.3: a pong may answer only the most recent ping. A peer that floods pings
+  // gets one pong per batch the server reads, not one per ping (which would queue without
+  // bound while the peer does not read).
+  auto raw = open_raw();
+  constexpr int kPings = 20000;
+  std::string flood;
+  for (int i = 0; i < kPings; ++i)
+    flood += client_frame(kFin | kPing, "p" + std::to_string(i));
+  flood += text_frame(ping_json(99));  // its JSON pong is on the data lane, after the pongs
+  ASSERT_TRUE(raw->write(flood));
+  std::vector<std::string> pongs;
+  for (;;) {
+    const RawFrame f = raw->read_frame();
+    ASSERT_EQ(f.kind, RawFrame::Kind::frame) << describe(f);
+    if (f.opcode == kPong) {
+      pongs.push_back(f.payload);
+      continue;
+    }
+    if (f.opcode == kPing)
+      continue;  // the server's heartbeat
+    ASSERT_TRUE(is_text(f)) << describe(f);
+    EXPECT_EQ(int_at(parse_object(f.payload), "timestamp"), 99) << f.payload;
+    break;
+  }
+  ASSERT_FALSE(pongs.empty()) << "no pong at all";
+  EXPECT_LT(pongs.size(), 200u) << "one pong per ping: the control lane is unbounded";
+  EXPECT_EQ(pongs.back(), "p" + std::to_string(kPings - 1))
+      << "the last pong answers the last ping";
+  EXPECT_TRUE(bystander_served());
+}
+
+TEST(WsFramesLiveness, TricklingAnUnfinishedFrameDoesNotKeepTheConnectionAlive) {
+  // Only whole frames prove life: a peer stuck in the middle of a frame cannot answer pings,
+  // and one byte every 50 ms must not reset the missed-heartbeat count.
+  ServerProcess server({"--heartbeat-interval", "200", "--heartbeat-timeout", "200",
+                        "--max-missed-heartbeats", "2"});
+  RawTcp raw(server.port());
+  ASSERT_EQ(raw.upgrade().status, 101u);
+  ASSERT_TRUE(is_text(raw.read_frame()));  // welcome
+  const std::string frame = text_frame(std::string(5000, 't'));
+  ASSERT_TRUE(raw.write(frame.substr(0, 20)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::size_t sent = 20;
+  RawFrame end;
+  while (std::chrono::steady_clock::now() < deadline && sent < frame.size()) {
+    ASSERT_TRUE(raw.write(frame.substr(sent++, 1)));
+    end = raw.read_frame(std::chrono::milliseconds(50));  // the pacing, and the server's word
+    if (end.kind == RawFrame::Kind::eof ||
+        (end.kind == RawFrame::Kind::frame && end.opcode == kClose))
+      break;
+  }
+  ASSERT_TRUE(end.kind == RawFrame::Kind::eof ||
+              (end.kind == RawFrame::Kind::frame && end.opcode == kClose))
+      << "still open after " << sent << " bytes of an unfinished frame: " << describe(end);
+  if (end.kind == RawFrame::Kind::frame) {
+    EXPECT_EQ(end.close_code(), 4000) << describe(end);
+  }
+}
+
 // ---- metrics -----------------------------------------------------------------------------
 
 // The server-wide steadyws_messages_in_total from /metrics, or nullopt when absent.
