@@ -6,7 +6,7 @@ PRESET ?= release
 BIN := build/$(PRESET)/steadyws
 NPROC := $(shell nproc)
 
-.PHONY: all build deps run test format format-check bench soak clean
+.PHONY: all build deps run test format format-check bench soak fuzz clean
 
 all: build
 
@@ -37,6 +37,9 @@ bench: build
 # messages and flat server memory, or a non-zero exit (docs/soak.md).
 soak: build
 	@scripts/soak.sh
+
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build
