@@ -145,8 +145,17 @@ TEST(Codec, InfinitiesFromHugeNumbersSerializeAsValidJson) {
   EXPECT_EQ(server_as<Message>(frame).data, p.data);
   EXPECT_EQ(to_json(Pong{json::value(std::numeric_limits<double>::infinity()), 0}),
             R"({"type":"pong","timestamp":1e99999,"serverTime":0})");
-  EXPECT_EQ(to_json(Ping{json::value(std::numeric_limits<double>::quiet_NaN())}),
-            R"({"type":"ping","timestamp":null})");
+}
+
+TEST(Codec, ZeroWithAHugeExponentIsEchoedAsZero) {
+  // Found by tests/fuzz/codec_fuzz.cpp (corpus: regression-zero-exponent-nan): Boost.JSON 1.81
+  // parses 0e890 as NaN, which would echo as null (not a number, and no longer a valid ping).
+  const auto ping = client_as<Ping>(R"({"type":"ping","timestamp":0e890})");
+  const std::string pong = to_json(Pong{ping.timestamp, 7});
+  EXPECT_EQ(pong, R"({"type":"pong","timestamp":0,"serverTime":7})");
+  const auto neg = client_as<Ping>(R"({"type":"ping","timestamp":-0.0e999})");
+  EXPECT_EQ(to_json(neg), R"({"type":"ping","timestamp":0})");
+  EXPECT_EQ(client_as<Ping>(to_json(neg)).timestamp.to_number<double>(), 0.0);
 }
 
 // ---- round trips ------------------------------------------------------------------------
