@@ -41,6 +41,7 @@
 #include "client/url.hpp"
 #include "protocol/json_text.hpp"
 #include "tools/bench_frame.hpp"
+#include "tools/bench_server.hpp"
 #include "tools/bench_stats.hpp"
 
 namespace steadyws::tools {
@@ -692,37 +693,6 @@ class IdleConn final : public Conn {
 
 // ---- /proc ------------------------------------------------------------------------------
 
-// VmRSS of `pid` in KiB, or -1.
-long read_rss_kb(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
-
-// utime + stime of `pid` in seconds, or -1.
-double read_cpu_s(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto paren = all.rfind(')');
-  if (paren == std::string::npos)
-    return -1;
-  std::istringstream fields(all.substr(paren + 1));
-  std::string f;
-  long utime = 0;
-  long stime = 0;
-  for (int i = 3; i <= 15 && (fields >> f); ++i) {  // field 3 (state) first; 14 utime, 15 stime
-    if (i == 14)
-      utime = std::stol(f);
-    if (i == 15)
-      stime = std::stol(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 // ---- the run ----------------------------------------------------------------------------
 
 // --url through the client library's parser (Boost.URL): ws:// only, a default /ws path.
@@ -731,19 +701,6 @@ client::Endpoint parse_url(const std::string& url) {
   if (!e)
     throw std::invalid_argument("--url " + url + ": " + e.error());
   return *e;
-}
-
-// Raises RLIMIT_NOFILE to its hard limit; returns the soft limit now in force.
-rlim_t raise_fd_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return 0;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return rl.rlim_cur;
 }
 
 const char* workload_name(BenchWorkload w) {
@@ -783,7 +740,7 @@ class Run {
 
   int execute() {
     validate();
-    const rlim_t fds = raise_fd_limit();
+    const auto fds = bench::raise_fd_limit();
     const client::Endpoint url = parse_url(opt_.url);
     {
       net::io_context ioc;
@@ -801,7 +758,7 @@ class Run {
     build();
 
     if (opt_.server_pid > 0) {
-      rss_before_kb_ = read_rss_kb(opt_.server_pid);
+      rss_before_kb_ = bench::process_rss_kb(opt_.server_pid);
     }
     for (auto& w : workers_)
       w->run();
@@ -1000,8 +957,8 @@ class Run {
   // how far it is from being the bottleneck itself.
   void sample_cpu(bool start) {
     if (opt_.server_pid > 0)
-      (start ? cpu_start_s_ : cpu_end_s_) = read_cpu_s(opt_.server_pid);
-    (start ? gen_cpu_start_s_ : gen_cpu_end_s_) = read_cpu_s(::getpid());
+      (start ? cpu_start_s_ : cpu_end_s_) = bench::process_cpu_s(opt_.server_pid);
+    (start ? gen_cpu_start_s_ : gen_cpu_end_s_) = bench::process_cpu_s(::getpid());
   }
 
   // The generator's CPU seconds over the window, rounded to clock ticks; -1 when unread.
@@ -1133,7 +1090,7 @@ class Run {
     if (opt_.warmup_s > 0)
       sleep_with_progress(opt_.warmup_s, "settle");
     if (opt_.server_pid > 0)
-      rss_after_kb_ = read_rss_kb(opt_.server_pid);
+      rss_after_kb_ = bench::process_rss_kb(opt_.server_pid);
     sample_cpu(true);
     const auto t0 = Clock::now();
     shared_.phase = Phase::measure;
@@ -1141,7 +1098,7 @@ class Run {
     window_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
     sample_cpu(false);
     if (opt_.server_pid > 0)
-      rss_end_kb_ = read_rss_kb(opt_.server_pid);
+      rss_end_kb_ = bench::process_rss_kb(opt_.server_pid);
     for (auto& w : workers_)
       open_at_end_ += on_worker(*w, [p = w.get()] {
         std::uint64_t n = 0;

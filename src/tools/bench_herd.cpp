@@ -135,25 +135,13 @@ struct CaseResult {
   }
 };
 
-rlim_t raise_fd_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return 0;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return rl.rlim_cur;
-}
-
 class HerdRun {
  public:
   explicit HerdRun(const HerdOptions& o) : opt_(o), server_(o.server_cmd), env_(ioc_) {}
 
   int execute() {
     validate();
-    const rlim_t fds = raise_fd_limit();
+    const auto fds = bench::raise_fd_limit();
     if (opt_.clients + 64 > fds)
       throw std::invalid_argument(std::to_string(opt_.clients) +
                                   " clients need more file descriptors than the limit (" +

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +146,37 @@ void ServerChild::kill() {
 std::string ServerChild::stderr_tail() const {
   const std::string s = err_path_.empty() ? std::string() : read_all(err_path_);
   return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+}
+
+double process_cpu_s(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = all.rfind(')');
+  if (paren == std::string::npos)
+    return -1;
+  std::istringstream fields(all.substr(paren + 1));
+  std::string f;
+  long utime = 0;
+  long stime = 0;
+  for (int i = 3; i <= 15 && (fields >> f); ++i) {  // field 3 (state) first; 14 utime, 15 stime
+    if (i == 14)
+      utime = std::stol(f);
+    if (i == 15)
+      stime = std::stol(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+std::uint64_t raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur;
 }
 
 long process_rss_kb(long pid) {

@@ -1,5 +1,5 @@
 // A server child process for `steadyws bench herd` (which cuts and restarts it) and helpers
-// that read a process's memory from /proc (herd and soak).
+// that read a process's memory and CPU from /proc and raise the file limit (bench, herd, soak).
 //
 // ServerChild runs a shell command line (`/bin/sh -c "exec CMD"`, so the child's PID is the
 // server's own), with every `{port}` in CMD replaced by the port: 0 on the first start, then
@@ -56,5 +56,11 @@ class ServerChild {
 
 // VmRSS of `pid` in KiB, or -1 when it cannot be read.
 long process_rss_kb(long pid);
+
+// utime + stime of `pid` (all its threads) in seconds, or -1 when it cannot be read.
+double process_cpu_s(long pid);
+
+// Raises RLIMIT_NOFILE to its hard limit; returns the soft limit now in force (0 if unknown).
+std::uint64_t raise_fd_limit();
 
 }  // namespace steadyws::tools::bench
