@@ -1060,15 +1060,33 @@ class Suite {
   }
 
   // Publishes one message from `pub` until `sub` receives it: the subscription is active.
-  static bool warm_up(Probe& pub, Probe& sub, const std::string& ch) {
-    const std::string id = "warm-" + ch;
-    pub.client().publish(ch, json::object{{"warm", true}}, id);
-    return sub.wait(
-        [&] {
-          return std::any_of(sub.messages.begin(), sub.messages.end(),
-                             [&](const Received& m) { return m.id == id; });
-        },
-        5s);
+  // Returns once `sub` is subscribed to `ch` and no warm-up message is still on its way, so
+  // message_count(sub) taken afterwards is a stable base. A subscription is live only after the
+  // server has handled the subscribe frame: a publish from another client that overtakes it is
+  // not delivered (a first subscribe has no `since`). So a warm-up message is published every
+  // 250 ms until one arrives, then the last one published is awaited: the channel delivers in
+  // seq order, so every earlier warm-up that will ever arrive has arrived by then.
+  static bool warm_up(Probe& pub, Probe& sub, const std::string& ch,
+                      std::chrono::milliseconds deadline = 5s) {
+    const TimePoint end = Clock::now() + deadline;
+    const auto arrived = [&](const std::string& id) {
+      return std::any_of(sub.messages.begin(), sub.messages.end(),
+                         [&](const Received& m) { return m.id == id; });
+    };
+    const auto any_arrived = [&] {
+      return std::any_of(sub.messages.begin(), sub.messages.end(),
+                         [&](const Received& m) { return m.id.starts_with("warm-" + ch + "-"); });
+    };
+    std::string last;
+    for (unsigned k = 0; Clock::now() < end; ++k) {
+      last = "warm-" + ch + "-" + std::to_string(k);
+      pub.client().publish(ch, json::object{{"warm", k}}, last);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+      if (sub.wait(any_arrived, std::clamp(left, 0ms, 250ms)))
+        break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+    return sub.wait([&] { return arrived(last); }, std::max(left, 0ms));
   }
 
   std::string cut_method() const { return proxy_ ? "proxy reset" : "POST /api/admin/disconnect"; }
