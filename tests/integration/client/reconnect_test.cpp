@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "client_support.hpp"
+#include "process_support.hpp"
 
 namespace steadyws::test {
 namespace {
@@ -129,15 +130,18 @@ TEST(ClientOfflineQueue, PublishedWhileDisconnectedArrivesOnceAfterReconnect) {
   EXPECT_EQ(pub.publish("q", numbered(1), "q-1").status, Enqueue::duplicate);
   EXPECT_EQ(pub.queued(), 5u);
   ASSERT_TRUE(wait_until([&] { return sub.is_connected(); }));
-  // Let sub's subscribe reach the server before pub connects (its `subscribed` answer comes
-  // before any message, so a connected sub plus a short settle is enough; the resume logic
-  // below would deliver the messages even if it were not).
-  std::this_thread::sleep_for(100ms);
+  // sub's subscription must be live before pub connects (a first subscribe has no `since`, so
+  // a message that overtakes it is not replayed): probes (n = 0) over HTTP until one arrives.
+  int probe = 0;
+  ASSERT_TRUE(wait_until([&] {
+    server_publish(server.port(), "q", 0, "probe-" + std::to_string(++probe));
+    return wait_until([&] { return sub_rec.message_count() > 0; }, 200ms);
+  }));
   pub.connect();
   ASSERT_TRUE(wait_until([&] { return pub.queued() == 0; }));
-  ASSERT_TRUE(wait_until([&] { return sub_rec.message_count() == 5; }));
+  ASSERT_TRUE(wait_until([&] { return sub_rec.payload_count() == 5; }));
   std::this_thread::sleep_for(200ms);  // nothing more may arrive
-  EXPECT_EQ(sub_rec.numbers(), iota_numbers(1, 5));
+  EXPECT_EQ(sub_rec.payload_numbers(), iota_numbers(1, 5));
 }
 
 TEST(ClientResume, ReconnectReplaysWhatWasMissedExactlyOnce) {
