@@ -108,8 +108,9 @@ class FakeServer {
       char buf[16];
       net::read(s, net::buffer(buf), ec);  // the start of the GET, not all of it
       net::write(s, net::buffer(std::string("HTTP/1.1 101 Switching Protocols\r\nUpgr")), ec);
+      // FIN both ways; the socket is closed by the destructor, after this thread is joined
+      // (closing it here would race the destructor's shutdown of every socket).
       s.shutdown(tcp::socket::shutdown_both, ec);
-      s.close(ec);
       return;
     }
     websocket::stream<tcp::socket&> ws(s);
