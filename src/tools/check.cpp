@@ -1091,6 +1091,26 @@ class Suite {
 
   std::string cut_method() const { return proxy_ ? "proxy reset" : "POST /api/admin/disconnect"; }
 
+  // The id of a connected session in /api/sessions' list subscribed to `ch`, or "".
+  static std::string subscribed_session(const json::value& sessions, const std::string& ch) {
+    std::string id;
+    if (!sessions.is_array())
+      return id;
+    for (const auto& s : sessions.as_array()) {
+      const auto* o = s.if_object();
+      if (o == nullptr || !o->contains("subscriptions") || !o->contains("sessionId") ||
+          !o->at("subscriptions").is_array() || !o->at("sessionId").is_string())
+        continue;
+      const auto* connected = o->if_contains("connected");
+      if (connected != nullptr && connected->is_bool() && !connected->as_bool())
+        continue;
+      for (const auto& c : o->at("subscriptions").as_array())
+        if (c.is_string() && c.as_string() == ch)
+          id = json::value_to<std::string>(o->at("sessionId"));
+    }
+    return id;
+  }
+
   // Cuts the connections of the scenario: every proxied connection (RST), or without the
   // proxy the server-side connection of the session subscribed to `ch`.
   bool force_disconnect(const std::string& ch, std::string& why) {
@@ -1100,33 +1120,31 @@ class Suite {
       why = "the proxy had no connection to reset";
       return false;
     }
-    const auto sessions = http_call(server_, http::verb::get, "/api/sessions", "", o_.token);
-    if (sessions.status != 200) {
-      why = "GET /api/sessions: " +
-            (sessions.status ? std::to_string(sessions.status) : sessions.error);
-      return false;
-    }
-    boost::system::error_code ec;
-    const auto doc = json::parse(sessions.body, ec);
-    if (ec || !doc.is_object() || !doc.as_object().contains("sessions")) {
-      why = "GET /api/sessions: not the expected JSON";
-      return false;
-    }
+    // The session subscribed to `ch`: after a reconnect the new connection's subscribe may
+    // not be handled yet, so the list is asked again every 50 ms, for 5 s at most.
     std::string id;
-    for (const auto& s : doc.at("sessions").as_array()) {
-      const auto* o = s.if_object();
-      if (o == nullptr || !o->contains("subscriptions") || !o->contains("sessionId"))
-        continue;
-      const auto* connected = o->if_contains("connected");
-      if (connected != nullptr && connected->is_bool() && !connected->as_bool())
-        continue;
-      for (const auto& c : o->at("subscriptions").as_array())
-        if (c.is_string() && c.as_string() == ch)
-          id = json::value_to<std::string>(o->at("sessionId"));
-    }
-    if (id.empty()) {
-      why = "no connected session subscribed to " + ch;
-      return false;
+    const TimePoint give_up = Clock::now() + 5s;
+    for (;;) {
+      const auto sessions = http_call(server_, http::verb::get, "/api/sessions", "", o_.token);
+      if (sessions.status != 200) {
+        why = "GET /api/sessions: " +
+              (sessions.status ? std::to_string(sessions.status) : sessions.error);
+        return false;
+      }
+      boost::system::error_code ec;
+      const auto doc = json::parse(sessions.body, ec);
+      if (ec || !doc.is_object() || !doc.as_object().contains("sessions")) {
+        why = "GET /api/sessions: not the expected JSON";
+        return false;
+      }
+      id = subscribed_session(doc.at("sessions"), ch);
+      if (!id.empty())
+        break;
+      if (Clock::now() >= give_up) {
+        why = "no connected session subscribed to " + ch + " within 5 s";
+        return false;
+      }
+      std::this_thread::sleep_for(50ms);
     }
     const auto res = http_call(server_, http::verb::post,
                                "/api/admin/disconnect?session=" + percent_encode(id), "", o_.token);

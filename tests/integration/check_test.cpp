@@ -59,8 +59,11 @@ std::string url_of(const ServerProcess& s) {
 
 TEST(Check, HealthyServerPassesEveryScenario) {
   ServerProcess server;
-  // --duration 4 instead of 10 keeps the test short; everything else at its defaults.
-  const auto r = run_check({url_of(server), "--json", "--duration", "4"});
+  // --duration 4 instead of 10 keeps the test short. 1 s heartbeats instead of 500 ms: the
+  // half-open and stability verdicts then have 200-800 ms of slack for late timers on a
+  // loaded 2-core machine running ASan, not 100-400 ms. Everything else at its defaults.
+  const auto r = run_check({url_of(server), "--json", "--duration", "4", "--heartbeat-interval",
+                            "1000", "--heartbeat-timeout", "1000"});
   ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(r.report.at("pass").as_bool()) << r.out;
@@ -77,7 +80,7 @@ TEST(Check, HealthyServerPassesEveryScenario) {
   }
   EXPECT_LT(r.measured("reconnection-resilience"), 5000);
   EXPECT_LT(r.measured("fallback-activation"), 2000);
-  EXPECT_LE(r.measured("half-open-detection"), 1000);
+  EXPECT_LE(r.measured("half-open-detection"), 2000);
   EXPECT_EQ(r.measured("message-continuity"), 0);
   EXPECT_GT(r.measured("high-frequency-throughput"), 1000);
 }

@@ -184,7 +184,7 @@ TEST(ServeHttp, SessionOfAClosedConnectionIsKeptAsDisconnected) {
 }
 
 TEST(ServeHttp, SessionIsDroppedAfterItsGrace) {
-  ServerProcess server({"--session-grace", "1500", "--cleanup-interval", "100"});
+  ServerProcess server({"--session-grace", "5000", "--cleanup-interval", "100"});
   std::string sid;
   {
     auto c = WsClient::connect(server.port());
