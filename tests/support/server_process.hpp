@@ -125,10 +125,24 @@ class ServerProcess {
 
   // Starts the server again on the same port (after stop() or kill()); the port is free
   // again at once because the server binds with SO_REUSEADDR.
+  // Retried for up to 5 s while the port is taken: a client reconnecting meanwhile can be
+  // given the dead server's port as its own ephemeral port (a TCP self-connect) and hold it
+  // until its attempt fails.
   void restart() {
     if (running())
       kill();
-    start(port_);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      try {
+        start(port_);
+        return;
+      } catch (const std::runtime_error&) {
+        if (running() || stderr_text().find("in use") == std::string::npos ||
+            std::chrono::steady_clock::now() >= end)
+          throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
 
   // What the server wrote to stderr / stdout so far (for failure messages).
