@@ -1,20 +1,17 @@
 #include "tools/bench_server.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-#include <vector>
+
+#include "tools/spawn.hpp"
 
 namespace steadyws::tools::bench {
 namespace {
@@ -57,44 +54,16 @@ void ServerChild::start(std::chrono::milliseconds deadline) {
     cmd.replace(at, 6, std::to_string(port_));
   const std::string shell = "exec " + cmd;
 
-  const int out_fd = ::open(out_path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  const int err_fd = ::open(err_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out_fd < 0 || err_fd < 0 || null_fd < 0)
-    throw std::runtime_error("bench: cannot open the server's temp files");
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0)
-    throw std::runtime_error(std::string("bench: fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent)
-      ::_exit(127);
-    ::dup2(null_fd, 0);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    ::execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  ::close(err_fd);
-  ::close(null_fd);
-  pid_ = pid;
+  // stderr is appended: a restarted server's errors follow the first run's.
+  pid_ = spawn_child({"/bin/sh", "-c", shell}, {out_path_, err_path_, true, -1});
 
   const auto end = std::chrono::steady_clock::now() + deadline;
   for (;;) {
-    const std::string out = read_all(out_path_);
-    const auto at = out.find("listening on ");
-    const auto eol = at == std::string::npos ? at : out.find('\n', at);
-    if (eol != std::string::npos) {
-      const std::string addr = out.substr(at + 13, eol - at - 13);
-      const auto colon = addr.rfind(':');
-      if (colon != std::string::npos) {
-        host_ = addr.substr(0, colon);
-        port_ = static_cast<std::uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
-      }
-      if (port_ == 0)
-        throw std::runtime_error("bench: unparsable listening line: " + addr);
+    if (const auto l = find_listening(read_all(out_path_))) {
+      if (l->port == 0)
+        throw std::runtime_error("bench: unparsable listening line: " + l->address);
+      host_ = l->host;
+      port_ = l->port;
       return;
     }
     if (!running())

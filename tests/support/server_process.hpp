@@ -11,9 +11,7 @@
 // server does not start, with its stderr in the message.
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +27,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "tools/spawn.hpp"
 
 namespace steadyws::test {
 
@@ -161,38 +161,10 @@ class ServerProcess {
     out_path_ = make_temp("out");
     err_path_ = make_temp("err");
 
-    std::vector<std::string> argv_s{binary_,     "serve",  "--host",
-                                    "127.0.0.1", "--port", std::to_string(port)};
-    argv_s.insert(argv_s.end(), args_.begin(), args_.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    const int out_fd = ::open(out_path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    const int err_fd = ::open(err_path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out_fd < 0 || err_fd < 0 || null_fd < 0)
-      throw std::runtime_error("ServerProcess: cannot open temp files");
-    const pid_t parent = ::getpid();
-
-    const pid_t pid = ::fork();
-    if (pid < 0)
-      throw std::runtime_error(std::string("ServerProcess: fork: ") + std::strerror(errno));
-    if (pid == 0) {
-      // Child: only async-signal-safe calls until exec.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent)
-        ::_exit(127);
-      ::dup2(null_fd, 0);
-      ::dup2(out_fd, 1);
-      ::dup2(err_fd, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out_fd);
-    ::close(err_fd);
-    ::close(null_fd);
+    std::vector<std::string> argv{binary_,     "serve",  "--host",
+                                  "127.0.0.1", "--port", std::to_string(port)};
+    argv.insert(argv.end(), args_.begin(), args_.end());
+    const pid_t pid = tools::spawn_child(std::move(argv), {out_path_, err_path_});
     pid_ = pid;
     last_status_.reset();
     wait_listening();
@@ -202,21 +174,12 @@ class ServerProcess {
   void wait_listening() {
     const auto end = std::chrono::steady_clock::now() + kStartDeadline;
     for (;;) {
-      const std::string out = stdout_text();
-      const auto at = out.find("listening on ");
-      if (at != std::string::npos) {
-        const auto eol = out.find('\n', at);
-        if (eol != std::string::npos) {
-          const std::string addr = out.substr(at + 13, eol - at - 13);
-          const auto colon = addr.rfind(':');
-          if (colon == std::string::npos)
-            fail("unparsable listening line: " + addr);
-          host_ = addr.substr(0, colon);
-          port_ = static_cast<std::uint16_t>(std::stoul(addr.substr(colon + 1)));
-          if (port_ == 0)
-            fail("server reported port 0");
-          return;
-        }
+      if (const auto l = tools::find_listening(stdout_text())) {
+        if (l->port == 0)
+          fail("unparsable listening line: " + l->address);
+        host_ = l->host;
+        port_ = l->port;
+        return;
       }
       if (!running())
         fail("server exited before listening (" + last_status_->describe() + ")");

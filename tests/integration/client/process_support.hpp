@@ -11,7 +11,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +39,7 @@
 
 #include "support/server_process.hpp"
 #include "support/wait_until.hpp"
+#include "tools/spawn.hpp"
 
 namespace steadyws::test {
 
@@ -102,39 +102,6 @@ inline std::uint64_t server_publish(std::uint16_t port, const std::string& chann
   return boost::json::parse(r.body).as_object().at("seq").to_number<std::uint64_t>();
 }
 
-// Spawns argv with stdin from `stdin_fd` (or /dev/null when < 0) and stdout/stderr into the
-// given files. The child dies with the test process.
-inline pid_t spawn_child(std::vector<std::string> args, int stdin_fd, const std::string& out_path,
-                         const std::string& err_path) {
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out_fd < 0 || err_fd < 0 || null_fd < 0)
-    throw std::runtime_error("spawn_child: cannot open temp files");
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0)
-    throw std::runtime_error("spawn_child: fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent)
-      ::_exit(127);
-    ::dup2(stdin_fd >= 0 ? stdin_fd : null_fd, 0);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  ::close(err_fd);
-  ::close(null_fd);
-  return pid;
-}
-
 inline std::string temp_file(const char* kind) {
   std::string path = std::string("/tmp/steadyws-client-test-") + kind + "-XXXXXX";
   const int fd = ::mkstemp(path.data());
@@ -157,9 +124,9 @@ class ProxyProcess {
  public:
   explicit ProxyProcess(std::uint16_t upstream_port, std::string binary = kDefaultBinary)
       : out_path_(temp_file("proxy-out")), err_path_(temp_file("proxy-err")) {
-    pid_ = spawn_child({binary, "proxy", "--listen", "0", "--upstream",
-                        "127.0.0.1:" + std::to_string(upstream_port), "--control-port", "0"},
-                       -1, out_path_, err_path_);
+    pid_ = tools::spawn_child({binary, "proxy", "--listen", "0", "--upstream",
+                               "127.0.0.1:" + std::to_string(upstream_port), "--control-port", "0"},
+                              {out_path_, err_path_});
     std::string line;
     const bool ok = wait_until(
         [&] {
@@ -236,7 +203,7 @@ class CliProcess {
     if (::pipe2(fds, O_CLOEXEC) != 0)
       throw std::runtime_error("pipe2 failed");
     args.insert(args.begin(), binary);
-    pid_ = spawn_child(std::move(args), fds[0], out_path_, err_path_);
+    pid_ = tools::spawn_child(std::move(args), {out_path_, err_path_, false, fds[0]});
     ::close(fds[0]);
     stdin_fd_ = fds[1];
   }
