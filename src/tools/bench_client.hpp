@@ -25,17 +25,27 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include "steadyws/core/backoff.hpp"
 
 namespace steadyws::tools::bench {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// Runs f() on the loop's thread and returns its result (the loop must be running): how the
+// driving thread of herd and soak reads or changes the clients' state.
+template <typename F>
+auto on_loop(boost::asio::io_context& ioc, F f) {
+  return boost::asio::post(ioc, boost::asio::use_future(std::move(f))).get();
+}
 
 // The client library's backoff defaults (1 s base, 30 s cap, ±1 s symmetric jitter), but
 // never giving up: a load client has no fallback to go to.

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
-#include <future>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -35,17 +34,9 @@ namespace {
 
 namespace net = boost::asio;
 namespace json = boost::json;
+using bench::on_loop;
 using bench::SteadyClock;
 using tcp = net::ip::tcp;
-
-// Runs f() on the loop thread and returns its result (the loop must be running).
-template <typename F>
-auto on_loop(net::io_context& ioc, F f) -> decltype(f()) {
-  std::packaged_task<decltype(f())()> task(std::move(f));
-  auto result = task.get_future();
-  net::post(ioc, [&task] { task(); });
-  return result.get();
-}
 
 double ms_between(SteadyClock::time_point a, SteadyClock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
-#include <future>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -38,17 +37,10 @@ namespace {
 
 namespace net = boost::asio;
 namespace json = boost::json;
+using bench::on_loop;
 using bench::SteadyClock;
 using boost::system::error_code;
 using tcp = net::ip::tcp;
-
-template <typename F>
-auto on_loop(net::io_context& ioc, F f) -> decltype(f()) {
-  std::packaged_task<decltype(f())()> task(std::move(f));
-  auto result = task.get_future();
-  net::post(ioc, [&task] { task(); });
-  return result.get();
-}
 
 // FNV-1a over the ids in seq order: equal hashes mean the same messages in the same order.
 std::uint64_t fnv(std::uint64_t h, std::string_view s) {
