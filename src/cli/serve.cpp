@@ -48,6 +48,10 @@ void register_serve(CLI::App& app, Registry& registry) {
   sub->add_option("--history", cfg->history, "Messages kept per channel for resume")
       ->envname("STEADYWS_HISTORY")
       ->capture_default_str();
+  ms_flag(sub, "--channel-ttl", cfg->channel_ttl,
+          "Remove a channel nobody subscribed to, published to or polled for this long (with "
+          "its history), ms; 0 = never",
+          "STEADYWS_CHANNEL_TTL");
   sub->add_option("--max-connections", cfg->max_connections, "503 on upgrade above this")
       ->envname("STEADYWS_MAX_CONNECTIONS")
       ->capture_default_str();

@@ -11,8 +11,9 @@
 // by weak_ptr: a subscriber that dies needs no unsubscribe (it is pruned lazily), and a
 // Subscriber's destructor never runs under a channel lock.
 //
-// Channels are created on first use by any method (read included) and live as long as the
-// hub; see docs/core/health-and-hub.md for the rules in one place.
+// Channels are created on first use by subscribe, publish and read (unsubscribe never
+// creates one) and removed by expire_idle() once idle; see docs/core/health-and-hub.md for
+// the rules in one place.
 #pragma once
 
 #include <cstddef>
@@ -64,7 +65,8 @@ struct ReadResult {
 };
 
 struct HubStats {
-  std::size_t channels = 0;
+  std::size_t channels = 0;       // live now
+  std::uint64_t expired = 0;      // removed by expire_idle() so far
   std::size_t subscriptions = 0;  // registrations, counting dead ones not yet pruned
   std::uint64_t published = 0;
   std::uint64_t duplicates = 0;
@@ -104,6 +106,17 @@ class Hub {
   virtual ReadResult read(std::string_view channel, std::optional<std::uint64_t> since,
                           std::optional<std::string_view> epoch, std::size_t max_frames) const = 0;
 
+  // Removes every channel that had no live subscriber and saw no subscribe, unsubscribe,
+  // publish or read since the previous call (mark and sweep: called every T, a channel goes
+  // after between T and 2T of idleness). Its history and epoch go with it: the name's next
+  // use creates a new channel with a new epoch, so a resume with the old epoch is answered
+  // recovered:false, never a silent gap. Returns how many channels were removed.
+  virtual std::size_t expire_idle() = 0;
+
+  // Channels live now: cheap (no channel lock), for /metrics.
+  virtual std::size_t channel_count() const = 0;
+
+  // Walks every channel under its lock: for tests and diagnostics, not a hot path.
   virtual HubStats stats() const = 0;
 };
 

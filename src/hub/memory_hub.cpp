@@ -2,10 +2,15 @@
 //
 // Representation:
 // - Channels live in kShards shards chosen by the name's hash. A shard's shared_mutex guards
-//   only its name -> Channel map: lookups take it shared, creation exclusive. A Channel is
-//   heap-allocated and never removed while the hub lives, so a Channel& stays valid after
-//   the shard lock is released and the publish path holds no lock but its channel's.
-// - Each Channel has its own mutex guarding everything below it.
+//   only its name -> Channel map: lookups take it shared, creation and expire_idle()
+//   exclusive. Each Channel has its own mutex guarding everything below it.
+// - Lock order, hand over hand: an operation takes its shard's lock, then its channel's, then
+//   releases the shard's; it never takes a shard lock while it holds a channel lock. So the
+//   publish path delivers holding only its channel's lock, and a channel cannot be removed
+//   between its lookup and its lock: expire_idle() needs the shard exclusively, and an
+//   operation that got the channel's lock has also cleared its idle mark (invariant 5), so the
+//   sweep that follows keeps it. A Channel is freed only by expire_idle(), under the shard's
+//   exclusive lock, after taking and releasing its lock: nobody else can reach it then.
 //
 // Channel invariants (with its mutex held):
 //   1. last_seq is the seq of the last accepted publish; 0 before the first.
@@ -14,6 +19,7 @@
 //   3. ids maps every id of an entry in history to that entry's seq, and nothing else: an id
 //      leaves ids when its entry is overwritten (its node is reused for the new id).
 //   4. index maps each registered Subscriber* to its position in subscribers.
+//   5. idle is true only if expire_idle() set it and no operation used the channel since.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -101,6 +107,7 @@ struct Channel {
   std::unordered_map<const Subscriber*, std::size_t> index;
   std::uint64_t published = 0;
   std::uint64_t duplicates = 0;
+  bool idle = false;  // marked by one expire_idle(), removed by the next (invariant 5)
 };
 
 class MemoryHub final : public Hub {
@@ -110,11 +117,11 @@ class MemoryHub final : public Hub {
   SubscribeResult subscribe(std::string_view name, std::weak_ptr<Subscriber> subscriber,
                             std::optional<std::uint64_t> since,
                             std::optional<std::string_view> epoch) override {
-    Channel& c = channel(name);
     // Declared before the lock: if this was the last strong reference, the subscriber's
     // destructor runs after the channel's lock is released.
     const std::shared_ptr<Subscriber> strong = subscriber.lock();
-    std::lock_guard lock(c.mu);
+    const Locked locked = lock_channel(name);
+    Channel& c = *locked.channel;
     SubscribeResult r;
     r.last_seq = c.last_seq;
     r.epoch = c.epoch;
@@ -140,8 +147,11 @@ class MemoryHub final : public Hub {
   }
 
   void unsubscribe(std::string_view name, const Subscriber* subscriber) override {
-    Channel& c = channel(name);
-    std::lock_guard lock(c.mu);
+    const Locked locked = lock_channel(name, /*create=*/false);
+    if (locked.channel == nullptr) {
+      return;  // an unknown name is not created
+    }
+    Channel& c = *locked.channel;
     const auto it = c.index.find(subscriber);
     if (it != c.index.end()) {
       c.remove_at(it->second);
@@ -152,11 +162,11 @@ class MemoryHub final : public Hub {
                         const boost::json::value& data, std::int64_t timestamp_ms) override {
     assert(protocol::is_valid_channel(name));
     assert(!id || (!id->empty() && id->size() <= 4 * protocol::kMaxIdLength));
-    Channel& c = channel(name);
     // Strong references taken for deliver() are released only after the lock (destruction
     // order is the reverse of declaration), so no Subscriber's destructor runs under it.
     std::vector<std::shared_ptr<Subscriber>> delivered;
-    std::lock_guard lock(c.mu);
+    const Locked locked = lock_channel(name);
+    Channel& c = *locked.channel;
 
     if (id) {
       const auto dup = c.ids.find(*id);
@@ -196,8 +206,8 @@ class MemoryHub final : public Hub {
 
   ReadResult read(std::string_view name, std::optional<std::uint64_t> since,
                   std::optional<std::string_view> epoch, std::size_t max_frames) const override {
-    Channel& c = channel(name);
-    std::lock_guard lock(c.mu);
+    const Locked locked = lock_channel(name);
+    const Channel& c = *locked.channel;
     ReadResult r;
     r.last_seq = c.last_seq;
     r.epoch = c.epoch;
@@ -214,8 +224,42 @@ class MemoryHub final : public Hub {
     return r;
   }
 
+  std::size_t expire_idle() override {
+    std::size_t removed = 0;
+    for (Shard& shard : shards_) {
+      std::unique_lock shard_lock(shard.mu);
+      for (auto it = shard.channels.begin(); it != shard.channels.end();) {
+        Channel* const c = it->second.get();
+        // Whoever holds this lock got it before we got the shard, and takes no shard lock
+        // while holding it: this wait ends.
+        std::unique_lock lock(c->mu);
+        for (std::size_t i = 0; i < c->subscribers.size();) {
+          if (c->subscribers[i].subscriber.expired()) {
+            c->remove_at(i);  // expired() makes no strong reference: no destructor here
+          } else {
+            ++i;
+          }
+        }
+        if (!c->subscribers.empty() || !c->idle) {
+          c->idle = c->subscribers.empty();
+          ++it;
+          continue;
+        }
+        lock.unlock();
+        it = shard.channels.erase(it);  // frees it: nobody can reach it without the shard
+        ++removed;
+      }
+    }
+    channels_.fetch_sub(removed, std::memory_order_relaxed);
+    expired_.fetch_add(removed, std::memory_order_relaxed);
+    return removed;
+  }
+
+  std::size_t channel_count() const override { return channels_.load(std::memory_order_relaxed); }
+
   HubStats stats() const override {
     HubStats st;
+    st.expired = expired_.load(std::memory_order_relaxed);
     for (const Shard& shard : shards_) {
       std::shared_lock shard_lock(shard.mu);
       st.channels += shard.channels.size();
@@ -235,16 +279,34 @@ class MemoryHub final : public Hub {
     StringMap<std::unique_ptr<Channel>> channels;
   };
 
-  // The channel called `name`, created on first use with a fresh epoch. Const because
-  // read() creates too: a poller must learn the epoch the channel's first message will carry.
-  Channel& channel(std::string_view name) const {
-    Shard& shard = shards_[StringHash{}(name) % kShards];
+  Shard& shard_of(std::string_view name) const { return shards_[StringHash{}(name) % kShards]; }
+
+  // A channel with its lock held and its idle mark cleared (invariant 5); channel is null
+  // when the name is unknown and `create` is false.
+  struct Locked {
+    Channel* channel = nullptr;
+    std::unique_lock<std::mutex> lock;
+  };
+
+  // The channel called `name`, locked hand over hand (see the top of this file); created
+  // on first use with a fresh epoch unless `create` is false. Const because read() uses it:
+  // a poller must learn the epoch the channel's first message will carry.
+  Locked lock_channel(std::string_view name, bool create = true) const {
+    Shard& shard = shard_of(name);
+    const auto lock_it = [](Channel& c) {
+      Locked l{&c, std::unique_lock(c.mu)};
+      c.idle = false;
+      return l;
+    };
     {
       std::shared_lock lock(shard.mu);
       const auto it = shard.channels.find(name);
       if (it != shard.channels.end()) {
-        return *it->second;
+        return lock_it(*it->second);
       }
+    }
+    if (!create) {
+      return {};
     }
     std::unique_lock lock(shard.mu);
     auto it = shard.channels.find(name);
@@ -258,8 +320,9 @@ class MemoryHub final : public Hub {
                    std::string(name),
                    std::make_unique<Channel>(std::string(name), std::move(epoch), config_.history))
                .first;
+      channels_.fetch_add(1, std::memory_order_relaxed);
     }
-    return *it->second;
+    return lock_it(*it->second);
   }
 
   // Keeps `frame` in history under `seq`, overwriting (and forgetting the id of) the oldest
@@ -298,6 +361,8 @@ class MemoryHub final : public Hub {
   const MemoryHubConfig config_;
   mutable std::array<Shard, kShards> shards_;
   mutable std::atomic<std::uint64_t> next_epoch_{1};
+  mutable std::atomic<std::size_t> channels_{0};
+  std::atomic<std::uint64_t> expired_{0};
 };
 
 }  // namespace

@@ -21,6 +21,9 @@ struct ServerConfig {
   std::chrono::milliseconds cleanup_interval{60000};
   std::size_t max_message_bytes = 1 << 20;
   std::size_t history = 1000;  // messages kept per channel
+  // A channel with no subscriber that nobody subscribed to, published to or polled for this
+  // long is removed with its history and epoch (after between 1x and 2x this); 0 = never.
+  std::chrono::milliseconds channel_ttl{3600000};
   std::size_t max_connections = 100000;
   double rate_limit = 1000;  // messages/s per connection; 0 = off
   double rate_burst = 2000;

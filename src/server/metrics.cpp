@@ -117,7 +117,8 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 }  // namespace
 
 std::string render_prometheus(const ServerAggregate& a, const ExtraCounters& x,
-                              std::size_t sessions, std::size_t pending_polls) {
+                              std::size_t sessions, std::size_t pending_polls,
+                              const HubGauges& hub) {
   std::string out;
   out.reserve(4096);
   auto d = [](std::uint64_t v) {
@@ -136,6 +137,11 @@ std::string render_prometheus(const ServerAggregate& a, const ExtraCounters& x,
          d(sessions));
   metric(out, "steadyws_polls_pending", "gauge", "Long polls waiting for a message.",
          d(pending_polls));
+  metric(out, "steadyws_channels", "gauge", "Channels with their history in memory.",
+         d(hub.channels));
+  metric(out, "steadyws_channels_expired_total", "counter",
+         "Channels removed after --channel-ttl without subscriber or use.",
+         d(hub.channels_expired));
   metric(out, "steadyws_messages_in_total", "counter", "Frames received from clients.",
          d(a.messages_in_total));
   metric(out, "steadyws_messages_out_total", "counter", "Frames written to clients.",

@@ -80,7 +80,12 @@ class Metrics {
 };
 
 // The /metrics body (Prometheus text exposition format 0.0.4).
+struct HubGauges {
+  std::size_t channels = 0;
+  std::uint64_t channels_expired = 0;
+};
 std::string render_prometheus(const ServerAggregate& a, const ExtraCounters& x,
-                              std::size_t sessions, std::size_t pending_polls);
+                              std::size_t sessions, std::size_t pending_polls,
+                              const HubGauges& hub);
 
 }  // namespace steadyws::server

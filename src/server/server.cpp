@@ -147,11 +147,13 @@ class Sweeper : public std::enable_shared_from_this<Sweeper> {
       : state_(std::move(state)),
         strand_(net::make_strand(ioc)),
         cleanup_(strand_),
-        sessions_(strand_) {}
+        sessions_(strand_),
+        channels_(strand_) {}
 
   void run() {
     arm_cleanup();
     arm_sessions();
+    arm_channels();
   }
 
   void stop() {
@@ -159,6 +161,7 @@ class Sweeper : public std::enable_shared_from_this<Sweeper> {
       self->stopped_ = true;
       self->cleanup_.cancel();
       self->sessions_.cancel();
+      self->channels_.cancel();
     });
   }
 
@@ -208,10 +211,30 @@ class Sweeper : public std::enable_shared_from_this<Sweeper> {
     });
   }
 
+  // Every --channel-ttl: the hub removes the channels idle since the previous sweep (so after
+  // between one and two TTLs without a subscriber or a use).
+  void arm_channels() {
+    if (state_->config.channel_ttl.count() <= 0)
+      return;
+    channels_.expires_after(state_->config.channel_ttl);
+    channels_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->stopped_)
+        return;
+      const std::size_t n = self->state_->hub->expire_idle();
+      if (n > 0) {
+        self->state_->channels_expired.fetch_add(n, std::memory_order_relaxed);
+        self->state_->log.info("channels expired=" + std::to_string(n) +
+                               " channels=" + std::to_string(self->state_->hub->channel_count()));
+      }
+      self->arm_channels();
+    });
+  }
+
   std::shared_ptr<ServerState> state_;
   net::strand<net::io_context::executor_type> strand_;
   net::steady_timer cleanup_;
   net::steady_timer sessions_;
+  net::steady_timer channels_;
   bool stopped_ = false;
 };
 

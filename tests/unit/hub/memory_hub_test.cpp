@@ -1,5 +1,6 @@
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -553,6 +554,120 @@ TEST(MemoryHub, ConcurrentPublishersOnOneAndManyChannelsKeepSeqsExactlyOnceInOrd
     ASSERT_EQ(resumer->seqs[i], resumed_at + 1 + i);
   }
   EXPECT_EQ(resumer->seqs.back(), checker->last(0));
+}
+
+// ---- expire_idle: mark and sweep of channels nobody uses -------------------------------
+
+TEST(MemoryHubExpiry, AnIdleChannelGoesAtTheSecondSweepWithItsHistoryAndEpoch) {
+  auto hub = make_hub();
+  publish_n(*hub, "quiet", 3);
+  const std::string epoch = hub->read("quiet", std::nullopt, std::nullopt, 0).epoch;
+  EXPECT_EQ(hub->channel_count(), 1u);
+  EXPECT_EQ(hub->expire_idle(), 0u);  // marked
+  EXPECT_EQ(hub->channel_count(), 1u);
+  EXPECT_EQ(hub->expire_idle(), 1u);  // still idle: removed
+  EXPECT_EQ(hub->channel_count(), 0u);
+  EXPECT_EQ(hub->stats().expired, 1u);
+  EXPECT_EQ(hub->stats().channels, 0u);
+  // The name again: a new channel, a new epoch, no history; the old position is a gap.
+  auto rec = std::make_shared<Recorder>();
+  const SubscribeResult r = hub->subscribe("quiet", rec, 3, epoch);
+  EXPECT_FALSE(r.recovered);
+  EXPECT_NE(r.epoch, epoch);
+  EXPECT_EQ(r.last_seq, 0u);
+  EXPECT_TRUE(r.replay.empty());
+  EXPECT_EQ(hub->publish("quiet", std::nullopt, 1, 0).seq, 1u);
+  EXPECT_EQ(rec->seqs, (std::vector<std::uint64_t>{1}));
+}
+
+TEST(MemoryHubExpiry, EveryUseBetweenTwoSweepsKeepsTheChannel) {
+  auto hub = make_hub();
+  publish_n(*hub, "c", 1);
+  auto rec = std::make_shared<Recorder>();
+  const std::vector<std::function<void()>> uses{
+      [&] { hub->publish("c", std::nullopt, 1, 0); },
+      [&] { hub->read("c", std::nullopt, std::nullopt, 0); },
+      [&] {
+        hub->subscribe("c", rec, std::nullopt, std::nullopt);
+        hub->unsubscribe("c", rec.get());
+      },
+      [&] { hub->unsubscribe("c", rec.get()); },
+  };
+  const std::string epoch = hub->read("c", std::nullopt, std::nullopt, 0).epoch;
+  for (const auto& use : uses) {
+    EXPECT_EQ(hub->expire_idle(), 0u);  // marked
+    use();
+    EXPECT_EQ(hub->expire_idle(), 0u);  // used since the mark: kept, marked again
+    use();
+  }
+  EXPECT_EQ(hub->read("c", std::nullopt, std::nullopt, 0).epoch, epoch);
+}
+
+TEST(MemoryHubExpiry, ALiveSubscriberKeepsItsChannelADeadOneDoesNot) {
+  auto hub = make_hub();
+  auto live = std::make_shared<Recorder>();
+  hub->subscribe("kept", live, std::nullopt, std::nullopt);
+  {
+    auto dead = std::make_shared<Recorder>();
+    hub->subscribe("gone", dead, std::nullopt, std::nullopt);
+  }
+  for (int i = 0; i < 3; ++i) {
+    hub->expire_idle();
+  }
+  EXPECT_EQ(hub->channel_count(), 1u);
+  EXPECT_EQ(hub->stats().subscriptions, 1u);
+  hub->publish("kept", std::nullopt, 1, 0);
+  EXPECT_EQ(live->seqs.size(), 1u);
+}
+
+TEST(MemoryHubExpiry, UnsubscribeFromAnUnknownChannelCreatesNothing) {
+  auto hub = make_hub();
+  Recorder rec;
+  for (int i = 0; i < 100; ++i) {
+    hub->unsubscribe("nobody." + std::to_string(i), &rec);
+  }
+  EXPECT_EQ(hub->channel_count(), 0u);
+  EXPECT_EQ(hub->stats().channels, 0u);
+}
+
+TEST(MemoryHubExpiry, ConcurrentUseAndSweepsNeverLoseAnAcceptedPublish) {
+  // Publishers and a subscriber-per-round race the sweeper on channels that go idle and
+  // come back. Every publish acked while its channel is live must reach the subscriber that
+  // was registered before it (same incarnation), and seqs never repeat within an epoch.
+  constexpr int kRounds = 20000;
+  auto hub = make_hub(/*history=*/16);
+  std::atomic<bool> done{false};
+  std::thread sweeper([&] {
+    while (!done.load()) {
+      hub->expire_idle();
+    }
+  });
+  int lost = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string ch = "r" + std::to_string(round % 7);
+    auto rec = std::make_shared<Recorder>();
+    const SubscribeResult sub = hub->subscribe(ch, rec, std::nullopt, std::nullopt);
+    std::vector<std::uint64_t> acked;
+    for (int k = 0; k < 5; ++k) {
+      acked.push_back(hub->publish(ch, std::nullopt, k, 0).seq);
+    }
+    // While subscribed the channel cannot go: all five are in this incarnation, in order.
+    for (std::size_t k = 0; k < acked.size(); ++k) {
+      if (k >= rec->seqs.size() || rec->seqs[k] != acked[k]) {
+        ++lost;
+      }
+      EXPECT_EQ(acked[k], sub.last_seq + 1 + k);
+    }
+    hub->unsubscribe(ch, rec.get());
+    hub->read(ch, std::nullopt, std::nullopt, 0);  // a use after the subscription, racing
+  }
+  done = true;
+  sweeper.join();
+  EXPECT_EQ(lost, 0);
+  hub->expire_idle();
+  hub->expire_idle();
+  EXPECT_EQ(hub->channel_count(), 0u);  // nothing subscribed: two sweeps empty the hub
+  EXPECT_EQ(hub->stats().channels, 0u);
 }
 
 }  // namespace
