@@ -64,6 +64,11 @@ struct ReadResult {
   std::uint64_t cursor = 0;
 };
 
+struct HubCounts {
+  std::size_t channels = 0;   // live now
+  std::uint64_t expired = 0;  // removed by expire_idle() so far
+};
+
 struct HubStats {
   std::size_t channels = 0;       // live now
   std::uint64_t expired = 0;      // removed by expire_idle() so far
@@ -113,8 +118,8 @@ class Hub {
   // recovered:false, never a silent gap. Returns how many channels were removed.
   virtual std::size_t expire_idle() = 0;
 
-  // Channels live now: cheap (no channel lock), for /metrics.
-  virtual std::size_t channel_count() const = 0;
+  // Channels live now and removed so far: cheap (two atomics, no lock), for /metrics.
+  virtual HubCounts counts() const = 0;
 
   // Walks every channel under its lock: for tests and diagnostics, not a hot path.
   virtual HubStats stats() const = 0;

@@ -4,13 +4,17 @@
 // - Channels live in kShards shards chosen by the name's hash. A shard's shared_mutex guards
 //   only its name -> Channel map: lookups take it shared, creation and expire_idle()
 //   exclusive. Each Channel has its own mutex guarding everything below it.
-// - Lock order, hand over hand: an operation takes its shard's lock, then its channel's, then
-//   releases the shard's; it never takes a shard lock while it holds a channel lock. So the
-//   publish path delivers holding only its channel's lock, and a channel cannot be removed
-//   between its lookup and its lock: expire_idle() needs the shard exclusively, and an
-//   operation that got the channel's lock has also cleared its idle mark (invariant 5), so the
-//   sweep that follows keeps it. A Channel is freed only by expire_idle(), under the shard's
-//   exclusive lock, after taking and releasing its lock: nobody else can reach it then.
+// - The map holds shared_ptr<Channel>. An operation copies it under the shard's shared lock,
+//   releases that lock, then locks the channel: it never waits for a channel while holding a
+//   shard lock, so a contended channel cannot keep its shard read-locked and starve channel
+//   creation, and the publish path delivers holding only its channel's lock.
+// - Removal (expire_idle): under the shard's exclusive lock it only try-locks channels (a
+//   busy channel is in use: its idle mark is being cleared anyway), marks an idle one
+//   `removed` and erases it from the map; the channels are freed after the shard's lock is
+//   released (or by the last operation still holding a reference). An operation that looked a
+//   channel up before its removal finds `removed` once it holds the channel's lock and looks
+//   the name up again: nothing is ever published into, subscribed to or read from a removed
+//   channel.
 //
 // Channel invariants (with its mutex held):
 //   1. last_seq is the seq of the last accepted publish; 0 before the first.
@@ -107,7 +111,8 @@ struct Channel {
   std::unordered_map<const Subscriber*, std::size_t> index;
   std::uint64_t published = 0;
   std::uint64_t duplicates = 0;
-  bool idle = false;  // marked by one expire_idle(), removed by the next (invariant 5)
+  bool idle = false;     // marked by one expire_idle(), removed by the next (invariant 5)
+  bool removed = false;  // erased from the map: look the name up again
 };
 
 class MemoryHub final : public Hub {
@@ -225,37 +230,42 @@ class MemoryHub final : public Hub {
   }
 
   std::size_t expire_idle() override {
-    std::size_t removed = 0;
+    std::vector<std::shared_ptr<Channel>> removed;  // freed after the shard locks
     for (Shard& shard : shards_) {
       std::unique_lock shard_lock(shard.mu);
       for (auto it = shard.channels.begin(); it != shard.channels.end();) {
-        Channel* const c = it->second.get();
-        // Whoever holds this lock got it before we got the shard, and takes no shard lock
-        // while holding it: this wait ends.
-        std::unique_lock lock(c->mu);
-        for (std::size_t i = 0; i < c->subscribers.size();) {
-          if (c->subscribers[i].subscriber.expired()) {
-            c->remove_at(i);  // expired() makes no strong reference: no destructor here
+        Channel& c = *it->second;
+        std::unique_lock lock(c.mu, std::try_to_lock);
+        if (!lock.owns_lock()) {
+          ++it;  // in use right now: not idle
+          continue;
+        }
+        for (std::size_t i = 0; i < c.subscribers.size();) {
+          if (c.subscribers[i].subscriber.expired()) {
+            c.remove_at(i);  // expired() makes no strong reference: no destructor here
           } else {
             ++i;
           }
         }
-        if (!c->subscribers.empty() || !c->idle) {
-          c->idle = c->subscribers.empty();
+        if (!c.subscribers.empty() || !c.idle) {
+          c.idle = c.subscribers.empty();
           ++it;
           continue;
         }
+        c.removed = true;
         lock.unlock();
-        it = shard.channels.erase(it);  // frees it: nobody can reach it without the shard
-        ++removed;
+        removed.push_back(std::move(it->second));
+        it = shard.channels.erase(it);
       }
     }
-    channels_.fetch_sub(removed, std::memory_order_relaxed);
-    expired_.fetch_add(removed, std::memory_order_relaxed);
-    return removed;
+    channels_.fetch_sub(removed.size(), std::memory_order_relaxed);
+    expired_.fetch_add(removed.size(), std::memory_order_relaxed);
+    return removed.size();
   }
 
-  std::size_t channel_count() const override { return channels_.load(std::memory_order_relaxed); }
+  HubCounts counts() const override {
+    return {channels_.load(std::memory_order_relaxed), expired_.load(std::memory_order_relaxed)};
+  }
 
   HubStats stats() const override {
     HubStats st;
@@ -276,38 +286,51 @@ class MemoryHub final : public Hub {
  private:
   struct Shard {
     mutable std::shared_mutex mu;
-    StringMap<std::unique_ptr<Channel>> channels;
+    StringMap<std::shared_ptr<Channel>> channels;
   };
 
   Shard& shard_of(std::string_view name) const { return shards_[StringHash{}(name) % kShards]; }
 
-  // A channel with its lock held and its idle mark cleared (invariant 5); channel is null
-  // when the name is unknown and `create` is false.
+  // A channel with its lock held, not removed, its idle mark cleared (invariant 5); channel
+  // is null when the name is unknown and `create` is false. The lock is released before the
+  // reference (members are destroyed in reverse order).
   struct Locked {
-    Channel* channel = nullptr;
+    std::shared_ptr<Channel> channel;
     std::unique_lock<std::mutex> lock;
   };
 
-  // The channel called `name`, locked hand over hand (see the top of this file); created
-  // on first use with a fresh epoch unless `create` is false. Const because read() uses it:
-  // a poller must learn the epoch the channel's first message will carry.
+  // The channel called `name`, locked; created on first use with a fresh epoch unless
+  // `create` is false. Const because read() uses it: a poller must learn the epoch the
+  // channel's first message will carry.
   Locked lock_channel(std::string_view name, bool create = true) const {
     Shard& shard = shard_of(name);
-    const auto lock_it = [](Channel& c) {
-      Locked l{&c, std::unique_lock(c.mu)};
-      c.idle = false;
-      return l;
-    };
-    {
-      std::shared_lock lock(shard.mu);
-      const auto it = shard.channels.find(name);
-      if (it != shard.channels.end()) {
-        return lock_it(*it->second);
+    for (;;) {
+      Locked l;
+      {
+        std::shared_lock lock(shard.mu);
+        const auto it = shard.channels.find(name);
+        if (it != shard.channels.end()) {
+          l.channel = it->second;
+        }
       }
+      if (!l.channel) {
+        if (!create) {
+          return {};
+        }
+        l.channel = create_channel(shard, name);
+      }
+      l.lock = std::unique_lock(l.channel->mu);
+      if (!l.channel->removed) {
+        l.channel->idle = false;
+        return l;
+      }
+      // Removed by expire_idle() between the lookup and the lock: the map no longer holds
+      // it, so the next lookup finds (or creates) the live channel of that name.
     }
-    if (!create) {
-      return {};
-    }
+  }
+
+  // The channel called `name` from the map, created (with a fresh epoch) when missing.
+  std::shared_ptr<Channel> create_channel(Shard& shard, std::string_view name) const {
     std::unique_lock lock(shard.mu);
     auto it = shard.channels.find(name);
     if (it == shard.channels.end()) {
@@ -315,14 +338,16 @@ class MemoryHub final : public Hub {
       // per process start, n per channel incarnation.
       std::string epoch = config_.node_id + ":" +
                           std::to_string(next_epoch_.fetch_add(1, std::memory_order_relaxed));
+      // Not make_shared: the Channel keeps its own allocation (and alignment), apart from
+      // the control block.
       it = shard.channels
-               .emplace(
-                   std::string(name),
-                   std::make_unique<Channel>(std::string(name), std::move(epoch), config_.history))
+               .emplace(std::string(name),
+                        std::shared_ptr<Channel>(
+                            new Channel(std::string(name), std::move(epoch), config_.history)))
                .first;
       channels_.fetch_add(1, std::memory_order_relaxed);
     }
-    return lock_it(*it->second);
+    return it->second;
   }
 
   // Keeps `frame` in history under `seq`, overwriting (and forgetting the id of) the oldest

@@ -346,10 +346,9 @@ void HttpSession::answer_prometheus() {
   const auto a = state_->metrics.aggregate(live);
   Response res{http::status::ok, version_};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-  const HubGauges hub{state_->hub->channel_count(),
-                      state_->channels_expired.load(std::memory_order_relaxed)};
   res.body() = render_prometheus(a, state_->metrics.extra(), state_->sessions.size(),
-                                 state_->pending_polls.load(std::memory_order_relaxed), hub);
+                                 state_->pending_polls.load(std::memory_order_relaxed),
+                                 state_->hub->counts());
   send(std::move(res));
 }
 

@@ -118,7 +118,7 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 
 std::string render_prometheus(const ServerAggregate& a, const ExtraCounters& x,
                               std::size_t sessions, std::size_t pending_polls,
-                              const HubGauges& hub) {
+                              const hub::HubCounts& hub) {
   std::string out;
   out.reserve(4096);
   auto d = [](std::uint64_t v) {
@@ -140,8 +140,7 @@ std::string render_prometheus(const ServerAggregate& a, const ExtraCounters& x,
   metric(out, "steadyws_channels", "gauge", "Channels with their history in memory.",
          d(hub.channels));
   metric(out, "steadyws_channels_expired_total", "counter",
-         "Channels removed after --channel-ttl without subscriber or use.",
-         d(hub.channels_expired));
+         "Channels removed after --channel-ttl without subscriber or use.", d(hub.expired));
   metric(out, "steadyws_messages_in_total", "counter", "Frames received from clients.",
          d(a.messages_in_total));
   metric(out, "steadyws_messages_out_total", "counter", "Frames written to clients.",

@@ -20,6 +20,8 @@
 #include "steadyws/core/health.hpp"
 #include "steadyws/core/time.hpp"
 
+#include "hub/hub.hpp"
+
 namespace steadyws::server {
 
 // Upper bounds (ms) of the heartbeat RTT histogram buckets; +Inf is implicit.
@@ -80,12 +82,8 @@ class Metrics {
 };
 
 // The /metrics body (Prometheus text exposition format 0.0.4).
-struct HubGauges {
-  std::size_t channels = 0;
-  std::uint64_t channels_expired = 0;
-};
 std::string render_prometheus(const ServerAggregate& a, const ExtraCounters& x,
                               std::size_t sessions, std::size_t pending_polls,
-                              const HubGauges& hub);
+                              const hub::HubCounts& hub);
 
 }  // namespace steadyws::server

@@ -211,21 +211,19 @@ class Sweeper : public std::enable_shared_from_this<Sweeper> {
     });
   }
 
-  // Every --channel-ttl: the hub removes the channels idle since the previous sweep (so after
-  // between one and two TTLs without a subscriber or a use).
+  // Every --channel-ttl (at least 100 ms): the hub removes the channels idle since the
+  // previous sweep (so after between one and two TTLs without a subscriber or a use).
   void arm_channels() {
     if (state_->config.channel_ttl.count() <= 0)
       return;
-    channels_.expires_after(state_->config.channel_ttl);
+    channels_.expires_after(std::max(state_->config.channel_ttl, Duration{100}));
     channels_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->stopped_)
         return;
       const std::size_t n = self->state_->hub->expire_idle();
-      if (n > 0) {
-        self->state_->channels_expired.fetch_add(n, std::memory_order_relaxed);
+      if (n > 0)
         self->state_->log.info("channels expired=" + std::to_string(n) +
-                               " channels=" + std::to_string(self->state_->hub->channel_count()));
-      }
+                               " channels=" + std::to_string(self->state_->hub->counts().channels));
       self->arm_channels();
     });
   }

@@ -91,7 +91,6 @@ struct ServerState {
   std::atomic<std::size_t> ws_reserved{0};
   std::atomic<std::uint64_t> connection_counter{0};
   std::atomic<std::size_t> pending_polls{0};
-  std::atomic<std::uint64_t> channels_expired{0};  // removed by the --channel-ttl sweep
   std::atomic<bool> draining{false};
 };
 

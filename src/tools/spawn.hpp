@@ -28,8 +28,8 @@
 namespace steadyws::tools {
 
 struct SpawnFiles {
-  std::string out_path;     // the child's stdout, truncated
-  std::string err_path;     // the child's stderr
+  std::string out_path;     // the child's stdout, truncated (created if missing, mode 0600)
+  std::string err_path;     // the child's stderr (created if missing, mode 0600)
   bool append_err = false;  // keep what earlier runs wrote to err_path (a restarted server)
   int stdin_fd = -1;        // the child's stdin; < 0: /dev/null
 };
@@ -43,9 +43,10 @@ inline pid_t spawn_child(std::vector<std::string> argv, const SpawnFiles& files)
   for (auto& a : argv)
     args.push_back(a.data());
   args.push_back(nullptr);
-  const int out_fd = ::open(files.out_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  const int err_fd = ::open(files.err_path.c_str(),
-                            O_WRONLY | (files.append_err ? O_APPEND : O_TRUNC) | O_CLOEXEC);
+  const int out_fd = ::open(files.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int err_fd =
+      ::open(files.err_path.c_str(),
+             O_WRONLY | O_CREAT | (files.append_err ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0600);
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const auto close_all = [&] {
     for (const int fd : {out_fd, err_fd, null_fd})
@@ -55,8 +56,10 @@ inline pid_t spawn_child(std::vector<std::string> argv, const SpawnFiles& files)
   if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
     const std::string why = std::strerror(errno);
     close_all();
-    throw std::runtime_error("spawn_child: cannot open " + files.out_path + " or " +
-                             files.err_path + ": " + why);
+    const std::string which = out_fd < 0   ? files.out_path
+                              : err_fd < 0 ? files.err_path
+                                           : std::string("/dev/null");
+    throw std::runtime_error("spawn_child: cannot open " + which + ": " + why);
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -66,7 +69,8 @@ inline pid_t spawn_child(std::vector<std::string> argv, const SpawnFiles& files)
     throw std::runtime_error("spawn_child: fork: " + why);
   }
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
+    // Child: only async-signal-safe calls until exec. PDEATHSIG follows the thread that
+    // forked: fork from a thread that lives as long as the child should.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
       ::_exit(127);
@@ -104,7 +108,9 @@ inline std::optional<Listening> find_listening(std::string_view out) {
   const std::string digits = l.address.substr(colon + 1);
   char* end = nullptr;
   const unsigned long port = std::strtoul(digits.c_str(), &end, 10);
-  if (!digits.empty() && end != nullptr && *end == '\0' && port <= 65535)
+  const bool all_digits =
+      !digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos;
+  if (all_digits && end != nullptr && *end == '\0' && port <= 65535)
     l.port = static_cast<std::uint16_t>(port);
   return l;
 }

@@ -7,6 +7,7 @@
 // changed by a fixed-seed generator: the same inputs on every run, so a failure reproduces.
 // A target signals a violation with __builtin_trap() (or a sanitizer report): the process
 // dies and the test fails. Exit 1 when no input was found (a wrong path must not pass).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -67,10 +68,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "replay: no input files; pass the corpus directory\n");
     return 1;
   }
-  std::mt19937 rng(20261126);  // fixed: the same mutations on every run
+  // Each file's mutations come from a generator seeded by its name alone: the same inputs on
+  // every run and every machine, whatever order the directory lists the files in.
+  std::sort(files.begin(), files.end());
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::string name = f.filename().string();
+    std::seed_seq seed(name.begin(), name.end());
+    std::mt19937 rng(seed);
     replay(bytes, rng);
   }
   std::printf("replay: %zu inputs, each with its prefixes and %d mutations: no violation\n",

@@ -35,7 +35,8 @@ TEST(FindListening, HostAndPort) {
 
 TEST(FindListening, AnUnparsablePortIsZero) {
   for (const char* out : {"listening on somewhere\n", "listening on h:\n", "listening on h:x1\n",
-                          "listening on h:65536\n", "listening on h:80 extra\n"}) {
+                          "listening on h:65536\n", "listening on h:80 extra\n",
+                          "listening on h: 80\n", "listening on h:+80\n", "listening on h:-1\n"}) {
     const auto l = find_listening(out);
     ASSERT_TRUE(l) << out;
     EXPECT_EQ(l->port, 0) << out;
@@ -103,6 +104,12 @@ TEST(SpawnChild, AMissingProgramExits127AndBadPathsThrow) {
   const std::string out = temp_path(), err = temp_path();
   EXPECT_EQ(exit_code(spawn_child({"/no/such/program"}, {out, err})), 127);
   EXPECT_THROW(spawn_child({"/bin/true"}, {"/no/such/dir/out", err}), std::runtime_error);
+  try {
+    spawn_child({"/bin/true"}, {out, "/no/such/dir/err"});
+    ADD_FAILURE() << "no throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/no/such/dir/err"), std::string::npos) << e.what();
+  }
   EXPECT_THROW(spawn_child({}, {out, err}), std::runtime_error);
   ::unlink(out.c_str());
   ::unlink(err.c_str());
