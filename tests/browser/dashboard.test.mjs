@@ -154,6 +154,21 @@ test('dashboard fits a phone-width screen', async () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow} px wider than the phone screen`);
     await screenshot(page, 'dashboard-phone');
+    // The session id is 32 random hex digits in a proportional font: its width varies from one
+    // connection to the next. Every digit repeated 32 times covers the widest id there can be.
+    const worst = await page.evaluate(() => {
+      const el = document.querySelector('[data-testid="session-id"]');
+      const saved = el.textContent;
+      let max = { overflow: -Infinity, digit: '' };
+      for (const digit of '0123456789abcdef') {
+        el.textContent = `session ${digit.repeat(32)}`;
+        const o = document.documentElement.scrollWidth - window.innerWidth;
+        if (o > max.overflow) max = { overflow: o, digit };
+      }
+      el.textContent = saved;
+      return max;
+    });
+    assert.ok(worst.overflow <= 0, `with the session id ${worst.digit}×32 the page is ${worst.overflow} px too wide`);
   } finally {
     await page.close();
     await stop(server);
