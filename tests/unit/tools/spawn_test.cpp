@@ -58,14 +58,24 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// A stdout and a stderr file per test, removed afterwards whatever the test did.
+class SpawnChild : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    ::unlink(out.c_str());
+    ::unlink(err.c_str());
+  }
+  const std::string out = temp_path();
+  const std::string err = temp_path();
+};
+
 int exit_code(pid_t pid) {
   int status = 0;
   EXPECT_EQ(::waitpid(pid, &status, 0), pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(SpawnChild, StdoutStderrStdinAndExitCode) {
-  const std::string out = temp_path(), err = temp_path();
+TEST_F(SpawnChild, StdoutStderrStdinAndExitCode) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   const pid_t pid =
@@ -77,31 +87,22 @@ TEST(SpawnChild, StdoutStderrStdinAndExitCode) {
   EXPECT_EQ(exit_code(pid), 3);
   EXPECT_EQ(slurp(out), "out:hello\n");
   EXPECT_EQ(slurp(err), "err\n");
-  ::unlink(out.c_str());
-  ::unlink(err.c_str());
 }
 
-TEST(SpawnChild, StderrIsAppendedOnlyWhenAsked) {
-  const std::string out = temp_path(), err = temp_path();
+TEST_F(SpawnChild, StderrIsAppendedOnlyWhenAsked) {
   EXPECT_EQ(exit_code(spawn_child({"/bin/sh", "-c", "echo one >&2"}, {out, err})), 0);
   EXPECT_EQ(exit_code(spawn_child({"/bin/sh", "-c", "echo two >&2"}, {out, err, true})), 0);
   EXPECT_EQ(slurp(err), "one\ntwo\n");
   EXPECT_EQ(exit_code(spawn_child({"/bin/sh", "-c", "echo three >&2"}, {out, err})), 0);
   EXPECT_EQ(slurp(err), "three\n");
-  ::unlink(out.c_str());
-  ::unlink(err.c_str());
 }
 
-TEST(SpawnChild, WithoutStdinTheChildReadsEndOfFile) {
-  const std::string out = temp_path(), err = temp_path();
+TEST_F(SpawnChild, WithoutStdinTheChildReadsEndOfFile) {
   EXPECT_EQ(exit_code(spawn_child({"/bin/sh", "-c", "cat; echo done"}, {out, err})), 0);
   EXPECT_EQ(slurp(out), "done\n");
-  ::unlink(out.c_str());
-  ::unlink(err.c_str());
 }
 
-TEST(SpawnChild, AMissingProgramExits127AndBadPathsThrow) {
-  const std::string out = temp_path(), err = temp_path();
+TEST_F(SpawnChild, AMissingProgramExits127AndBadPathsThrow) {
   EXPECT_EQ(exit_code(spawn_child({"/no/such/program"}, {out, err})), 127);
   EXPECT_THROW(spawn_child({"/bin/true"}, {"/no/such/dir/out", err}), std::runtime_error);
   try {
@@ -111,8 +112,6 @@ TEST(SpawnChild, AMissingProgramExits127AndBadPathsThrow) {
     EXPECT_NE(std::string(e.what()).find("/no/such/dir/err"), std::string::npos) << e.what();
   }
   EXPECT_THROW(spawn_child({}, {out, err}), std::runtime_error);
-  ::unlink(out.c_str());
-  ::unlink(err.c_str());
 }
 
 }  // namespace
