@@ -12,6 +12,7 @@ apt_pkgs=(
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
   nodejs npm
+  libssl-dev openssl zlib1g-dev libjwt-dev libhiredis-dev redis-server nginx-light
 )
 # The browser suite needs Chromium; skip it with STEADYWS_NO_BROWSER=1 on a server box.
 if [ "${STEADYWS_NO_BROWSER:-0}" != 1 ]; then
