@@ -67,3 +67,11 @@ test('the server serves the package source at /steadyws.js', { skip: !existsSync
     proc.kill('SIGKILL');
   }
 });
+
+test('the core is at most 12 KB minified + gzip (issue 14 target; docs/benchmarks.md)', async () => {
+  const { measure } = await import('../../bench/js/bundle-size.mjs');
+  const core = await measure("export * from 'steadyws';");
+  assert.ok(core.gzip <= 12 * 1024, `core ${core.gzip} B gzip`);
+  const react = await measure("export * from 'steadyws/react';");
+  assert.ok(react.gzip - core.gzip <= 3 * 1024, `react entry adds ${react.gzip - core.gzip} B gzip`);
+});
