@@ -1,13 +1,21 @@
-// steadyws browser client: a reconnecting WebSocket client for the steadyws server, with the
-// same behaviour as the C++ steadyws::Client (include/steadyws/client.hpp):
+// steadyws: the core of the npm package (clients/js, CONTRACT §9), a reconnecting WebSocket
+// client for the steadyws server in browsers and Node >= 20, with the same behaviour as the
+// C++ steadyws::Client (include/steadyws/client.hpp; docs/js-client.md maps each rule):
 //   - the connection state machine with the contract's state names (connecting, connected,
 //     disconnected, reconnecting, error, closed) and its legal-transition table;
-//   - jittered exponential backoff between attempts (1 s, 2 s, 4 s, … ±1 s, 5 attempts);
+//   - jittered exponential backoff between attempts (1 s, 2 s, 4 s, … ±1 s, 5 attempts; jitter
+//     modes none/symmetric/full/decorrelated as core/backoff.hpp), several URLs with failover;
 //   - app-level ping/pong heartbeats measuring latency, jitter and loss, and the quality levels
 //     (excellent … critical, held for 3 samples before the level moves);
 //   - an offline queue of publishes, deduplicated by id and resent until acked;
+//   - an ack timeout: nothing acked for ackTimeout while publishes are in flight resends them;
 //   - resume: every channel is re-subscribed with since+epoch, anything at or below the last
-//     delivered seq is dropped, and a lost history is reported as recovered:false;
+//     delivered seq (or with a recently delivered id) is dropped, a lost history is reported
+//     as recovered:false, and a new epoch (server restart) is caught up from its seq 0;
+//     the session is resumed with ?session=ID&resume=TOKEN;
+//   - tokens from a tokenProvider before every connect and before expiry ({"type":"refresh"});
+//   - page lifecycle: no retries while hidden or offline, a check at once when visible,
+//     online or restored from the bfcache; sleep detection by wall clock; persist: 'session';
 //   - the server's 1001 {"retryAfterMs":N} replaces the next backoff delay;
 //   - when the WebSocket still fails after maxReconnectAttempts, HTTP long polling
 //     (/api/poll, POST /api/publish) takes over at once, and the WebSocket is probed with an
@@ -22,7 +30,7 @@
 // script: callbacks run on the event loop, one at a time.
 //
 // Usage:
-//   import { SteadyClient } from '/steadyws.js';
+//   import { SteadyClient } from 'steadyws';   // or '/steadyws.js' from a steadyws server
 //   const c = new SteadyClient('ws://127.0.0.1:6011/ws', { channels: ['news'] });
 //   c.on('message', (m) => console.log(m.channel, m.seq, m.data));
 //   c.on('state', (t) => console.log(t.from, '->', t.to, t.reason));
