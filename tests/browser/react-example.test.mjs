@@ -129,29 +129,28 @@ test('react example: two components under StrictMode share one connection; serve
 });
 
 test('react example: WebSockets blocked by steadyws proxy -> polling fallback -> unblocked -> websocket again', async (t) => {
-  const server = await startServer();
+  // The page's origin is the example server's; the steadyws server allows it.
+  let ex = await startExample();
+  let server = await startServer(0, ['--allowed-origin', ex.url]);
   const proxy = await startProxy(server.port, ['--block-upgrades']);
-  // Cross-origin needs the server's CORS for the fallback's fetches; probe for it.
-  const probeEx = await startExample();
-  const preflight = await fetch(`${proxy.url}/api/publish`, {
-    method: 'OPTIONS',
-    headers: { Origin: probeEx.url, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
-  }).catch(() => null);
-  const cors = Boolean(preflight && preflight.headers.get('access-control-allow-origin'));
-  await stop(probeEx);
-  let ex;
-  let server2 = null;
   let page;
   try {
+    // Cross-origin needs the server's CORS for the fallback's fetches; probe for it.
+    const preflight = await fetch(`${proxy.url}/api/publish`, {
+      method: 'OPTIONS',
+      headers: { Origin: ex.url, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    }).catch(() => null);
+    const cors = Boolean(preflight && preflight.headers.get('access-control-allow-origin') === ex.url);
     let wsUrl;
     if (cors) {
-      await stop(server);
-      // The allowed origin is the example's, known only now: restart the server with it.
-      ex = await startExample();
-      server2 = await restartServer(server.port, ['--allowed-origin', ex.url]);
       wsUrl = `ws://127.0.0.1:${proxy.port}/ws`;
       t.diagnostic('cross-origin: the server answers CORS preflights');
     } else {
+      // The proxied page has its own origin: serve it to any origin (same port, so the
+      // steadyws proxy in front still points at it).
+      await stop(server);
+      server = await restartServer(server.port);
+      await stop(ex);
       ex = await startExample(`ws://127.0.0.1:${proxy.port}/ws`, true);
       wsUrl = `${ex.url.replace('http:', 'ws:')}/ws`;
       t.diagnostic('same-origin through serve.mjs --proxy: this server has no CORS yet (CONTRACT §8)');
@@ -159,7 +158,7 @@ test('react example: WebSockets blocked by steadyws proxy -> polling fallback ->
     page = await browser.context.newPage();
     await page.goto(`${ex.url}/?ws=${wsUrl}&heartbeatInterval=1000&heartbeatTimeout=1000&reconnectInterval=200&maxBackoffDelay=1000&maxReconnectAttempts=1&fallbackPollInterval=500`);
     await waitText(page, 'transport', /^polling$/, 20000);
-    const base = server2 ? server2.url : server.url;
+    const base = server.url;
     let n = 0;
     await waitFor('a message over polling', async () => {
       n += 1;
@@ -186,7 +185,6 @@ test('react example: WebSockets blocked by steadyws proxy -> polling fallback ->
     if (page) await page.close();
     await stop(ex);
     await stop(proxy);
-    await stop(server2);
     await stop(server);
   }
 });
