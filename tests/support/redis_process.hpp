@@ -171,7 +171,9 @@ class RedisProcess {
                                   "--logfile",
                                   (dir_ / "redis.log").string(),
                                   "--daemonize",
-                                  "no"};
+                                  "no",
+                                  "--enable-debug-command",  // DEBUG SLEEP (off by default in 7)
+                                  "yes"};
     pid_ = tools::spawn_child(argv, {(dir_ / "out").string(), (dir_ / "err").string()});
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < end) {

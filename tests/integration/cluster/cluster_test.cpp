@@ -32,6 +32,10 @@ std::vector<std::string> node_args(const RedisProcess& r, const std::string& id,
   return a;
 }
 
+std::uint64_t u64_at(const json::object& o, const char* k) {
+  return static_cast<std::uint64_t>(int_at(o, k).value_or(0));
+}
+
 json::object health(std::uint16_t port) {
   return http_get(port, "/api/health").object();
 }
@@ -90,7 +94,7 @@ std::vector<std::uint64_t> collect(WsClient& c, const std::string& channel, std:
       continue;
     auto o = f.json();
     if (str_at(o, "type") == "message" && str_at(o, "channel") == channel)
-      seqs.push_back(static_cast<std::uint64_t>(int_at(o, "seq")));
+      seqs.push_back(u64_at(o, "seq"));
     else if (other)
       other->push_back(std::move(o));
   }
@@ -200,18 +204,32 @@ TEST(Cluster, RedisRestartedEmptyGivesNewEpochsAndRecoveredFalse) {
   redis.restart();  // not persistent: empty
   ASSERT_TRUE(node_up(a.port()));
   auto p = WsClient::connect(a.port());
-  const auto ack = publish_retry(*p, "r", "new", "n1");
-  EXPECT_EQ(int_at(ack, "seq"), 1);
-  // The live subscriber: recovered:false with the new epoch before the new epoch's message.
-  std::vector<json::object> other;
-  const auto seqs = collect(*live, "r", 1, 20s, &other);
-  EXPECT_EQ(seqs, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(int_at(publish_retry(*p, "r", "new", "n1"), "seq"), 1);
+  // The live subscriber: recovered:false with the new epoch (and the seq it is current to)
+  // before any message of the new epoch; then every message after that seq.
+  std::uint64_t reset_at = 0;
   bool told = false;
-  for (const auto& o : other)
-    if (str_at(o, "type") == "subscribed" && o.at("recovered") == false &&
-        str_at(o, "epoch") != old_epoch)
+  std::vector<std::uint64_t> early;
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  while (!told && std::chrono::steady_clock::now() < end) {
+    Frame f = live->next(1s);
+    if (!f.is_text())
+      continue;
+    const auto o = f.json();
+    if (str_at(o, "type") == "subscribed") {
+      EXPECT_EQ(o.at("recovered"), false) << f.data;
+      EXPECT_NE(str_at(o, "epoch"), old_epoch) << f.data;
+      reset_at = u64_at(o, "seq");
       told = true;
-  EXPECT_TRUE(told) << "no recovered:false before the new epoch";
+    } else if (str_at(o, "type") == "message") {
+      early.push_back(u64_at(o, "seq"));
+    }
+  }
+  ASSERT_TRUE(told) << "no recovered:false for the live subscriber";
+  EXPECT_TRUE(early.empty()) << "a message came before recovered:false";
+  EXPECT_LE(reset_at, 1u);
+  EXPECT_EQ(int_at(publish(*p, "r", "two", "n2"), "seq"), 2);
+  EXPECT_EQ(collect(*live, "r", 2 - reset_at), one_to(2, reset_at + 1));
   // A resume with the old epoch: recovered:false, never an old seq.
   auto r = WsClient::connect(a.port());
   const auto s = r->request(resume_msg("r", 3, old_epoch), "subscribed");
@@ -280,7 +298,7 @@ TEST(Cluster, RedisKilledForFiveSecondsDuringAPublishStreamNeverAcksALostMessage
       f = pub->next(10s);
     ASSERT_TRUE(f.is_text()) << f.describe();
     if (f.type() == "ack") {
-      acked.push_back(static_cast<std::uint64_t>(int_at(f.json(), "seq")));
+      acked.push_back(u64_at(f.json(), "seq"));
       acked_ids[id] = acked.back();
     }
     std::this_thread::sleep_for(5ms);
@@ -476,7 +494,7 @@ class ResumingSubscriber {
           ++resumes_;
           subscribed_once_ = true;
         } else if (type == "message") {
-          const auto seq = static_cast<std::uint64_t>(int_at(o, "seq"));
+          const auto seq = u64_at(o, "seq");
           if (seq != last_ + 1)
             problem("after " + std::to_string(last_) + " got " + std::to_string(seq));
           if (seq > last_)
@@ -545,7 +563,7 @@ TEST(Cluster, ThreeNodesTenThousandMessagesNoneLostNoneDuplicatedInOrder) {
       for (std::size_t k = 0; k < per[p]; ++k) {
         Frame f = pubs[p]->next_of_type("ack", 30s);
         ASSERT_EQ(f.type(), "ack") << "node " << p << ": " << f.describe();
-        acked.insert(static_cast<std::uint64_t>(int_at(f.json(), "seq")));
+        acked.insert(u64_at(f.json(), "seq"));
       }
     }
     sent += n;
