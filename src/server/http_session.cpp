@@ -493,7 +493,9 @@ void HttpSession::start_poll(PollRequest&& poll) {
   poll_answer_now_ = stopping_;
   poll_unavailable_.clear();
   poll_timeout_ = poll.timeout;
-  poll_subscribing_ = poll.channels.size();
+  // One more than the channels, released after the loop: inline completions (the memory
+  // hub) never reach zero inside it, so continue_poll() runs once, after sessions.polled().
+  poll_subscribing_ = poll.channels.size() + 1;
   std::vector<std::string> names;
   poll_channels_.resize(poll.channels.size());
   auto self = shared_from_this();
@@ -525,7 +527,7 @@ void HttpSession::start_poll(PollRequest&& poll) {
   }
   if (poll.session)
     state_->sessions.polled(*poll.session, names, Clock::now(), std::chrono::system_clock::now());
-  if (poll_subscribing_ == 0)
+  if (--poll_subscribing_ == 0)
     continue_poll();
 }
 
