@@ -6,7 +6,7 @@ PRESET ?= release
 BIN := build/$(PRESET)/steadyws
 NPROC := $(shell nproc)
 
-.PHONY: all build deps run test format format-check bench soak fuzz clean
+.PHONY: all build deps run run-cluster test format format-check bench soak fuzz clean
 
 all: build
 
@@ -19,6 +19,11 @@ build: deps
 
 run: build
 	$(BIN) serve
+
+# A local Redis (private port and data folder under build/) and three nodes on 6011-6013;
+# Ctrl-C stops them all (docs/cluster.md).
+run-cluster: build
+	@scripts/run-cluster.sh $(BIN)
 
 format:
 	clang-format -i $$(git ls-files '*.hpp' '*.cpp')

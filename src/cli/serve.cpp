@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "hub/redis/redis_hub.hpp"
 #include "server/config.hpp"
 
 namespace steadyws::cli {
@@ -96,6 +97,25 @@ void register_serve(CLI::App& app, Registry& registry) {
                   "Gather queued frames into one write (diagnostic; default true)")
       ->envname("STEADYWS_WRITE_COALESCING")
       ->group("");  // hidden: only for measuring docs/decisions/0001-write-coalescing.md
+  sub->add_option("--redis", cfg->redis,
+                  "redis://[:PASSWORD@]HOST:PORT[/DB]: run as one node of a cluster on that Redis")
+      ->envname("STEADYWS_REDIS")
+      ->check(
+          [](const std::string& v) -> std::string {
+            auto r = hub::redis::parse_redis_url(v);
+            return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+          },
+          "URL");
+  sub->add_option("--node-id", cfg->node_id,
+                  "This node's id in the cluster (1-32 of A-Z a-z 0-9 _ . -); default random")
+      ->envname("STEADYWS_NODE_ID")
+      ->check(
+          [](const std::string& v) -> std::string {
+            return hub::redis::is_valid_node_id(v)
+                       ? ""
+                       : "--node-id " + v + ": use 1 to 32 characters of A-Z a-z 0-9 _ . -";
+          },
+          "ID");
   registry.add(sub, [cfg] { return server::run(*cfg); });
 }
 

@@ -119,9 +119,45 @@ class MemoryHub final : public Hub {
  public:
   explicit MemoryHub(MemoryHubConfig config) : config_(std::move(config)) {}
 
-  SubscribeResult subscribe(std::string_view name, std::weak_ptr<Subscriber> subscriber,
-                            std::optional<std::uint64_t> since,
-                            std::optional<std::string_view> epoch) override {
+  // The memory hub completes every call inline.
+  void async_subscribe(std::string_view name, std::weak_ptr<Subscriber> subscriber,
+                       std::optional<std::uint64_t> since, std::optional<std::string_view> epoch,
+                       SubscribeHandler done) override {
+    SubscribeResult r = do_subscribe(name, std::move(subscriber), since, epoch);
+    if (done) {
+      done(std::move(r));
+    }
+  }
+
+  void async_unsubscribe(std::string_view name, const Subscriber* subscriber,
+                         DoneHandler done) override {
+    do_unsubscribe(name, subscriber);
+    if (done) {
+      done();
+    }
+  }
+
+  void async_publish(std::string_view name, std::optional<std::string_view> id,
+                     const boost::json::value& data, std::int64_t timestamp_ms,
+                     PublishHandler done) override {
+    PublishResult r = do_publish(name, id, data, timestamp_ms);
+    if (done) {
+      done(std::move(r));
+    }
+  }
+
+  void async_read(std::string_view name, std::optional<std::uint64_t> since,
+                  std::optional<std::string_view> epoch, std::size_t max_frames,
+                  ReadHandler done) override {
+    ReadResult r = do_read(name, since, epoch, max_frames);
+    if (done) {
+      done(std::move(r));
+    }
+  }
+
+  SubscribeResult do_subscribe(std::string_view name, std::weak_ptr<Subscriber> subscriber,
+                               std::optional<std::uint64_t> since,
+                               std::optional<std::string_view> epoch) {
     // Declared before the lock: if this was the last strong reference, the subscriber's
     // destructor runs after the channel's lock is released.
     const std::shared_ptr<Subscriber> strong = subscriber.lock();
@@ -151,7 +187,7 @@ class MemoryHub final : public Hub {
     return r;
   }
 
-  void unsubscribe(std::string_view name, const Subscriber* subscriber) override {
+  void do_unsubscribe(std::string_view name, const Subscriber* subscriber) {
     const Locked locked = lock_channel(name, /*create=*/false);
     if (locked.channel == nullptr) {
       return;  // an unknown name is not created
@@ -163,8 +199,8 @@ class MemoryHub final : public Hub {
     }
   }
 
-  PublishResult publish(std::string_view name, std::optional<std::string_view> id,
-                        const boost::json::value& data, std::int64_t timestamp_ms) override {
+  PublishResult do_publish(std::string_view name, std::optional<std::string_view> id,
+                           const boost::json::value& data, std::int64_t timestamp_ms) {
     assert(protocol::is_valid_channel(name));
     assert(!id || (!id->empty() && id->size() <= 4 * protocol::kMaxIdLength));
     // Strong references taken for deliver() are released only after the lock (destruction
@@ -177,7 +213,11 @@ class MemoryHub final : public Hub {
       const auto dup = c.ids.find(*id);
       if (dup != c.ids.end()) {
         ++c.duplicates;
-        return {dup->second, dup->first, true};
+        PublishResult d;
+        d.seq = dup->second;
+        d.id = dup->first;
+        d.duplicate = true;
+        return d;
       }
     }
 
@@ -189,9 +229,9 @@ class MemoryHub final : public Hub {
     // and across epochs because the epoch is.
     r.id = id ? std::string(*id) : c.epoch + "-" + std::to_string(seq);
 
-    auto frame = std::make_shared<std::string>();
-    protocol::serialize_message(*frame, name, seq, r.id, data, timestamp_ms);
-    Frame shared = std::move(frame);
+    std::string text;
+    protocol::serialize_message(text, name, seq, r.id, data, timestamp_ms);
+    Frame shared = make_frame(std::move(text));
 
     remember(c, seq, r.id, shared);
 
@@ -209,8 +249,8 @@ class MemoryHub final : public Hub {
     return r;
   }
 
-  ReadResult read(std::string_view name, std::optional<std::uint64_t> since,
-                  std::optional<std::string_view> epoch, std::size_t max_frames) const override {
+  ReadResult do_read(std::string_view name, std::optional<std::uint64_t> since,
+                     std::optional<std::string_view> epoch, std::size_t max_frames) const {
     const Locked locked = lock_channel(name);
     const Channel& c = *locked.channel;
     ReadResult r;

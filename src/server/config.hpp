@@ -38,6 +38,10 @@ struct ServerConfig {
   // Gather every queued frame of a connection into one write (docs/decisions/0001). Off only
   // to measure what it buys (hidden flag --write-coalescing=false).
   bool write_coalescing = true;
+  // CONTRACT §5: redis://[:PASSWORD@]HOST:PORT[/DB] makes this server a node of a cluster;
+  // empty: the in-memory hub, one node.
+  std::string redis;
+  std::string node_id;  // --node-id; empty: random (cluster only)
 };
 
 // Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`

@@ -15,6 +15,7 @@
 
 #include "protocol/codec.hpp"
 #include "protocol/json_text.hpp"
+#include "server/hub_call.hpp"
 #include "server/pages.hpp"
 #include "server/poll_waiter.hpp"
 #include "server/web_assets.hpp"
@@ -183,6 +184,8 @@ void HttpSession::handle(Request&& req) {
       return answer_sessions();
     case Route::prometheus:
       return answer_prometheus();
+    case Route::cluster:
+      return answer_cluster();
     case Route::publish:
       return answer_publish(req);
     case Route::ping:
@@ -300,8 +303,33 @@ void HttpSession::answer_health() {
                   {"averageLatency", a.average_latency},
                   {"errorRate", a.error_rate},
                   {"connectionHealthDetails", std::move(details)}};
-  json::object o{{"status", to_string(a.status)}, {"websocket", std::move(ws)}};
+  HealthStatus status = a.status;
+  if (state_->cluster && !state_->cluster->is_up() && status == HealthStatus::healthy)
+    status = HealthStatus::degraded;  // CONTRACT §5: Redis down is degraded
+  json::object o{{"status", to_string(status)}, {"websocket", std::move(ws)}};
+  if (state_->cluster) {
+    const auto cs = state_->cluster->cluster_stats();
+    o["cluster"] = {{"nodeId", state_->cluster->node_id()},
+                    {"redis", cs.redis_up ? "up" : "down"},
+                    {"nodes", cs.nodes}};
+  }
   send_json(http::status::ok, protocol::to_json_text(o));
+}
+
+void HttpSession::answer_cluster() {
+  // CONTRACT §5: the nodes of the last heartbeat round; one node (this) without --redis.
+  json::array nodes;
+  auto to_wall = [](std::int64_t ms) {
+    return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::milliseconds(ms)));
+  };
+  if (state_->cluster) {
+    for (const auto& n : state_->cluster->nodes())
+      nodes.push_back(json::object{{"nodeId", n.node_id},
+                                   {"connections", n.connections},
+                                   {"startedAt", to_iso8601(to_wall(n.started_at_ms))},
+                                   {"lastSeenAt", to_iso8601(to_wall(n.last_seen_at_ms))}});
+  }
+  send_json(http::status::ok, protocol::to_json_text(json::object{{"nodes", std::move(nodes)}}));
 }
 
 void HttpSession::answer_metrics_json() {
@@ -349,6 +377,27 @@ void HttpSession::answer_prometheus() {
   res.body() = render_prometheus(a, state_->metrics.extra(), state_->sessions.size(),
                                  state_->pending_polls.load(std::memory_order_relaxed),
                                  state_->hub->counts());
+  if (state_->cluster) {
+    // CONTRACT §5: Redis round-trip time, errors and reconnects.
+    const auto cs = state_->cluster->cluster_stats();
+    std::string& b = res.body();
+    b += "# HELP steadyws_redis_up Whether this node's Redis answers (1) or not (0).\n";
+    b += "# TYPE steadyws_redis_up gauge\nsteadyws_redis_up " +
+         std::string(cs.redis_up ? "1" : "0") + "\n";
+    b += "# HELP steadyws_redis_rtt_seconds Round trip of the commands sent to Redis.\n";
+    b += "# TYPE steadyws_redis_rtt_seconds summary\n";
+    b += "steadyws_redis_rtt_seconds_sum " + std::to_string(cs.rtt_ms_sum / 1000.0) + "\n";
+    b += "steadyws_redis_rtt_seconds_count " + std::to_string(cs.commands) + "\n";
+    b += "# HELP steadyws_redis_errors_total Redis timeouts, refusals and lost connections.\n";
+    b += "# TYPE steadyws_redis_errors_total counter\nsteadyws_redis_errors_total " +
+         std::to_string(cs.errors) + "\n";
+    b += "# HELP steadyws_redis_reconnects_total Connections to Redis re-established.\n";
+    b += "# TYPE steadyws_redis_reconnects_total counter\nsteadyws_redis_reconnects_total " +
+         std::to_string(cs.reconnects) + "\n";
+    b += "# HELP steadyws_cluster_nodes Nodes alive in the last 15 s.\n";
+    b += "# TYPE steadyws_cluster_nodes gauge\nsteadyws_cluster_nodes " + std::to_string(cs.nodes) +
+         "\n";
+  }
   send(std::move(res));
 }
 
@@ -367,12 +416,31 @@ void HttpSession::answer_publish(const Request& req) {
   if (p->id)
     id = *p->id;
   state_->metrics.message_in(req.body().size());
-  auto r = state_->hub->publish(p->channel, id, p->data, now_ms());
-  protocol::Ack a;
-  a.id = std::move(r.id);
-  a.channel = std::move(p->channel);
-  a.seq = r.seq;
-  send_json(http::status::ok, protocol::to_json(a));
+  auto self = shared_from_this();
+  const HubCall call(this);
+  state_->hub->async_publish(
+      p->channel, id, p->data, now_ms(), [self, channel = p->channel](hub::PublishResult r) {
+        self->on_hub_strand([self, channel, r = std::move(r)]() mutable {
+          // CONTRACT §5: never an ack for a message that may be lost; 503 instead.
+          if (r.status != hub::HubStatus::ok) {
+            self->state_->metrics.error();
+            return self->send_error(http::status::service_unavailable, "unavailable", r.error);
+          }
+          protocol::Ack a;
+          a.id = std::move(r.id);
+          a.channel = std::move(channel);
+          a.seq = r.seq;
+          self->send_json(http::status::ok, protocol::to_json(a));
+        });
+      });
+}
+
+template <class F>
+void HttpSession::on_hub_strand(F&& f) {
+  if (HubCall::is_inline(this))
+    f();
+  else
+    net::post(stream_.get_executor(), std::forward<F>(f));
 }
 
 void HttpSession::answer_ping(const Request& req) {
@@ -422,34 +490,78 @@ void HttpSession::start_poll(PollRequest&& poll) {
     if (auto self = weak.lock())
       self->poll_ready();
   });
-  bool answer_now = stopping_;
+  poll_answer_now_ = stopping_;
+  poll_unavailable_.clear();
+  poll_timeout_ = poll.timeout;
+  // One more than the channels, released after the loop: inline completions (the memory
+  // hub) never reach zero inside it, so continue_poll() runs once, after sessions.polled().
+  poll_subscribing_ = poll.channels.size() + 1;
   std::vector<std::string> names;
-  for (auto& c : poll.channels) {
+  poll_channels_.resize(poll.channels.size());
+  auto self = shared_from_this();
+  for (std::size_t i = 0; i < poll.channels.size(); ++i) {
+    auto& c = poll.channels[i];
+    poll_channels_[i].channel = c.channel;
+    names.push_back(c.channel);
     std::optional<std::string_view> epoch;
     if (c.epoch)
       epoch = *c.epoch;
     // Subscribe first, then look at history (the hub does both atomically): a publish can
     // neither be missed between the two nor arrive twice.
-    auto r = state_->hub->subscribe(c.channel, waiter_, c.since, epoch);
-    PollChannelState s;
-    s.channel = c.channel;
-    s.cursor = r.last_seq;
-    s.epoch = r.epoch;
-    s.recovered = r.recovered;
-    if (c.since && !r.recovered)
-      answer_now = true;  // the gap is news: say recovered:false at once
-    std::uint64_t seq = c.since.value_or(0);
-    for (auto& f : r.replay)
-      waiter_->add(c.channel, ++seq, std::move(f));
-    poll_channels_.push_back(std::move(s));
-    names.push_back(c.channel);
+    const HubCall call(this);
+    state_->hub->async_subscribe(
+        c.channel, waiter_, c.since, epoch,
+        [self, i, since = c.since, waiter = waiter_, channel = c.channel](hub::SubscribeResult r) {
+          // The replay goes into the waiter here (any thread), before any live delivery.
+          if (r.status == hub::HubStatus::ok) {
+            std::uint64_t seq = since.value_or(0);
+            for (auto& f : r.replay)
+              waiter->add(channel, ++seq, std::move(f));
+          }
+          self->on_hub_strand([self, i, since, waiter, r = std::move(r)]() mutable {
+            if (waiter != self->waiter_)
+              return;  // that poll was answered already
+            self->on_poll_subscribed(i, since, std::move(r));
+          });
+        });
   }
   if (poll.session)
     state_->sessions.polled(*poll.session, names, Clock::now(), std::chrono::system_clock::now());
-  if (answer_now || waiter_->has_items())
+  if (--poll_subscribing_ == 0)
+    continue_poll();
+}
+
+void HttpSession::on_poll_subscribed(std::size_t i, std::optional<std::uint64_t> since,
+                                     hub::SubscribeResult r) {
+  auto& s = poll_channels_[i];
+  if (r.status != hub::HubStatus::ok) {
+    poll_unavailable_ = std::move(r.error);
+  } else {
+    s.cursor = r.last_seq;
+    s.epoch = std::move(r.epoch);
+    s.recovered = r.recovered;
+    if (since && !r.recovered)
+      poll_answer_now_ = true;  // the gap is news: say recovered:false at once
+  }
+  if (--poll_subscribing_ == 0)
+    continue_poll();
+}
+
+void HttpSession::continue_poll() {
+  if (!poll_unavailable_.empty()) {
+    // CONTRACT §5: a poll that needs Redis when it is down gets 503.
+    for (const auto& c : poll_channels_)
+      state_->hub->async_unsubscribe(c.channel, waiter_.get(), {});
+    waiter_.reset();
+    poll_channels_.clear();
+    state_->pending_polls.fetch_sub(1, std::memory_order_relaxed);
+    state_->metrics.error();
+    return send_error(http::status::service_unavailable, "unavailable", poll_unavailable_);
+  }
+  if (poll_answer_now_ || stopping_ || waiter_->has_items())
     return finish_poll();
   poll_timer_.emplace(stream_.get_executor());
-  poll_timer_->expires_after(poll.timeout);
+  poll_timer_->expires_after(poll_timeout_);
   poll_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec)
       self->finish_poll();
@@ -461,11 +573,11 @@ void HttpSession::poll_ready() {
 }
 
 void HttpSession::finish_poll() {
-  if (!waiter_)
-    return;  // already answered
+  if (!waiter_ || poll_subscribing_ > 0)
+    return;  // already answered, or continue_poll() answers once the subscribes are done
   auto items = waiter_->take();
   for (const auto& c : poll_channels_)
-    state_->hub->unsubscribe(c.channel, waiter_.get());
+    state_->hub->async_unsubscribe(c.channel, waiter_.get(), {});
   waiter_.reset();
   state_->pending_polls.fetch_sub(1, std::memory_order_relaxed);
   if (poll_timer_)

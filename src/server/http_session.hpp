@@ -68,12 +68,18 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   void answer_metrics_json();
   void answer_sessions();
   void answer_prometheus();
+  void answer_cluster();
   void answer_publish(const Request& req);
   void answer_ping(const Request& req);
   void answer_disconnect(const Target& target);
   void answer_page(Route route);
   void start_poll(PollRequest&& poll);
+  void on_poll_subscribed(std::size_t i, std::optional<std::uint64_t> since,
+                          hub::SubscribeResult r);
+  void continue_poll();  // every channel subscribed: answer now or wait
   void finish_poll();
+  template <class F>
+  void on_hub_strand(F&& f);  // runs f on the strand: now if the hub completed inline
 
   std::shared_ptr<ServerState> state_;
   beast::tcp_stream stream_;
@@ -95,6 +101,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   };
   std::shared_ptr<PollWaiter> waiter_;
   std::vector<PollChannelState> poll_channels_;
+  std::size_t poll_subscribing_ = 0;  // subscribes not completed yet
+  bool poll_answer_now_ = false;
+  std::string poll_unavailable_;  // why, when a subscribe failed
+  std::chrono::milliseconds poll_timeout_{0};
   std::optional<net::steady_timer> poll_timer_;
 };
 

@@ -27,6 +27,7 @@ Route route_of(std::string_view path) {
       {"/api/ping", Route::ping},
       {"/api/admin/disconnect", Route::admin_disconnect},
       {"/metrics", Route::prometheus},
+      {"/api/cluster", Route::cluster},
       {"/", Route::dashboard},
       {"/index.html", Route::dashboard},
       {"/reliability-test", Route::reliability_page},
@@ -69,6 +70,7 @@ bool needs_token(Route route) {
     case Route::publish:
     case Route::ping:
     case Route::admin_disconnect:
+    case Route::cluster:
       return true;
     default:
       return false;

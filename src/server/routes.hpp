@@ -23,6 +23,7 @@ enum class Route {
   ping,              // POST /api/ping
   admin_disconnect,  // POST /api/admin/disconnect?session=ID
   prometheus,        // GET /metrics
+  cluster,           // GET /api/cluster (CONTRACT §5)
   dashboard,         // GET /
   reliability_page,  // GET /reliability-test
   not_found,

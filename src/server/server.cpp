@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/bind_executor.hpp>
@@ -45,7 +46,35 @@ ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, uns
                                                 static_cast<unsigned long long>(seed));
                                   return std::string(buf, 8);
                                 }()})),
-      sessions(seed ^ 0x9e3779b97f4a7c15ULL) {}
+      sessions(seed ^ 0x9e3779b97f4a7c15ULL) {
+  if (c.redis.empty())
+    return;
+  // CONTRACT §5: one node of a cluster; the memory hub made above is dropped unused.
+  auto url = hub::redis::parse_redis_url(c.redis);
+  if (auto* err = std::get_if<std::string>(&url))
+    throw std::runtime_error("serve: " + *err);
+  hub::redis::RedisHubConfig rc;
+  rc.url = std::get<hub::redis::RedisUrl>(url);
+  if (c.node_id.empty()) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(seed >> 7));
+    rc.node_id = std::string("node-") + std::string(buf, 8);
+  } else {
+    rc.node_id = c.node_id;
+  }
+  rc.history = c.history;
+  rc.log = [this](hub::redis::Severity s, const std::string& line) {
+    log.write(s == hub::redis::Severity::error  ? LogLevel::error
+              : s == hub::redis::Severity::warn ? LogLevel::warn
+                                                : LogLevel::info,
+              line);
+  };
+  rc.connections = [this] {
+    return connections.snapshot().size();
+  };
+  cluster = hub::redis::make_redis_hub(io, std::move(rc));
+  hub = cluster;
+}
 
 namespace {
 
@@ -292,6 +321,10 @@ int run(const ServerConfig& config) {
     return 1;
   }
   listener->run();
+  if (state->cluster) {
+    state->cluster->start();
+    state->log.info("serve: cluster node=" + state->cluster->node_id());
+  }
   auto sweeper = std::make_shared<Sweeper>(ioc, state);
   sweeper->run();
 
@@ -306,6 +339,8 @@ int run(const ServerConfig& config) {
     state->draining.store(true);
     listener->stop();
     sweeper->stop();
+    if (state->cluster)
+      state->cluster->stop();
     auto conns = state->connections.snapshot();
     state->log.info("serve: draining signal=" + std::to_string(sig) +
                     " connections=" + std::to_string(conns.size()) +

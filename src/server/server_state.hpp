@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "hub/hub.hpp"
+#include "hub/redis/redis_hub.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
@@ -84,7 +85,9 @@ struct ServerState {
   boost::asio::io_context& ioc;
   Log log;
   Metrics metrics;
-  std::unique_ptr<hub::Hub> hub;
+  // The hub: in-memory, or the Redis hub when --redis (then `cluster` is the same object).
+  std::shared_ptr<hub::redis::RedisHub> cluster;
+  std::shared_ptr<hub::Hub> hub;
   SessionRegistry sessions;
   LiveSet<WsSession> connections;  // accepted WebSockets
   LiveSet<HttpSession> http;       // HTTP sessions (closed on drain)

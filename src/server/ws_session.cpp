@@ -10,6 +10,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 
 #include "protocol/codec.hpp"
+#include "server/hub_call.hpp"
 
 namespace steadyws::server {
 
@@ -159,8 +160,8 @@ void WsSession::on_accept(beast::error_code ec) {
   // The session's channels, live again; the client re-subscribes with `since` to recover
   // what it missed in between.
   for (const auto& ch : a.subscriptions) {
-    state_->hub->subscribe(ch, std::static_pointer_cast<hub::Subscriber>(shared_from_this()),
-                           std::nullopt, std::nullopt);
+    state_->hub->async_subscribe(ch, std::static_pointer_cast<hub::Subscriber>(shared_from_this()),
+                                 std::nullopt, std::nullopt, {});
     subscriptions_.insert(ch);
   }
 
@@ -405,41 +406,95 @@ void WsSession::handle(protocol::Subscribe& m) {
   std::optional<std::string_view> epoch;
   if (m.epoch)
     epoch = *m.epoch;
-  auto r = state_->hub->subscribe(
-      m.channel, std::static_pointer_cast<hub::Subscriber>(shared_from_this()), m.since, epoch);
-  if (subscriptions_.insert(m.channel).second)
-    state_->sessions.subscribed(session_id_, m.channel);
-  protocol::Subscribed s;
-  s.channel = m.channel;
-  s.seq = r.last_seq;
-  s.epoch = std::move(r.epoch);
-  s.recovered = r.recovered;
-  send_frame(protocol::to_json(s));
-  for (const auto& f : r.replay)
-    queue_data(f);
+  auto self = shared_from_this();
+  const HubCall call(this);
+  state_->hub->async_subscribe(m.channel, std::static_pointer_cast<hub::Subscriber>(self), m.since,
+                               epoch, [self, channel = m.channel](hub::SubscribeResult r) mutable {
+                                 if (r.status != hub::HubStatus::ok)
+                                   return self->hub_failed(std::move(r.error));
+                                 self->on_hub_strand([self, channel] {
+                                   if (self->finished_)
+                                     return self->state_->hub->async_unsubscribe(channel,
+                                                                                 self.get(), {});
+                                   if (self->subscriptions_.insert(channel).second)
+                                     self->state_->sessions.subscribed(self->session_id_, channel);
+                                 });
+                                 protocol::Subscribed s;
+                                 s.channel = std::move(channel);
+                                 s.seq = r.last_seq;
+                                 s.epoch = std::move(r.epoch);
+                                 s.recovered = r.recovered;
+                                 std::vector<hub::Frame> frames;
+                                 frames.reserve(1 + r.replay.size());
+                                 frames.push_back(hub::make_frame(protocol::to_json(s)));
+                                 for (auto& f : r.replay)
+                                   frames.push_back(std::move(f));
+                                 self->hub_reply(std::move(frames));
+                               });
 }
 
 void WsSession::handle(protocol::Unsubscribe& m) {
-  state_->hub->unsubscribe(m.channel, this);
-  if (auto it = subscriptions_.find(m.channel); it != subscriptions_.end()) {
-    subscriptions_.erase(it);
-    state_->sessions.unsubscribed(session_id_, m.channel);
-  }
-  protocol::Unsubscribed u;
-  u.channel = std::move(m.channel);
-  send_frame(protocol::to_json(u));
+  auto self = shared_from_this();
+  const HubCall call(this);
+  state_->hub->async_unsubscribe(m.channel, this, [self, channel = m.channel]() mutable {
+    self->on_hub_strand([self, channel] {
+      if (auto it = self->subscriptions_.find(channel); it != self->subscriptions_.end()) {
+        self->subscriptions_.erase(it);
+        self->state_->sessions.unsubscribed(self->session_id_, channel);
+      }
+    });
+    protocol::Unsubscribed u;
+    u.channel = std::move(channel);
+    self->hub_reply({hub::make_frame(protocol::to_json(u))});
+  });
 }
 
 void WsSession::handle(protocol::Publish& m) {
   std::optional<std::string_view> id;
   if (m.id)
     id = *m.id;
-  auto r = state_->hub->publish(m.channel, id, m.data, wall_ms());
-  protocol::Ack a;
-  a.id = std::move(r.id);
-  a.channel = std::move(m.channel);
-  a.seq = r.seq;
-  send_frame(protocol::to_json(a));
+  auto self = shared_from_this();
+  const HubCall call(this);
+  state_->hub->async_publish(
+      m.channel, id, m.data, wall_ms(),
+      [self,
+       channel = m.channel](hub::PublishResult r) mutable {  // a copy: m.channel is an argument too
+        // CONTRACT §5: never an ack for a message that may be lost.
+        if (r.status != hub::HubStatus::ok)
+          return self->hub_failed(std::move(r.error));
+        protocol::Ack a;
+        a.id = std::move(r.id);
+        a.channel = std::move(channel);
+        a.seq = r.seq;
+        self->hub_reply({hub::make_frame(protocol::to_json(a))});
+      });
+}
+
+void WsSession::hub_failed(std::string why) {
+  state_->metrics.error();
+  protocol::Error e;
+  e.code = errc::unavailable;
+  e.message = std::move(why);
+  hub_reply({hub::make_frame(protocol::to_json(e))});
+}
+
+void WsSession::hub_reply(std::vector<hub::Frame> frames) {
+  if (HubCall::is_inline(this)) {
+    for (const auto& f : frames)
+      queue_data(f);
+    return;
+  }
+  // Another thread: through the inbox, so the answer keeps its place before the deliveries
+  // the hub makes after it (a subscribe's replay before the live messages).
+  push_inbox(frames);
+}
+
+template <class F>
+void WsSession::on_hub_strand(F&& f) {
+  if (HubCall::is_inline(this))
+    f();
+  else
+    net::post(out_.socket().get_executor(), std::forward<F>(f));
 }
 
 void WsSession::send_error(errc code, std::string_view message) {
@@ -473,9 +528,24 @@ void WsSession::queue_data(const hub::Frame& frame) {
 }
 
 void WsSession::deliver(std::string_view, std::uint64_t, const hub::Frame& frame) {
+  push_inbox(std::span<const hub::Frame>(&frame, 1));
+}
+
+void WsSession::reset(std::string_view channel, std::uint64_t last_seq, std::string_view epoch) {
+  // CONTRACT §5: the channel's history is gone; recovered:false before the new epoch's messages.
+  protocol::Subscribed s;
+  s.channel = std::string(channel);
+  s.seq = last_seq;
+  s.epoch = std::string(epoch);
+  s.recovered = false;
+  const hub::Frame f = hub::make_frame(protocol::to_json(s));
+  push_inbox(std::span<const hub::Frame>(&f, 1));
+}
+
+void WsSession::push_inbox(std::span<const hub::Frame> frames) {
   {
     const std::lock_guard<std::mutex> g(inbox_mu_);
-    inbox_.push_back(frame);
+    inbox_.insert(inbox_.end(), frames.begin(), frames.end());
     if (inbox_scheduled_)
       return;
     inbox_scheduled_ = true;
@@ -710,7 +780,7 @@ void WsSession::finish(beast::error_code ec) {
     return;
 
   for (const auto& ch : subscriptions_)
-    state_->hub->unsubscribe(ch, this);
+    state_->hub->async_unsubscribe(ch, this, {});
   const auto now = Clock::now();
   state_->sessions.detach(session_id_, generation_, now, std::chrono::system_clock::now());
   state_->connections.remove(this);

@@ -35,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,7 @@ class WsSession final : public hub::Subscriber,
 
   // hub::Subscriber: any thread, channel lock held. Never blocks on the connection.
   void deliver(std::string_view channel, std::uint64_t seq, const hub::Frame& frame) override;
+  void reset(std::string_view channel, std::uint64_t last_seq, std::string_view epoch) override;
 
   // Drain (CONTRACT §1): close with 1001 and reason {"retryAfterMs":N}. Any thread.
   void close_for_drain(std::int64_t retry_after_ms);
@@ -114,6 +116,12 @@ class WsSession final : public hub::Subscriber,
   void send_error(errc code, std::string_view message);
   void send_frame(std::string&& json);
   void queue_data(const hub::Frame& frame);
+  // Hub completions (inline on the strand, or any thread): answer frames, in order.
+  void hub_reply(std::vector<hub::Frame> frames);
+  void hub_failed(std::string why);  // {"type":"error","code":"unavailable"}
+  template <class F>
+  void on_hub_strand(F&& f);  // runs f on the strand: now if inline, else posted
+  void push_inbox(std::span<const hub::Frame> frames);  // any thread, as deliver()
   void drain_inbox();
   void post_drain();
   void wake_subscribers();
