@@ -2,6 +2,7 @@
 # `make bench`: runs the benchmarks of the release build and writes JSON to bench/results/.
 #   1. micro: Google Benchmark suites of the core, codec and hub (bench/*_bench.cpp).
 #   2. server: scripts/bench-server.sh, when present (steadyws against the npm `ws` peer).
+#   3. tls: scripts/bench-tls.sh (the same over wss://, issue 11).
 # docs/benchmarks.md records the figures, the machine and the commit they came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,7 @@ if [ -x "$bin" ]; then
 fi
 if [ -x scripts/bench-server.sh ]; then
   scripts/bench-server.sh "$out"
+fi
+if [ -x scripts/bench-tls.sh ]; then
+  scripts/bench-tls.sh "$out"  # issue 11: wss:// beside ws:// and the ws peer over wss://
 fi

@@ -38,6 +38,12 @@ struct ServerConfig {
   // Gather every queued frame of a connection into one write (docs/decisions/0001). Off only
   // to measure what it buys (hidden flag --write-coalescing=false).
   bool write_coalescing = true;
+  // CONTRACT §6: PEM files; both set = the port speaks HTTPS and WSS only; both empty = plain.
+  std::string tls_cert;
+  std::string tls_key;
+  // OpenSSL frees an idle connection's record buffers (SSL_MODE_RELEASE_BUFFERS). Off only
+  // to measure what it saves (hidden flag --tls-release-buffers=false).
+  bool tls_release_buffers = true;
 };
 
 // Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`
