@@ -92,6 +92,7 @@ run() {
   done
 }
 
+loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
 ping=(ping --connections 100 --in-flight 16 --duration "$dur" --warmup 1)
 fan=(fanout --subscribers 1000 --publishers 1 --in-flight 16 --payload 64 --duration "$dur" --warmup 1)
 idle=(idle --connections 5000 --duration 5 --warmup 1)
@@ -104,4 +105,4 @@ done
 run steadyws-wss-keepbuffers idle5k steadyws wss "${tls[@]}" --tls-release-buffers=false -- \
   "${idle[@]}"
 
-node bench/peers/tls-report.mjs "$out" "$doc" "$rounds"
+node bench/peers/tls-report.mjs "$out" "$doc" "$rounds" "$dur" "$loadavg_before"

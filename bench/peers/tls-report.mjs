@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [out, docPath, roundsArg] = process.argv.slice(2);
+const [out, docPath, roundsArg, durArg = '5', loadavg = '?'] = process.argv.slice(2);
 const raw = join(out, 'tls-raw');
 const runs = {};
 for (const f of readdirSync(raw).filter((f) => f.endsWith('.json'))) {
@@ -29,7 +29,7 @@ const int = (x) => (x == null ? '—' : Math.round(x).toLocaleString('en-US'));
 const ratio = (a, b) => (a == null || b == null || b === 0 ? '—' : `${(a / b).toFixed(1)}×`);
 const pct = (a, b) => (a == null || b == null || b === 0 ? '—' : `${Math.round((1 - a / b) * 100)} %`);
 
-const summary = { rounds: Number(roundsArg), cases: {} };
+const summary = { rounds: Number(roundsArg), duration_s: Number(durArg), loadavg, cases: {} };
 for (const [c, key, cpu] of [
   ['ping16', 'round_trips_per_s', 'round_trips_per_server_cpu_s'],
   ['fanout16', 'deliveries_per_s', 'deliveries_per_server_cpu_s'],
@@ -60,7 +60,9 @@ const section = `<!-- tls:begin (scripts/bench-tls.sh writes this section) -->
 \`scripts/bench-tls.sh\` (run by \`make bench\`): the same pinning as above (server on core 0,
 \`--threads 1\`; load on core 1), a throwaway CA and P-256 server certificate, TLS 1.3 with
 the client's default cipher (AES-128-GCM or ChaCha20), the \`ws\` peer on Node's \`https\`
-server. Medians of ${summary.rounds} round(s) of ${'5'} s; "TLS cost" is how much of
+server. Medians of ${summary.rounds} round(s) of ${durArg} s, load average ${loadavg} when the run
+started (above 2 on this 2-core machine means other work shared the cores: then the
+per-CPU-second column is the figure to read). "TLS cost" is how much of
 steadyws's plain throughput TLS takes (issue 11 target: under 35 %); "vs peer" compares
 steadyws over TLS with the peer over TLS (target: at least 8×), per wall-clock second and
 per server CPU-second.

@@ -15,9 +15,10 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
-// The reason of OpenSSL's most recent error (and the queue cleared), or `fallback`.
+// The reason of the first error in OpenSSL's queue (the cause; later entries are the callers
+// giving up, like "PEM lib"), and the queue cleared; or `fallback`.
 std::string openssl_reason(const char* fallback) {
-  const unsigned long e = ERR_peek_last_error();
+  const unsigned long e = ERR_peek_error();
   std::string why;
   if (e != 0) {
     const char* r = ERR_reason_error_string(e);
@@ -79,8 +80,13 @@ boost::system::result<std::shared_ptr<ssl::context>, std::string> load_tls_conte
   if (SSL_CTX_use_certificate_chain_file(h, cert_file.c_str()) != 1)
     return fail("cannot use --tls-cert " + cert_file + ": " +
                 openssl_reason("not a PEM certificate"));
-  if (SSL_CTX_use_PrivateKey_file(h, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(h, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL checks the key against the certificate here already.
+    if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH)
+      return fail("--tls-key " + key_file + " does not match --tls-cert " + cert_file + ": " +
+                  openssl_reason("key values mismatch"));
     return fail("cannot use --tls-key " + key_file + ": " + openssl_reason("not a PEM key"));
+  }
   if (SSL_CTX_check_private_key(h) != 1)
     return fail("--tls-key " + key_file + " does not match --tls-cert " + cert_file + ": " +
                 openssl_reason("key values mismatch"));
