@@ -3,6 +3,7 @@
 #   1. micro: Google Benchmark suites of the core, codec and hub (bench/*_bench.cpp).
 #   2. JS: bundle sizes of clients/js beside npm peers (bench/js/bundle-size.mjs).
 #   3. server: scripts/bench-server.sh, when present (steadyws against the npm `ws` peer).
+#   4. tls: scripts/bench-tls.sh (the same over wss://, issue 11).
 # docs/benchmarks.md records the figures, the machine and the commit they came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,7 @@ if [ -d node_modules/esbuild ]; then  # before the server bench: its report read
 fi
 if [ -x scripts/bench-server.sh ]; then
   scripts/bench-server.sh "$out"
+fi
+if [ -x scripts/bench-tls.sh ]; then
+  scripts/bench-tls.sh "$out"  # issue 11: wss:// beside ws:// and the ws peer over wss://
 fi

@@ -374,6 +374,11 @@ ${rows}
 }
 
 // --- docs/benchmarks.md -------------------------------------------------------------------
+// scripts/bench-tls.sh owns the TLS section (between its markers): kept as it is.
+const keptTls = existsSync(docPath)
+  ? (readFileSync(docPath, 'utf8').match(/<!-- tls:begin[\s\S]*?<!-- tls:end -->\n/)?.[0] ?? '')
+  : '';
+
 
 function workloadTable(name) {
   const lines = [
@@ -584,7 +589,7 @@ jitter mode.
 
 ${herdTable()}
 
-## Soak (issue 6; not part of this run)
+${keptTls ? `${keptTls}\n` : ''}## Soak (issue 6; not part of this run)
 
 \`make soak\` (scripts/soak.sh): 1,000 clients for 10 minutes through random proxy faults;
 zero lost, zero duplicated and flat server memory, or it fails. It takes 10 minutes and

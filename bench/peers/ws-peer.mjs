@@ -4,9 +4,12 @@
 // no resume, history, dedup, auth, rate limit or HTTP API.
 //
 //   node bench/peers/ws-peer.mjs [--host 127.0.0.1] [--port 6012] [--heartbeat-interval 30000]
+//                                [--tls-cert FILE --tls-key FILE]
 //
 // Prints `listening on HOST:PORT` once it accepts connections (--port 0 picks a free port).
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 
@@ -38,7 +41,12 @@ function sendError(ws, code, message) {
   ws.send(JSON.stringify({ type: 'error', code, message }));
 }
 
-const server = createServer((req, res) => {
+// --tls-cert/--tls-key: Node's `https` server instead (the TLS comparison of issue 11).
+const tlsCert = flag('--tls-cert', '');
+const tlsKey = flag('--tls-key', '');
+const tlsOptions = tlsCert ? { cert: readFileSync(tlsCert), key: readFileSync(tlsKey) } : null;
+const serve = tlsOptions ? (h) => createHttpsServer(tlsOptions, h) : (h) => createServer(h);
+const server = serve((req, res) => {
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ error: 'not_found', message: 'only /ws is served' }));
 });

@@ -56,9 +56,16 @@ struct ClientError {
 
 struct ClientOptions {
   // Servers to use, tried in order; each failed attempt moves to the next one (failover),
-  // wrapping around. ws://host[:port][/path][?query]; the path defaults to /ws. wss:// is not
-  // supported yet (no TLS). Also settable by passing the URL to the Client constructor.
+  // wrapping around. ws[s]://host[:port][/path][?query]; the path defaults to /ws. Also
+  // settable by passing the URL to the Client constructor.
   std::vector<std::string> urls;
+
+  // ---- TLS, for wss:// URLs (CONTRACT §6) ----
+  // The server's chain is verified against this PEM bundle, or the system store when empty,
+  // and its certificate must be for the URL's host name or IP address.
+  std::string ca_file;
+  // No verification at all (tests, self-signed servers). The CLIs say so on stderr.
+  bool insecure = false;
 
   // ---- reconnecting (core/backoff.hpp) ----
   std::uint32_t max_reconnect_attempts = 5;  // ORIGIN default; 0 = unlimited

@@ -38,6 +38,7 @@ void common_flags(CLI::App* sub, tools::BenchOptions& o) {
       ->check(CLI::PositiveNumber);
   sub->add_flag("--json", o.json, "One JSON object on stdout instead of the table");
   sub->add_flag("!--no-progress", o.progress, "No progress line on stderr");
+  tls_client_flags(sub, o.ca_file, o.insecure);
 }
 
 // `bench herd`: its own options (it starts and restarts the server itself).
@@ -141,6 +142,8 @@ void register_bench(CLI::App& app, Registry& registry) {
   add_herd(bench, *herd_opts, *is_herd);
 
   registry.add(bench, [opts, herd_opts, is_herd] {
+    if (!*is_herd)
+      warn_if_insecure(opts->insecure);
     return *is_herd ? tools::run_herd(*herd_opts) : tools::run_bench(*opts);
   });
 }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -78,6 +79,22 @@ inline CLI::Option* ms_flag(CLI::App* sub, const std::string& name,
           name, [&target](const std::int64_t& v) { target = std::chrono::milliseconds(v); }, help)
       ->check(milliseconds())
       ->default_str(std::to_string(target.count()));
+}
+
+// --ca-file and --insecure (CONTRACT §6) for a command that connects to wss:// servers.
+inline void tls_client_flags(CLI::App* sub, std::string& ca_file, bool& insecure) {
+  sub->add_option("--ca-file", ca_file,
+                  "wss://: verify the server against this PEM CA bundle (default: system store)")
+      ->check(CLI::ExistingFile);
+  sub->add_flag("--insecure", insecure,
+                "wss://: do not verify the server's certificate or host name (says so on stderr)");
+}
+
+// The one stderr line --insecure writes when it is on.
+inline void warn_if_insecure(bool insecure) {
+  if (insecure)
+    std::fputs("warning: --insecure: TLS certificate chain and host name are NOT verified\n",
+               stderr);
 }
 
 // Calls every registration, in name order.

@@ -161,6 +161,7 @@ json::value line_value(const std::string& line) {
 
 int run_connect(ConnectArgs& a) {
   a.options.urls = a.urls;
+  warn_if_insecure(a.options.insecure);
   install_callbacks(a);
   std::string publish_channel = a.publish_channel;
   if (publish_channel.empty() && !a.channels.empty())
@@ -311,6 +312,7 @@ void register_connect(CLI::App& app, Registry& registry) {
   sub->add_option("--queue-max-bytes", o.queue.max_bytes, "Offline queue bound, bytes")
       ->capture_default_str();
   ms_opt(sub, "--ack-timeout", o.ack_timeout, "Resend unacked publishes after this, ms; 0 = off");
+  tls_client_flags(sub, o.ca_file, o.insecure);
   registry.add(sub, [a] { return run_connect(*a); });
 }
 

@@ -116,6 +116,18 @@ void register_serve(CLI::App& app, Registry& registry) {
                        : "--node-id " + v + ": use 1 to 32 characters of A-Z a-z 0-9 _ . -";
           },
           "ID");
+  auto* cert = sub->add_option("--tls-cert", cfg->tls_cert,
+                               "PEM certificate chain: the port speaks HTTPS and WSS only "
+                               "(SIGHUP reloads it)")
+                   ->envname("STEADYWS_TLS_CERT");
+  auto* key = sub->add_option("--tls-key", cfg->tls_key, "PEM private key of --tls-cert")
+                  ->envname("STEADYWS_TLS_KEY");
+  cert->needs(key);
+  key->needs(cert);
+  sub->add_option("--tls-release-buffers", cfg->tls_release_buffers,
+                  "Free idle TLS connections' OpenSSL buffers (diagnostic; default true)")
+      ->envname("STEADYWS_TLS_RELEASE_BUFFERS")
+      ->group("");  // hidden: only for measuring docs/operations.md's TLS memory figures
   registry.add(sub, [cfg] { return server::run(*cfg); });
 }
 

@@ -39,6 +39,7 @@
 
 #include "client/cursors.hpp"
 #include "client/http_call.hpp"
+#include "client/tls.hpp"
 #include "client/url.hpp"
 #include "client/wire.hpp"
 #include "protocol/codec.hpp"
@@ -56,10 +57,13 @@ namespace {
 // One WebSocket attempt, and the connection it becomes. Owned by Impl through link_; a
 // completion whose link is no longer link_ is stale and ignored.
 struct WsLink {
-  WsLink(net::io_context& ioc, client::Endpoint e)
-      : resolver(ioc), ws(ioc), endpoint(std::move(e)) {}
+  // `tls` null: ws://; else wss:// with that context (CONTRACT §6).
+  WsLink(net::io_context& ioc, client::Endpoint e, std::shared_ptr<net::ssl::context> tls)
+      : resolver(ioc),
+        ws(tls ? client::MaybeTlsStream(ioc, std::move(tls)) : client::MaybeTlsStream(ioc)),
+        endpoint(std::move(e)) {}
   tcp::resolver resolver;
-  websocket::stream<beast::tcp_stream> ws;
+  websocket::stream<client::MaybeTlsStream> ws;
   client::Endpoint endpoint;
   beast::flat_buffer buffer;
   std::deque<std::string> outbox;  // front is being written (one write in flight)
@@ -172,6 +176,7 @@ class Client::Impl {
   void start_attempt();
   void on_resolve(std::shared_ptr<WsLink> l, error_code ec, tcp::resolver::results_type r);
   void on_tcp_connect(std::shared_ptr<WsLink> l, error_code ec, tcp::endpoint);
+  void do_upgrade(std::shared_ptr<WsLink> l);
   void on_handshake(std::shared_ptr<WsLink> l, error_code ec);
   void do_read(std::shared_ptr<WsLink> l);
   void on_read(std::shared_ptr<WsLink> l, error_code ec, std::size_t);
@@ -216,6 +221,7 @@ class Client::Impl {
 
   ClientOptions opts_;
   std::vector<client::Endpoint> endpoints_;
+  std::shared_ptr<net::ssl::context> tls_ctx_;  // made when a URL is wss://
 
   // Declared before everything that holds I/O objects, so it is destroyed last.
   net::io_context ioc_;
@@ -291,6 +297,12 @@ Client::Impl::Impl(ClientOptions options)
     if (!e)
       throw std::invalid_argument(e.error());
     endpoints_.push_back(*e);
+  }
+  if (std::any_of(endpoints_.begin(), endpoints_.end(), [](const auto& e) { return e.tls; })) {
+    auto ctx = client::make_tls_client_context(opts_.ca_file, opts_.insecure);
+    if (!ctx)
+      throw std::invalid_argument(ctx.error());
+    tls_ctx_ = std::move(*ctx);
   }
   current_url_ = endpoints_.front().url;
   // Ids must be unique across clients even when tests give every client the same seed, so
@@ -507,7 +519,7 @@ void Client::Impl::arm_ack_timer() {
 void Client::Impl::start_attempt() {
   drop_link(false);
   ++attempt_gen_;
-  link_ = std::make_shared<WsLink>(ioc_, endpoint());
+  link_ = std::make_shared<WsLink>(ioc_, endpoint(), endpoint().tls ? tls_ctx_ : nullptr);
   {
     std::lock_guard lock(mu_);
     current_url_ = link_->endpoint.url;
@@ -545,6 +557,22 @@ void Client::Impl::on_tcp_connect(std::shared_ptr<WsLink> l, error_code ec, tcp:
         l, "connect " + l->endpoint.host + ":" + l->endpoint.port + ": " + ec.message(), false);
   beast::error_code ignored;
   beast::get_lowest_layer(l->ws).socket().set_option(tcp::no_delay(true), ignored);
+  if (!l->endpoint.tls)
+    return do_upgrade(l);
+  l->ws.next_layer().async_tls_handshake(
+      l->endpoint.host, !opts_.insecure, [this, l](error_code e) {
+        if (l != link_)
+          return;
+        if (e)
+          return on_link_lost(l,
+                              "tls " + l->endpoint.host + ":" + l->endpoint.port + ": " +
+                                  l->ws.next_layer().tls_failure(e),
+                              false);
+        do_upgrade(l);
+      });
+}
+
+void Client::Impl::do_upgrade(std::shared_ptr<WsLink> l) {
   // Our HeartbeatTracker owns liveness and connect_timer_ bounds the handshake, so Beast's
   // own timeouts stay off (STYLE 3.5: don't run two liveness mechanisms).
   websocket::stream_base::timeout t{};
@@ -974,7 +1002,8 @@ void Client::Impl::start_poll() {
           return;
         poll_call_.reset();
         on_poll(std::move(asked), started, ec, status, std::move(body));
-      });
+      },
+      endpoint().tls ? tls_ctx_ : nullptr);
   poll_call_->start();
 }
 
@@ -1061,7 +1090,8 @@ void Client::Impl::http_publish_next() {
   const auto gen = fallback_gen_;
   publish_call_ = std::make_shared<client::HttpCall>(
       ioc_, endpoint(), http::verb::post, std::string(client::kPublishTarget), std::move(payload),
-      opts_.connect_timeout, [this, gen, id](error_code ec, unsigned status, std::string body) {
+      opts_.connect_timeout,
+      [this, gen, id](error_code ec, unsigned status, std::string body) {
         if (gen != fallback_gen_)
           return;
         publish_call_.reset();
@@ -1086,7 +1116,8 @@ void Client::Impl::http_publish_next() {
         if (ack && known && opts_.on_ack && callbacks_on())
           opts_.on_ack(ack->id, ack->channel, ack->seq);
         http_publish_next();
-      });
+      },
+      endpoint().tls ? tls_ctx_ : nullptr);
   publish_call_->start();
 }
 

@@ -11,9 +11,10 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 HttpCall::HttpCall(net::io_context& ioc, Endpoint endpoint, http::verb method, std::string target,
-                   std::string body, std::chrono::milliseconds timeout, Handler handler)
+                   std::string body, std::chrono::milliseconds timeout, Handler handler,
+                   std::shared_ptr<net::ssl::context> tls)
     : resolver_(ioc),
-      stream_(ioc),
+      stream_(tls ? MaybeTlsStream(ioc, std::move(tls)) : MaybeTlsStream(ioc)),
       endpoint_(std::move(endpoint)),
       timeout_(timeout),
       handler_(std::move(handler)) {
@@ -33,7 +34,7 @@ HttpCall::HttpCall(net::io_context& ioc, Endpoint endpoint, http::verb method, s
 }
 
 void HttpCall::start() {
-  stream_.expires_after(timeout_);
+  stream_.next_layer().expires_after(timeout_);
   resolver_.async_resolve(endpoint_.host, endpoint_.port,
                           beast::bind_front_handler(&HttpCall::on_resolve, shared_from_this()));
 }
@@ -42,18 +43,27 @@ void HttpCall::cancel() {
   cancelled_ = true;
   resolver_.cancel();
   beast::error_code ignored;
-  stream_.socket().cancel(ignored);
-  stream_.socket().close(ignored);
+  stream_.next_layer().socket().cancel(ignored);
+  stream_.next_layer().socket().close(ignored);
 }
 
 void HttpCall::on_resolve(beast::error_code ec, net::ip::tcp::resolver::results_type results) {
   if (ec || cancelled_)
     return finish(cancelled_ ? net::error::operation_aborted : ec);
-  stream_.async_connect(results,
-                        beast::bind_front_handler(&HttpCall::on_connect, shared_from_this()));
+  stream_.next_layer().async_connect(
+      results, beast::bind_front_handler(&HttpCall::on_connect, shared_from_this()));
 }
 
 void HttpCall::on_connect(beast::error_code ec, net::ip::tcp::endpoint) {
+  if (ec || cancelled_)
+    return finish(cancelled_ ? net::error::operation_aborted : ec);
+  if (stream_.is_tls())
+    return stream_.async_tls_handshake(
+        endpoint_.host, true, beast::bind_front_handler(&HttpCall::on_tls, shared_from_this()));
+  on_tls({});
+}
+
+void HttpCall::on_tls(beast::error_code ec) {
   if (ec || cancelled_)
     return finish(cancelled_ ? net::error::operation_aborted : ec);
   http::async_write(stream_, req_,
@@ -73,7 +83,7 @@ void HttpCall::on_read(beast::error_code ec, std::size_t) {
   if (ec)
     return finish(ec);
   beast::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  stream_.next_layer().socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
   finish({});
 }
 

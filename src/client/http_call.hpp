@@ -1,7 +1,7 @@
 // One HTTP/1.1 request over a fresh TCP connection, for the client's long-polling fallback
 // (GET /api/poll, POST /api/publish). Callback style (STYLE 3.5): the call keeps itself alive
 // through shared_from_this until its completion handler has run. Not a general HTTP client:
-// no keep-alive, no redirects, no TLS.
+// no keep-alive, no redirects. TLS (https) when given a context (the endpoint is wss://).
 // Thread-safety: start() and cancel() must be called on the io_context's thread; the
 // completion runs there too, exactly once (operation_aborted after cancel()).
 #pragma once
@@ -18,6 +18,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "client/tls.hpp"
 #include "client/url.hpp"
 
 namespace steadyws::client {
@@ -30,8 +31,8 @@ class HttpCall : public std::enable_shared_from_this<HttpCall> {
       std::function<void(boost::system::error_code ec, unsigned status, std::string body)>;
 
   HttpCall(boost::asio::io_context& ioc, Endpoint endpoint, boost::beast::http::verb method,
-           std::string target, std::string body, std::chrono::milliseconds timeout,
-           Handler handler);
+           std::string target, std::string body, std::chrono::milliseconds timeout, Handler handler,
+           std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
   void start();
   // Aborts the call; the handler then runs with operation_aborted (if it has not run yet).
@@ -41,12 +42,13 @@ class HttpCall : public std::enable_shared_from_this<HttpCall> {
   void on_resolve(boost::system::error_code ec,
                   boost::asio::ip::tcp::resolver::results_type results);
   void on_connect(boost::system::error_code ec, boost::asio::ip::tcp::endpoint);
+  void on_tls(boost::system::error_code ec);
   void on_write(boost::system::error_code ec, std::size_t);
   void on_read(boost::system::error_code ec, std::size_t);
   void finish(boost::system::error_code ec);
 
   boost::asio::ip::tcp::resolver resolver_;
-  boost::beast::tcp_stream stream_;
+  MaybeTlsStream stream_;
   Endpoint endpoint_;
   std::chrono::milliseconds timeout_;
   boost::beast::flat_buffer buffer_;

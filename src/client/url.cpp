@@ -7,7 +7,7 @@ namespace steadyws::client {
 
 std::string Endpoint::host_header() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != "80")
+  if (port != (tls ? "443" : "80"))
     h += ":" + port;
   return h;
 }
@@ -17,16 +17,17 @@ Result<Endpoint> parse_ws_url(std::string_view url) {
   if (!parsed)
     return Fail{std::string("not a URL (expected ws://host[:port][/path]): ") + std::string(url)};
   const auto& u = *parsed;
-  if (u.scheme() == "wss")
-    return Fail{"wss:// is not supported yet (no TLS); use ws://"};
-  if (u.scheme() != "ws")
-    return Fail{std::string("scheme must be ws://, got ") + std::string(u.scheme()) + "://"};
+  const auto scheme = u.scheme();
+  const bool tls = scheme == "wss" || scheme == "https";
+  if (!tls && scheme != "ws" && scheme != "http")
+    return Fail{std::string("scheme must be ws:// or wss://, got ") + std::string(scheme) + "://"};
   if (u.has_userinfo())
     return Fail{std::string("user info in the URL is not supported")};
   if (u.has_fragment())
     return Fail{std::string("a fragment (#...) makes no sense in a WebSocket URL")};
   Endpoint e;
   e.url = std::string(url);
+  e.tls = tls;
   if (u.host_type() == boost::urls::host_type::ipv6) {
     e.host = u.encoded_host_address();  // without brackets
   } else {
@@ -39,7 +40,7 @@ Result<Endpoint> parse_ws_url(std::string_view url) {
       return Fail{std::string("port must be 1-65535 in ") + std::string(url)};
     e.port = u.port();
   } else {
-    e.port = "80";
+    e.port = tls ? "443" : "80";
   }
   e.target = u.encoded_path().empty() ? "/ws" : std::string(u.encoded_path());
   if (u.has_query()) {

@@ -33,7 +33,8 @@ struct Fail {
 struct Endpoint {
   std::string url;     // as given, for logs and current_url()
   std::string host;    // "127.0.0.1", "example.com", "::1" (IPv6 without brackets)
-  std::string port;    // "6011"; 80 when the URL has none
+  std::string port;    // "6011"; 80 (443 for wss) when the URL has none
+  bool tls = false;    // wss:// (or https://): TLS, the server's certificate verified
   std::string target;  // the upgrade request target: path (default "/ws") plus any query
   // The `token` query parameter of the URL (CONTRACT §2), or empty. The HTTP fallback sends
   // it as `Authorization: Bearer` on /api/poll and /api/publish, so a server started with
@@ -43,9 +44,9 @@ struct Endpoint {
   std::string host_header() const;
 };
 
-// Parses ws://host[:port][/path][?query]. Errors (as a one-line reason): not a URI, a scheme
-// other than ws (wss: "TLS is not supported yet"), no host, a port out of range, userinfo or
-// a fragment.
+// Parses ws[s]://host[:port][/path][?query] (http:// and https:// are taken as ws:// and
+// wss:// of the same server). Errors (as a one-line reason): not a URI, another scheme, no
+// host, a port out of range, userinfo or a fragment.
 Result<Endpoint> parse_ws_url(std::string_view url);
 
 // One channel's position for /api/poll: since and epoch are sent only when known.

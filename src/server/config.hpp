@@ -42,6 +42,12 @@ struct ServerConfig {
   // empty: the in-memory hub, one node.
   std::string redis;
   std::string node_id;  // --node-id; empty: random (cluster only)
+  // CONTRACT §6: PEM files; both set = the port speaks HTTPS and WSS only; both empty = plain.
+  std::string tls_cert;
+  std::string tls_key;
+  // OpenSSL frees an idle connection's record buffers (SSL_MODE_RELEASE_BUFFERS). Off only
+  // to measure what it saves (hidden flag --tls-release-buffers=false).
+  bool tls_release_buffers = true;
 };
 
 // Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`

@@ -31,6 +31,7 @@
 #include <boost/beast/core/error.hpp>
 
 #include "server/send_queue.hpp"
+#include "server/stream.hpp"
 
 namespace steadyws::server {
 
@@ -51,12 +52,13 @@ class FrameWriter {
     ~Listener() = default;
   };
 
-  explicit FrameWriter(tcp::socket&& socket) : socket_(std::move(socket)) {}
+  explicit FrameWriter(WsStream&& stream) : stream_(std::move(stream)) {}
   FrameWriter(const FrameWriter&) = delete;
   FrameWriter& operator=(const FrameWriter&) = delete;
   ~FrameWriter() = default;
 
-  tcp::socket& socket() noexcept { return socket_; }
+  tcp::socket& socket() noexcept { return stream_.next_layer(); }
+  WsStream& stream() noexcept { return stream_; }  // TCP or TLS
 
   // `owner` is kept alive by a write in flight (the session); `listener` hears its outcome.
   // Set both once, before the first flush.
@@ -121,7 +123,7 @@ class FrameWriter {
     queue_.take_batch(batch_, coalesce_ ? SIZE_MAX : 1);
     writing_ = true;
     net::async_write(
-        socket_, batch_.buffers,
+        stream_, batch_.buffers,
         [this, keep = owner_.lock()](beast::error_code ec, std::size_t) { on_write(ec); });
   }
 
@@ -158,7 +160,7 @@ class FrameWriter {
     flush();
   }
 
-  tcp::socket socket_;
+  WsStream stream_;
   SendQueue queue_;
   SendQueue::Batch batch_;  // the batch in flight; reused
   std::weak_ptr<void> owner_;

@@ -71,7 +71,9 @@ Method method_of(http::verb v) {
 }  // namespace
 
 HttpSession::HttpSession(tcp::socket&& socket, std::shared_ptr<ServerState> state)
-    : state_(std::move(state)), stream_(std::move(socket)) {
+    : state_(std::move(state)),
+      stream_(std::move(socket), state_->tls ? state_->tls->current() : nullptr,
+              state_->config.tls_release_buffers) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec)
@@ -86,7 +88,29 @@ HttpSession::~HttpSession() {
 void HttpSession::run() {
   state_->http.add(shared_from_this());
   net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+                beast::bind_front_handler(
+                    stream_.is_tls() ? &HttpSession::do_tls_handshake : &HttpSession::do_read,
+                    shared_from_this()));
+}
+
+void HttpSession::do_tls_handshake() {
+  // The handshake deadline covers TLS too: a client that opens TCP and never sends a
+  // ClientHello (or stalls in the middle) is closed.
+  stream_.expires_after(state_->config.handshake_timeout);
+  stream_.async_handshake(
+      beast::bind_front_handler(&HttpSession::on_tls_handshake, shared_from_this()));
+}
+
+void HttpSession::on_tls_handshake(beast::error_code ec) {
+  if (ec) {
+    // Plain HTTP on the TLS port ("http request"), a client that does not trust us, a
+    // scanner: this connection only, at debug level (every port scan would log otherwise).
+    std::string why =
+        ec == beast::error::timeout ? "no TLS handshake within --handshake-timeout" : ec.message();
+    state_->log.debug("tls handshake failed remote=" + remote_ + " error=" + quoted(why));
+    return do_close();
+  }
+  do_read();
 }
 
 void HttpSession::do_read() {
@@ -233,7 +257,7 @@ void HttpSession::upgrade(Request&& req, Target&& target) {
   state_->http.remove(this);
   stream_.expires_never();
   std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-  auto ws = std::make_shared<WsSession>(stream_.release_socket(), state_, remote_);
+  auto ws = std::make_shared<WsSession>(stream_.release(), state_, remote_);
   ws->run(std::move(req), std::move(target), std::move(early));
 }
 

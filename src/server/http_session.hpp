@@ -28,6 +28,7 @@
 #include "hub/hub.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
+#include "server/stream.hpp"
 
 namespace steadyws::server {
 
@@ -54,6 +55,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   using Request = http::request<http::string_body>;
   using Response = http::response<http::string_body>;
 
+  void do_tls_handshake();  // TLS only: before the first request
+  void on_tls_handshake(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t);
   void handle(Request&& req);
@@ -82,7 +85,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   void on_hub_strand(F&& f);  // runs f on the strand: now if the hub completed inline
 
   std::shared_ptr<ServerState> state_;
-  beast::tcp_stream stream_;
+  HttpStream stream_;  // TCP, or TLS over it (--tls-cert)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;  // the answer being written

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -314,6 +315,16 @@ int run(const ServerConfig& config) {
   std::random_device rd;
   const std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   auto state = std::make_shared<ServerState>(config, ioc, threads, seed);
+  if (!config.tls_cert.empty() || !config.tls_key.empty()) {
+    // CONTRACT §6: a missing, unreadable or mismatched file stops the start, naming it.
+    auto ctx = load_tls_context(config.tls_cert, config.tls_key);
+    if (!ctx) {
+      state->log.error("serve: " + ctx.error() + "; fix the file or start without TLS");
+      return 1;
+    }
+    state->log.info("serve: tls cert=" + config.tls_cert + " serial=" + certificate_serial(**ctx));
+    state->tls = std::make_shared<TlsContexts>(config.tls_cert, config.tls_key, std::move(*ctx));
+  }
 
   auto listener = std::make_shared<Listener>(ioc, state);
   if (auto err = listener->open(config.host, config.port); !err.empty()) {
@@ -329,10 +340,34 @@ int run(const ServerConfig& config) {
   sweeper->run();
 
   Watchdog watchdog(ioc);
+  // CONTRACT §6: SIGHUP reloads the certificate and key; connections already open keep the
+  // context they were accepted with. Without TLS there is nothing to reload (logged).
+  net::signal_set hup(ioc, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](beast::error_code ec, int) {
+      if (ec)
+        return;
+      if (!state->tls) {
+        state->log.info("serve: SIGHUP ignored: no --tls-cert to reload");
+      } else {
+        std::string serial;
+        const std::string why = state->tls->reload(serial);
+        if (why.empty())
+          state->log.info("serve: tls reloaded cert=" + state->tls->cert_file() +
+                          " serial=" + serial);
+        else
+          state->log.error("serve: tls reload failed, keeping the previous certificate: " + why);
+      }
+      wait_hup();
+    });
+  };
+  wait_hup();
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&, listener, sweeper](beast::error_code ec, int sig) {
     if (ec)
       return;
+    beast::error_code hup_ignored;
+    hup.cancel(hup_ignored);
     // CONTRACT §1: stop accepting, close every WebSocket with 1001 and a spread reconnect
     // hint, answer pending polls, exit 0 within 5 s.
     watchdog.arm(std::chrono::milliseconds(4500), state->log);

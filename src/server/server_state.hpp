@@ -23,6 +23,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/session_registry.hpp"
+#include "server/tls_context.hpp"
 
 namespace steadyws::server {
 
@@ -95,6 +96,7 @@ struct ServerState {
   std::atomic<std::uint64_t> connection_counter{0};
   std::atomic<std::size_t> pending_polls{0};
   std::atomic<bool> draining{false};
+  std::shared_ptr<TlsContexts> tls;  // null: plain TCP (no --tls-cert)
 };
 
 }  // namespace steadyws::server

@@ -83,9 +83,9 @@ TimePoint align_up(TimePoint t, Clock::duration grid) {
 
 }  // namespace
 
-WsSession::WsSession(tcp::socket&& socket, std::shared_ptr<ServerState> state, std::string remote)
+WsSession::WsSession(WsStream&& stream, std::shared_ptr<ServerState> state, std::string remote)
     : state_(std::move(state)),
-      out_(std::move(socket)),
+      out_(std::move(stream)),
       reader_(state_->config.max_message_bytes),
       timer_(out_.socket().get_executor()),
       tracker_(heartbeat_config(state_->config), Clock::now()),
@@ -105,7 +105,7 @@ void WsSession::run(http::request<http::string_body> req, Target target, std::st
     requested_session_ = std::string(*s);
 
   // Beast checks the upgrade request and writes the 101 (or the 400/426 that refuses it).
-  handshake_ = std::make_unique<websocket::stream<tcp::socket&>>(out_.socket());
+  handshake_ = std::make_unique<websocket::stream<WsStream&>>(out_.stream());
   websocket::stream_base::timeout t{};
   t.handshake_timeout = state_->config.handshake_timeout;
   t.idle_timeout = websocket::stream_base::none();  // our HeartbeatTracker owns liveness
@@ -192,13 +192,12 @@ void WsSession::do_wait() {
 void WsSession::on_readable(beast::error_code ec) {
   if (ec)
     return finish(ec);
-  auto& socket = out_.socket();
   const bool fresh = pending_.size() == 0;
   char* buf = nullptr;
   std::size_t have = 0;
   if (fresh) {
     buf = scratch();
-    have = socket.read_some(net::buffer(buf, kScratchBytes), ec);
+    have = out_.stream().read_some(net::buffer(buf, kScratchBytes), ec);
   } else {
     // The rest of a frame begun in an earlier read goes behind it. The buffer grows with what
     // has arrived (flat_buffer doubles, without zero-filling), not to the size the header
@@ -208,7 +207,7 @@ void WsSession::on_readable(beast::error_code ec) {
     std::size_t step = std::max(kPendingStep, pending_.size());
     if (needed_ > pending_.size())
       step = std::min(step, std::max(needed_ - pending_.size(), kPendingStep));
-    const std::size_t n = socket.read_some(pending_.prepare(step), ec);
+    const std::size_t n = out_.stream().read_some(pending_.prepare(step), ec);
     pending_.commit(n);
     buf = static_cast<char*>(pending_.data().data());
     have = pending_.size();
@@ -233,6 +232,15 @@ void WsSession::on_readable(beast::error_code ec) {
       pending_.shrink_to_fit();  // idle: no block; a small tail: no large block behind it
   }
   end_turn();
+  if (out_.stream().has_buffered_input()) {
+    // TLS: OpenSSL may hold more records that arrived with this read; the socket will not
+    // say so again. Read them first (on a fresh turn, so a flooding peer cannot starve the
+    // strand); a read that finds only part of a record gets would_block and waits above.
+    net::post(out_.socket().get_executor(),
+              beast::bind_front_handler(&WsSession::on_readable, shared_from_this(),
+                                        beast::error_code{}));
+    return;
+  }
   do_wait();
 }
 

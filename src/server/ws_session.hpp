@@ -56,6 +56,7 @@
 #include "server/frame_writer.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
+#include "server/stream.hpp"
 
 namespace steadyws::server {
 
@@ -68,7 +69,7 @@ class WsSession final : public hub::Subscriber,
  public:
   // Takes the socket of an upgrade request. REQUIRES: a connection slot was reserved with
   // state->try_reserve_connection(); the session releases it when it dies.
-  WsSession(tcp::socket&& socket, std::shared_ptr<ServerState> state, std::string remote);
+  WsSession(WsStream&& stream, std::shared_ptr<ServerState> state, std::string remote);
   ~WsSession() override;
 
   // Completes the upgrade of `req` and runs the connection. `early` holds bytes the HTTP
@@ -149,7 +150,7 @@ class WsSession final : public hub::Subscriber,
   std::shared_ptr<ServerState> state_;
   FrameWriter out_;
   protocol::FrameReader reader_;
-  std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // during the upgrade only
+  std::unique_ptr<websocket::stream<WsStream&>> handshake_;  // during the upgrade only
   std::string early_;           // bytes read with the upgrade request, until on_accept
   beast::flat_buffer pending_;  // an unfinished frame carried to the next read; no block when idle
   std::size_t needed_ = 0;      // bytes that frame needs in all (0: its header is incomplete)

@@ -34,10 +34,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
+#include "client/tls.hpp"
 #include "client/url.hpp"
 #include "protocol/json_text.hpp"
 #include "tools/bench_frame.hpp"
@@ -117,8 +120,10 @@ struct Shared {
   explicit Shared(const BenchOptions& o) : opt(o) {}
   const BenchOptions& opt;
   tcp::endpoint endpoint;
-  std::string request;  // the upgrade request, same for every connection
-  std::string channel;  // fanout
+  std::string request;                     // the upgrade request, same for every connection
+  std::shared_ptr<net::ssl::context> tls;  // wss://: every connection runs TLS over TCP
+  std::string tls_host;                    // for SNI and the certificate check
+  std::string channel;                     // fanout
   std::atomic<Phase> phase{Phase::setup};
 
   bool measuring() const { return phase.load(std::memory_order_relaxed) == Phase::measure; }
@@ -170,7 +175,19 @@ class Conn {
     return mask_;
   }
 
+  void begin_upgrade();
+  // Over TLS or not, the same frames: one gathered write per flush (Asio linearises it into
+  // one SSL_write up to 8 KiB), one read per wakeup.
+  template <class Buffers, class Handler>
+  void write_all(const Buffers& b, Handler&& h) {
+    if (tls_)
+      net::async_write(*tls_, b, std::forward<Handler>(h));
+    else
+      net::async_write(socket_, b, std::forward<Handler>(h));
+  }
+
   tcp::socket socket_;
+  std::unique_ptr<net::ssl::stream<tcp::socket&>> tls_;  // wss:// only
   State state_ = State::connecting;
   std::vector<char> rbuf_;
   std::size_t rlen_ = 0;
@@ -272,6 +289,22 @@ Conn::Conn(Worker& worker, std::size_t read_buffer, std::uint32_t seed)
 
 void Conn::start() {
   state_ = State::connecting;
+  if (w_.shared().tls) {
+    tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(socket_, *w_.shared().tls);
+    SSL* ssl = tls_->native_handle();
+    const std::string& host = w_.shared().tls_host;
+    error_code bad;
+    (void)net::ip::make_address(host, bad);
+    if (bad)
+      SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(host.c_str()));  // SNI (SSL_set_tlsext_host_name)
+    if (SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE) {
+      if (bad)
+        X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), host.c_str(), 0);
+      else
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+    }
+  }
   socket_.async_connect(w_.shared().endpoint, [this](const error_code& ec) { on_connect(ec); });
 }
 
@@ -289,6 +322,19 @@ void Conn::on_connect(const error_code& ec) {
     return fail("connect: " + ec.message());
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  if (!tls_)
+    return begin_upgrade();
+  tls_->async_handshake(net::ssl::stream_base::client, [this](const error_code& e) {
+    if (!e)
+      return begin_upgrade();
+    const long v = SSL_get_verify_result(tls_->native_handle());
+    fail("tls: " + (v != X509_V_OK ? std::string("certificate verify failed: ") +
+                                         X509_verify_cert_error_string(v)
+                                   : e.message()));
+  });
+}
+
+void Conn::begin_upgrade() {
   state_ = State::upgrading;
   const auto& req = w_.shared().request;
   pending_.insert(pending_.end(), req.begin(), req.end());
@@ -307,8 +353,7 @@ void Conn::flush() {
     return;
   std::swap(pending_, writing_);
   write_in_flight_ = true;
-  net::async_write(socket_, net::buffer(writing_),
-                   [this](const error_code& ec, std::size_t) { on_write(ec); });
+  write_all(net::buffer(writing_), [this](const error_code& ec, std::size_t) { on_write(ec); });
 }
 
 void Conn::on_write(const error_code& ec) {
@@ -322,8 +367,14 @@ void Conn::on_write(const error_code& ec) {
 void Conn::do_read() {
   if (rlen_ == rbuf_.size())
     rbuf_.resize(rbuf_.size() * 2);
-  socket_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
-                          [this](const error_code& ec, std::size_t n) { on_read(ec, n); });
+  const auto b = net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_);
+  auto h = [this](const error_code& ec, std::size_t n) {
+    on_read(ec, n);
+  };
+  if (tls_)
+    tls_->async_read_some(b, std::move(h));
+  else
+    socket_.async_read_some(b, std::move(h));
 }
 
 void Conn::on_read(const error_code& ec, std::size_t n) {
@@ -748,6 +799,13 @@ class Run {
       shared_.endpoint = resolver.resolve(url.host, url.port).begin()->endpoint();
     }
     shared_.request = bench::upgrade_request(url.host_header(), url.target);
+    if (url.tls) {
+      auto ctx = client::make_tls_client_context(opt_.ca_file, opt_.insecure);
+      if (!ctx)
+        throw std::invalid_argument(ctx.error());
+      shared_.tls = std::move(*ctx);
+      shared_.tls_host = url.host;
+    }
     shared_.channel = "bench.fanout." + std::to_string(::getpid()) + "." +
                       std::to_string(Clock::now().time_since_epoch().count() % 1000000);
     const std::size_t total = planned_connections();

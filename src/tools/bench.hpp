@@ -51,6 +51,8 @@ struct BenchOptions {
   unsigned connect_concurrency = 128;  // handshakes in progress at once, per thread
   bool json = false;                   // machine output on stdout instead of the table
   bool progress = true;                // one line per second on stderr
+  std::string ca_file;                 // wss://: CA bundle (PEM); empty = the system store
+  bool insecure = false;               // wss://: no certificate check
 };
 
 // Runs one workload and prints its report (table, or JSON with `json`). Returns 0 when the

@@ -87,7 +87,9 @@ export async function restartServer(port, extra = []) {
 }
 
 // A headless Chromium with a fresh profile directory, removed on close.
-export async function launchBrowser() {
+// `extraArgs`: more Chromium flags (the TLS test trusts its test certificate with
+// --ignore-certificate-errors-spki-list).
+export async function launchBrowser(extraArgs = []) {
   const profile = mkdtempSync(path.join(tmpdir(), 'steadyws-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -101,6 +103,7 @@ export async function launchBrowser() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
     viewport: { width: 1280, height: 900 },
   });

@@ -42,8 +42,8 @@ TEST(ParseWsUrl, KeepsTheTokenForTheHttpFallback) {
 
 TEST(ParseWsUrl, RefusesWhatItCannotServe) {
   const char* bad[] = {
-      "",      "not a url",        "http://127.0.0.1:6011/ws", "wss://127.0.0.1/ws",
-      "ws://", "ws://u:p@host/ws", "ws://host/ws#frag",        "ws://host:0/ws",
+      "",      "not a url",        "ftp://127.0.0.1:6011/ws", "wss://",
+      "ws://", "ws://u:p@host/ws", "ws://host/ws#frag",       "ws://host:0/ws",
   };
   for (const char* url : bad) {
     auto e = parse_ws_url(url);
@@ -54,10 +54,23 @@ TEST(ParseWsUrl, RefusesWhatItCannotServe) {
   }
 }
 
-TEST(ParseWsUrl, ExplainsThatTlsIsMissing) {
+TEST(ParseWsUrl, WssIsTlsOn443AndHttpsIsItsAlias) {
   auto e = parse_ws_url("wss://example.com/ws");
-  ASSERT_FALSE(e.has_value());
-  EXPECT_NE(e.error().find("TLS"), std::string::npos);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_TRUE(e->tls);
+  EXPECT_EQ(e->port, "443");
+  EXPECT_EQ(e->host_header(), "example.com");  // the default port is not repeated
+  auto h = parse_ws_url("https://example.com:8443");
+  ASSERT_TRUE(h.has_value());
+  EXPECT_TRUE(h->tls);
+  EXPECT_EQ(h->host_header(), "example.com:8443");
+  EXPECT_EQ(h->target, "/ws");
+  auto plain = parse_ws_url("http://127.0.0.1:6011/ws");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->tls);
+  auto scheme = parse_ws_url("ftp://h/ws");
+  ASSERT_FALSE(scheme.has_value());
+  EXPECT_NE(scheme.error().find("wss://"), std::string::npos);
 }
 
 TEST(PollTarget, CarriesSinceAndEpochOnlyWhenKnown) {
