@@ -21,6 +21,7 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/policy.hpp"
 #include "server/session_registry.hpp"
 
 namespace steadyws::server {
@@ -92,6 +93,10 @@ struct ServerState {
   std::atomic<std::uint64_t> connection_counter{0};
   std::atomic<std::size_t> pending_polls{0};
   std::atomic<bool> draining{false};
+  // CONTRACT §8: the per-IP HTTP limit, and the policy every request and upgrade asks
+  // (policy.hpp). Built from `config` by the constructor.
+  IpRateLimiter http_limiter;
+  PolicyConfig policy;
 };
 
 }  // namespace steadyws::server

@@ -34,6 +34,10 @@ RateLimitConfig rate_config(const ServerConfig& c) {
   return r;
 }
 
+constexpr std::string_view kChannelLimitMessage =
+    "the server holds --max-channels channels; use an existing channel or retry once idle ones "
+    "expire (--channel-ttl)";
+
 // How long a close frame may take to leave before the socket is closed anyway.
 constexpr Duration kTeardownDeadline{1000};
 // How long a graceful close handshake may take before the socket is closed anyway.
@@ -96,12 +100,16 @@ WsSession::~WsSession() {
   state_->release_connection();
 }
 
-void WsSession::run(http::request<http::string_body> req, Target target, std::string early) {
+void WsSession::run(http::request<http::string_body> req, Target target, std::string early,
+                    Credential credential) {
   out_.set_owner(weak_from_this(), this);
   out_.set_coalescing(state_->config.write_coalescing);
   early_ = std::move(early);
+  credential_ = std::move(credential);
   if (auto s = target.get("session"); s && !s->empty())
     requested_session_ = std::string(*s);
+  if (auto r = target.get("resume"); r && !r->empty())
+    resume_token_ = std::string(*r);
 
   // Beast checks the upgrade request and writes the 101 (or the 400/426 that refuses it).
   handshake_ = std::make_unique<websocket::stream<tcp::socket&>>(out_.socket());
@@ -142,7 +150,11 @@ void WsSession::on_accept(beast::error_code ec) {
   out_.socket().non_blocking(true, ignored);  // reads below never block the thread
   out_.socket().set_option(tcp::no_delay(true), ignored);
 
-  auto a = state_->sessions.attach(requested_session_, weak_from_this(), opened_at_, wall);
+  std::optional<std::string_view> resume;
+  if (resume_token_)
+    resume = *resume_token_;
+  auto a = state_->sessions.attach(requested_session_, resume, weak_from_this(), opened_at_, wall);
+  resume_token_.reset();
   session_id_ = a.id;
   generation_ = a.generation;
   if (auto prev = a.previous.lock(); prev && prev.get() != this)
@@ -151,6 +163,7 @@ void WsSession::on_accept(beast::error_code ec) {
   protocol::Welcome w;
   w.session_id = session_id_;
   w.resumed = a.resumed;
+  w.resume_token = std::move(a.resume_token);
   w.heartbeat_interval_ms = state_->config.heartbeat_interval.count();
   w.heartbeat_timeout_ms = state_->config.heartbeat_timeout.count();
   w.server_time_ms = to_unix_ms(wall);
@@ -164,8 +177,11 @@ void WsSession::on_accept(beast::error_code ec) {
     subscriptions_.insert(ch);
   }
 
+  // The session id is no secret (it resumes nothing without the token); the token is never
+  // logged.
   state_->log.info("ws open id=" + id_ + " session=" + session_id_ + " remote=" + remote_ +
-                   (a.resumed ? " resumed=true" : ""));
+                   (a.resumed ? " resumed=true" : "") +
+                   (a.refused ? " resume_refused=" + quoted(*requested_session_) : ""));
   if (!early_.empty()) {  // frames sent before the 101 arrived
     const CollectWakes collect(&wakes_);
     const std::size_t used = consume(early_.data(), early_.size());
@@ -402,11 +418,18 @@ void WsSession::handle(protocol::Ping& m) {
 }
 
 void WsSession::handle(protocol::Subscribe& m) {
+  const std::size_t max_subs = state_->config.max_subscriptions;
+  if (max_subs != 0 && subscriptions_.size() >= max_subs && !subscriptions_.contains(m.channel))
+    return send_error(errc::limit, "at most " + std::to_string(max_subs) +
+                                       " subscriptions per connection (--max-subscriptions); "
+                                       "unsubscribe from one first");
   std::optional<std::string_view> epoch;
   if (m.epoch)
     epoch = *m.epoch;
   auto r = state_->hub->subscribe(
       m.channel, std::static_pointer_cast<hub::Subscriber>(shared_from_this()), m.since, epoch);
+  if (r.limited)
+    return send_error(errc::limit, kChannelLimitMessage);
   if (subscriptions_.insert(m.channel).second)
     state_->sessions.subscribed(session_id_, m.channel);
   protocol::Subscribed s;
@@ -435,6 +458,8 @@ void WsSession::handle(protocol::Publish& m) {
   if (m.id)
     id = *m.id;
   auto r = state_->hub->publish(m.channel, id, m.data, wall_ms());
+  if (r.limited)
+    return send_error(errc::limit, kChannelLimitMessage);
   protocol::Ack a;
   a.id = std::move(r.id);
   a.channel = std::move(m.channel);
