@@ -254,12 +254,6 @@ class Client::Impl {
   // (after leaving a fallback taken for a slow link, those would send the client straight
   // back to polling on a healthy link).
   QualityMonitor link_quality_;
-  // The last welcome's session, resumed on the next connect to the same URL.
-  struct ResumeSession {
-    std::string url;
-    std::string id;
-    std::string token;
-  } session_;
 
   // Shared with other threads.
   mutable std::mutex mu_;
@@ -514,11 +508,6 @@ void Client::Impl::start_attempt() {
   drop_link(false);
   ++attempt_gen_;
   link_ = std::make_shared<WsLink>(ioc_, endpoint());
-  if (!session_.token.empty() && session_.url == link_->endpoint.url) {
-    auto& t = link_->endpoint.target;
-    t += (t.find('?') == std::string::npos ? "?" : "&");
-    t += "session=" + session_.id + "&resume=" + session_.token;  // hex: nothing to encode
-  }
   {
     std::lock_guard lock(mu_);
     current_url_ = link_->endpoint.url;
@@ -644,10 +633,6 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
   if (!l->welcomed) {
     if (!std::holds_alternative<protocol::Welcome>(*parsed))
       return on_link_lost(l, "the server's first frame was not a welcome", false);
-    // CONTRACT §8: the session and its resume token, sent back on the next connect to the
-    // same URL (?session=ID&resume=TOKEN); never logged.
-    const auto& w = std::get<protocol::Welcome>(*parsed);
-    session_ = {l->endpoint.url, w.session_id, w.resume_token};
     return on_welcome(l);
   }
   std::visit(
