@@ -257,7 +257,7 @@ TEST(Policy, AssetsAreGetOnlyAndNeedNoToken) {
 PolicyConfig with_tokens() {
   PolicyConfig c;
   c.authenticator = std::make_shared<StaticTokenAuthenticator>("client-t");
-  c.admin_token = "admin-t";
+  c.admin_token = "Zq9secret";
   return c;
 }
 
@@ -307,7 +307,7 @@ TEST(Policy, ClientTokenDoesNotOpenTheAdminSurface) {
     r.token = "client-t";
     const auto d = run(c, r);
     EXPECT_EQ(d.status, 401u) << path;
-    EXPECT_EQ(d.message.find("admin-t"), std::string::npos);
+    EXPECT_EQ(d.message.find("Zq9secret"), std::string::npos);
   }
   auto none = facts("/metrics");
   EXPECT_EQ(run(c, none).status, 401u) << "/metrics is no longer public with --admin-token";
@@ -321,7 +321,7 @@ TEST(Policy, AdminTokenOpensEverything) {
         std::pair{"/api/health", Method::get}, std::pair{"/api/poll", Method::get},
         std::pair{"/api/publish", Method::post}}) {
     auto r = facts(path, m);
-    r.token = "admin-t";
+    r.token = "Zq9secret";
     const auto d = run(c, r);
     EXPECT_EQ(d.outcome, Outcome::proceed) << path;
     EXPECT_TRUE(d.is_admin()) << path;
@@ -331,13 +331,13 @@ TEST(Policy, AdminTokenOpensEverything) {
 
 TEST(Policy, AdminTokenAloneWithoutClientToken) {
   PolicyConfig c;
-  c.admin_token = "admin-t";
+  c.admin_token = "Zq9secret";
   auto r = facts("/api/health");
   auto d = run(c, r);
   EXPECT_EQ(d.outcome, Outcome::proceed) << "no client credential configured: open";
   EXPECT_FALSE(d.show_connection_lists);
   EXPECT_EQ(run(c, facts("/api/sessions")).status, 401u);
-  r.token = "admin-t";
+  r.token = "Zq9secret";
   EXPECT_TRUE(run(c, r).show_connection_lists);
 }
 
