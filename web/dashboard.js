@@ -217,16 +217,48 @@ for (const th of document.querySelectorAll('#connections th')) {
   });
 }
 
+// ---- the admin token (CONTRACT §8) ---------------------------------------------------------
+// With --admin-token the server answers 401 on the admin surface and leaves the connection
+// list out; the page then asks for the token and keeps it for this tab only (sessionStorage:
+// gone when the tab closes, never sent to another origin).
+const ADMIN_KEY = 'steadyws.adminToken';
+function adminHeaders() {
+  const t = sessionStorage.getItem(ADMIN_KEY);
+  return t ? { Authorization: `Bearer ${t}` } : {};
+}
+function askForAdminToken(why) {
+  $('admin-why').textContent = why;
+  $('admin-form').hidden = false;
+}
+$('admin-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const t = $('admin-token').value.trim();
+  if (t) sessionStorage.setItem(ADMIN_KEY, t);
+  else sessionStorage.removeItem(ADMIN_KEY);
+  $('admin-token').value = '';
+  $('admin-form').hidden = true;
+  pollServer();
+});
+
 async function pollServer() {
   if (polling) return; // one request at a time, whatever the network does
   polling = true;
   try {
+    const init = { cache: 'no-store', headers: adminHeaders() };
     const [metricsRes, healthRes] = await Promise.all([
-      fetch(apiUrl('/api/websocket/metrics'), { cache: 'no-store' }),
-      fetch(apiUrl('/api/health'), { cache: 'no-store' }),
+      fetch(apiUrl('/api/websocket/metrics'), init),
+      fetch(apiUrl('/api/health'), init),
     ]);
+    if (metricsRes.status === 401) {
+      if (sessionStorage.getItem(ADMIN_KEY)) sessionStorage.removeItem(ADMIN_KEY);
+      askForAdminToken('The server needs a token (HTTP 401).');
+    }
     if (metricsRes.status !== 200) throw new Error(`metrics answered HTTP ${metricsRes.status}`);
     const m = await metricsRes.json();
+    if (!Array.isArray(m.connectionDetails)) {
+      if (sessionStorage.getItem(ADMIN_KEY)) sessionStorage.removeItem(ADMIN_KEY); // a wrong one
+      askForAdminToken('The connection list needs the admin token (--admin-token).');
+    }
     const h = healthRes.status === 200 ? await healthRes.json() : null;
     const s = m.serverMetrics || {};
     $('srv-status').textContent = h ? h.status : '–';

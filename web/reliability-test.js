@@ -101,10 +101,15 @@ async function connectOrFail(c) {
 async function forceDisconnect(sessionId) {
   let res;
   try {
-    res = await fetch(apiUrl('/api/admin/disconnect', { session: sessionId }), { method: 'POST' });
+    // The dashboard's admin token for this tab (CONTRACT §8), when the server has one.
+    const admin = sessionStorage.getItem('steadyws.adminToken');
+    const headers = admin ? { Authorization: `Bearer ${admin}` } : {};
+    res = await fetch(apiUrl('/api/admin/disconnect', { session: sessionId }), { method: 'POST', headers });
   } catch (e) {
     throw new Error(`admin disconnect failed: ${e.message}`);
   }
+  if (res.status === 401)
+    throw new Error('admin disconnect needs the admin token: enter it on the dashboard (/) in this tab');
   if (res.status !== 200) throw new Error(`admin disconnect answered HTTP ${res.status}`);
   stats.forcedDisconnects += 1;
 }

@@ -22,7 +22,9 @@ enum class errc {
   rate_limited,  // over the per-connection rate limit
   unauthorized,  // missing or wrong token
   internal,      // our bug; the connection stays open
-  unavailable,   // the cluster's store (Redis) is down or too slow: retry later (CONTRACT §5)
+  limit,         // over --max-channels or --max-subscriptions (CONTRACT §8)
+  forbidden,     // the credential does not allow this channel or action (CONTRACT §8)
+  unavailable,   // a backing store (Redis) cannot take it now; retry (CONTRACT §5)
 };
 
 // The wire spelling of an error code ("bad_json", ...). Never empty.
@@ -32,7 +34,7 @@ std::string_view to_string(errc e) noexcept;
 // string. The inverse of to_string; used when parsing a server's `error` frame.
 std::optional<errc> errc_from_string(std::string_view s) noexcept;
 
-// The HTTP status that carries this error on the HTTP API (400, 413, 429, 401, 500, 503).
+// The HTTP status that carries this error on the HTTP API (400, 413, 429, 401, 500, 403, 503).
 unsigned http_status(errc e) noexcept;
 
 const boost::system::error_category& steadyws_category() noexcept;

@@ -72,7 +72,8 @@ void register_serve(CLI::App& app, Registry& registry) {
   sub->add_option("--auth-token", cfg->auth_token, "Token required on /ws and /api (401)")
       ->envname("STEADYWS_AUTH_TOKEN");
   sub->add_option("--allowed-origin", cfg->allowed_origins,
-                  "Origin allowed to upgrade (repeatable; default any)")
+                  "Origin allowed to upgrade, POST and get CORS headers (repeatable; default any, "
+                  "no CORS)")
       ->envname("STEADYWS_ALLOWED_ORIGIN");
   const std::map<std::string, server::LogLevel> levels{{"debug", server::LogLevel::debug},
                                                        {"info", server::LogLevel::info},
@@ -93,6 +94,34 @@ void register_serve(CLI::App& app, Registry& registry) {
           "STEADYWS_HTTP_IDLE_TIMEOUT");
   ms_flag(sub, "--session-grace", cfg->session_grace,
           "Keep a session with no connection this long, ms", "STEADYWS_SESSION_GRACE");
+  // CONTRACT §8 (docs/security.md).
+  sub->add_option("--admin-token", cfg->admin_token,
+                  "Token for /api/admin/*, /api/sessions, /metrics and the per-connection lists "
+                  "(401 without it); default none")
+      ->envname("STEADYWS_ADMIN_TOKEN");
+  sub->add_option("--max-channels", cfg->max_channels,
+                  "Channels in the hub; one more is refused with `limit` (429); 0 = no limit")
+      ->envname("STEADYWS_MAX_CHANNELS")
+      ->capture_default_str();
+  sub->add_option("--max-subscriptions", cfg->max_subscriptions,
+                  "Channels per connection or poll; one more is refused with `limit`; 0 = no "
+                  "limit")
+      ->envname("STEADYWS_MAX_SUBSCRIPTIONS")
+      ->capture_default_str();
+  sub->add_option("--http-rate-limit", cfg->http_rate_limit,
+                  "HTTP requests/s per client IP on /api/* and /metrics (429 above); 0 = off")
+      ->envname("STEADYWS_HTTP_RATE_LIMIT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--http-rate-burst", cfg->http_rate_burst,
+                  "Burst size of the per-IP HTTP rate limit")
+      ->envname("STEADYWS_HTTP_RATE_BURST")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--http-rate-limit-loopback", cfg->http_rate_limit_loopback,
+                  "Rate-limit loopback clients too (tests; default false)")
+      ->envname("STEADYWS_HTTP_RATE_LIMIT_LOOPBACK")
+      ->group("");  // hidden: loopback is usually a local reverse proxy
   sub->add_option("--write-coalescing", cfg->write_coalescing,
                   "Gather queued frames into one write (diagnostic; default true)")
       ->envname("STEADYWS_WRITE_COALESCING")

@@ -76,6 +76,8 @@ struct SubscribeResult {
   std::string epoch;
   bool recovered = false;     // see Hub::subscribe
   std::vector<Frame> replay;  // frames after `since`, in order; empty unless recovered
+  // The channel did not exist and the hub already holds max_channels: nothing was done.
+  bool limited = false;
 };
 
 struct PublishResult {
@@ -84,6 +86,7 @@ struct PublishResult {
   std::uint64_t seq = 0;
   std::string id;          // the publisher's id, or the generated one
   bool duplicate = false;  // the id was already accepted on this channel: first ack again
+  bool limited = false;    // as SubscribeResult::limited: not published
 };
 
 struct ReadResult {
@@ -97,6 +100,7 @@ struct ReadResult {
   // frame read when recovered, else last_seq (nothing more to read, or a gap already
   // reported by recovered:false). Differs from last_seq when max_frames cut the read short.
   std::uint64_t cursor = 0;
+  bool limited = false;  // as SubscribeResult::limited
 };
 
 struct HubCounts {
@@ -219,6 +223,9 @@ struct MemoryHubConfig {
   // "<node_id>:<n>" with n counting the channels this hub created. Keep it to 16 characters
   // or fewer so that generated ids ("<epoch>-<seq>") stay within the contract's 64.
   std::string node_id = "node";
+  // --max-channels (CONTRACT §8): a subscribe, publish or read that would create a channel
+  // beyond this many is refused with `limited` set. 0 = no limit.
+  std::size_t max_channels = 0;
 };
 
 // The in-memory, single-node hub (src/hub/memory_hub.cpp): per-channel locks under a

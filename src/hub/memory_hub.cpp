@@ -162,8 +162,12 @@ class MemoryHub final : public Hub {
     // destructor runs after the channel's lock is released.
     const std::shared_ptr<Subscriber> strong = subscriber.lock();
     const Locked locked = lock_channel(name);
-    Channel& c = *locked.channel;
     SubscribeResult r;
+    if (locked.channel == nullptr) {
+      r.limited = true;
+      return r;
+    }
+    Channel& c = *locked.channel;
     r.last_seq = c.last_seq;
     r.epoch = c.epoch;
     if (c.can_resume(since, epoch)) {
@@ -207,6 +211,11 @@ class MemoryHub final : public Hub {
     // order is the reverse of declaration), so no Subscriber's destructor runs under it.
     std::vector<std::shared_ptr<Subscriber>> delivered;
     const Locked locked = lock_channel(name);
+    if (locked.channel == nullptr) {
+      PublishResult limited;
+      limited.limited = true;
+      return limited;
+    }
     Channel& c = *locked.channel;
 
     if (id) {
@@ -252,8 +261,12 @@ class MemoryHub final : public Hub {
   ReadResult do_read(std::string_view name, std::optional<std::uint64_t> since,
                      std::optional<std::string_view> epoch, std::size_t max_frames) const {
     const Locked locked = lock_channel(name);
-    const Channel& c = *locked.channel;
     ReadResult r;
+    if (locked.channel == nullptr) {
+      r.limited = true;
+      return r;
+    }
+    const Channel& c = *locked.channel;
     r.last_seq = c.last_seq;
     r.epoch = c.epoch;
     r.cursor = c.last_seq;
@@ -332,7 +345,8 @@ class MemoryHub final : public Hub {
   Shard& shard_of(std::string_view name) const { return shards_[StringHash{}(name) % kShards]; }
 
   // A channel with its lock held, not removed, its idle mark cleared (invariant 5); channel
-  // is null when the name is unknown and `create` is false. The lock is released before the
+  // is null when the name is unknown and `create` is false, or creating it would pass
+  // max_channels. The lock is released before the
   // reference (members are destroyed in reverse order).
   struct Locked {
     std::shared_ptr<Channel> channel;
@@ -358,6 +372,9 @@ class MemoryHub final : public Hub {
           return {};
         }
         l.channel = create_channel(shard, name);
+        if (!l.channel) {
+          return {};  // over max_channels
+        }
       }
       l.lock = std::unique_lock(l.channel->mu);
       if (!l.channel->removed) {
@@ -369,11 +386,18 @@ class MemoryHub final : public Hub {
     }
   }
 
-  // The channel called `name` from the map, created (with a fresh epoch) when missing.
+  // The channel called `name` from the map, created (with a fresh epoch) when missing; null
+  // when it is missing and the hub already holds max_channels (an exact bound: the count is
+  // taken before the channel is made).
   std::shared_ptr<Channel> create_channel(Shard& shard, std::string_view name) const {
     std::unique_lock lock(shard.mu);
     auto it = shard.channels.find(name);
     if (it == shard.channels.end()) {
+      if (config_.max_channels != 0 &&
+          channels_.fetch_add(1, std::memory_order_relaxed) >= config_.max_channels) {
+        channels_.fetch_sub(1, std::memory_order_relaxed);
+        return nullptr;
+      }
       // The epoch: "<node_id>:<n>", n counting channels created by this hub. node_id differs
       // per process start, n per channel incarnation.
       std::string epoch = config_.node_id + ":" +
@@ -385,7 +409,9 @@ class MemoryHub final : public Hub {
                         std::shared_ptr<Channel>(
                             new Channel(std::string(name), std::move(epoch), config_.history)))
                .first;
-      channels_.fetch_add(1, std::memory_order_relaxed);
+      if (config_.max_channels == 0) {
+        channels_.fetch_add(1, std::memory_order_relaxed);
+      }
     }
     return it->second;
   }

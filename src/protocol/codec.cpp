@@ -304,6 +304,10 @@ void serialize(const Welcome& m, std::string& out) {
     s.str(m.session_id);
     s.lit(R"(,"resumed":)");
     s.boolean(m.resumed);
+    if (!m.resume_token.empty()) {
+      s.lit(R"(,"resumeToken":)");
+      s.str(m.resume_token);
+    }
     s.lit(R"(,"heartbeatInterval":)");
     s.i64(m.heartbeat_interval_ms);
     s.lit(R"(,"heartbeatTimeout":)");
@@ -638,7 +642,9 @@ class Fields {
       return true;
     }
     return fail(mistyped(
-        "code", "one of bad_json, bad_message, too_large, rate_limited, unauthorized, internal"));
+        "code",
+        "one of bad_json, bad_message, too_large, rate_limited, unauthorized, internal, limit, "
+        "forbidden, unavailable"));
   }
 
  private:
@@ -700,7 +706,8 @@ auto parse_object(std::string_view text, const Limits& limits, const Decode& dec
   json::value v = p.release();  // destroyed before mr: declared after it
   json::object* o = v.if_object();
   if (o == nullptr) {
-    return make_error(errc::bad_json, "a message must be a JSON object");
+    // Valid JSON, wrong shape: the contract keeps bad_json for text that does not parse.
+    return make_error(errc::bad_message, "a message must be a JSON object with a string type");
   }
   return decode(*o);
 }
@@ -835,12 +842,15 @@ ParseResult<ServerMessage> decode_server(json::object& o) {
   }
   if (type == "welcome") {
     Welcome m;
+    std::optional<std::string> token;
     if (!(f.string("sessionId", m.session_id) && f.boolean("resumed", m.resumed) &&
+          f.optional_string("resumeToken", token) &&
           f.i64("heartbeatInterval", m.heartbeat_interval_ms) &&
           f.i64("heartbeatTimeout", m.heartbeat_timeout_ms) &&
           f.i64("serverTime", m.server_time_ms))) {
       return std::move(f.error());
     }
+    m.resume_token = token.value_or(std::string());
     return ServerMessage(std::move(m));
   }
   if (type == "error") {

@@ -34,6 +34,10 @@ std::string_view to_string(errc e) noexcept {
       return "unauthorized";
     case errc::internal:
       return "internal";
+    case errc::limit:
+      return "limit";
+    case errc::forbidden:
+      return "forbidden";
     case errc::unavailable:
       return "unavailable";
   }
@@ -41,8 +45,9 @@ std::string_view to_string(errc e) noexcept {
 }
 
 std::optional<errc> errc_from_string(std::string_view s) noexcept {
-  for (const errc e : {errc::bad_json, errc::bad_message, errc::too_large, errc::rate_limited,
-                       errc::unauthorized, errc::internal, errc::unavailable}) {
+  for (const errc e :
+       {errc::bad_json, errc::bad_message, errc::too_large, errc::rate_limited, errc::unauthorized,
+        errc::internal, errc::limit, errc::forbidden, errc::unavailable}) {
     if (to_string(e) == s) {
       return e;
     }
@@ -64,6 +69,10 @@ unsigned http_status(errc e) noexcept {
       return 401;
     case errc::internal:
       return 500;
+    case errc::limit:
+      return 429;
+    case errc::forbidden:
+      return 403;
     case errc::unavailable:
       return 503;
   }

@@ -35,6 +35,13 @@ struct ServerConfig {
   std::chrono::milliseconds session_grace{120000};  // a session with no connection is kept
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds http_idle_timeout{30000};
+  // CONTRACT §8 and docs/security.md.
+  std::string admin_token;               // --admin-token; empty = no separate admin credential
+  std::size_t max_channels = 100000;     // channels in the hub; 0 = no limit
+  std::size_t max_subscriptions = 1000;  // per connection or poll; 0 = no limit
+  double http_rate_limit = 100;  // HTTP requests/s per client IP on /api/*, /metrics; 0 = off
+  double http_rate_burst = 200;
+  bool http_rate_limit_loopback = false;  // hidden flag: limit 127.0.0.1 too (tests)
   // Gather every queued frame of a connection into one write (docs/decisions/0001). Off only
   // to measure what it buys (hidden flag --write-coalescing=false).
   bool write_coalescing = true;

@@ -1,6 +1,7 @@
 #include "server/http_session.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -27,8 +28,15 @@ namespace json = boost::json;
 
 namespace {
 
-// 64 KiB of headers, and a body up to the message limit plus room for the envelope.
-constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+// Request limits (docs/security.md, beside Beast's, nginx's and Node's defaults): the request
+// line plus headers at most 16 KiB (Node's default; Beast's parser defaults to 8 KiB, nginx
+// to 1 KiB growing to 4 x 8 KiB), at most 100 header fields (Apache's LimitRequestFields),
+// a request target of at most 8 KiB (nginx's and Apache's line limit). Beyond: 431 (414 for
+// the target) and the connection closes. The body: up to the message limit plus room for the
+// envelope (413).
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kMaxHeaderFields = 100;
+constexpr std::size_t kMaxTargetBytes = 8 * 1024;
 
 std::int64_t now_ms() {
   return to_unix_ms(std::chrono::system_clock::now());
@@ -63,6 +71,8 @@ Method method_of(http::verb v) {
       return Method::head;
     case http::verb::post:
       return Method::post;
+    case http::verb::options:
+      return Method::options;
     default:
       return Method::other;
   }
@@ -76,13 +86,17 @@ HttpSession::HttpSession(tcp::socket&& socket, std::shared_ptr<ServerState> stat
               state_->config.tls_release_buffers) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec)
-    remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  if (!ec) {
+    client_ip_ = ep.address().to_string();
+    remote_ = client_ip_ + ":" + std::to_string(ep.port());
+  }
 }
 
 HttpSession::~HttpSession() {
   if (waiter_)
     state_->pending_polls.fetch_sub(1, std::memory_order_relaxed);
+  if (poll_reserved_)
+    state_->release_connection();
 }
 
 void HttpSession::run() {
@@ -130,7 +144,14 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == net::error::operation_aborted)
     return do_close();
-  if (ec == http::error::body_limit || ec == http::error::header_limit) {
+  if (ec == http::error::header_limit) {
+    keep_alive_ = false;
+    version_ = 11;
+    return send_error(http::status::request_header_fields_too_large, "too_large",
+                      "request header block over " + std::to_string(kHeaderLimit) +
+                          " bytes; send fewer or smaller headers");
+  }
+  if (ec == http::error::body_limit) {
     keep_alive_ = false;
     version_ = 11;
     return send_error(http::status::payload_too_large, "too_large",
@@ -152,58 +173,79 @@ void HttpSession::handle(Request&& req) {
   version_ = req.version();
   keep_alive_ = req.keep_alive() && !stopping_;
   head_ = req.method() == http::verb::head;
+  extra_headers_.clear();
 
+  // Request limits (docs/security.md): the header block's bytes are bounded by the parser
+  // (kHeaderLimit, 431); the request line and the number of fields here.
+  if (req.target().size() > kMaxTargetBytes) {
+    keep_alive_ = false;
+    return send_error(http::status::uri_too_long, "too_large",
+                      "request target over " + std::to_string(kMaxTargetBytes) + " bytes");
+  }
+  if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > kMaxHeaderFields) {
+    keep_alive_ = false;
+    return send_error(http::status::request_header_fields_too_large, "too_large",
+                      "more than " + std::to_string(kMaxHeaderFields) + " header fields");
+  }
+
+  // One pass: route -> policy -> handler.
   auto target = parse_target(std::string_view(req.target().data(), req.target().size()));
   if (!target)
     return send_error(http::status::bad_request, "bad_message",
                       "malformed request target; use /path?key=value");
-  const Route route = route_of(target->path);
+  Route route = route_of(target->path);
+  const WebAsset* asset = nullptr;
   if (route == Route::not_found || route == Route::dashboard || route == Route::reliability_page) {
     // The embedded web/ files (dashboard, reliability page, browser client, uPlot).
-    if (const WebAsset* asset = find_web_asset(target->path)) {
-      if (req.method() != http::verb::get && req.method() != http::verb::head) {
-        Response res{http::status::method_not_allowed, version_};
-        res.set(http::field::allow, "GET, HEAD");
-        res.set(http::field::content_type, "application/json");
-        res.body() = error_body("method_not_allowed", "use GET for " + target->path);
-        return send(std::move(res));
-      }
+    asset = find_web_asset(target->path);
+    if (asset != nullptr)
+      route = Route::asset;
+  }
+
+  const auto header = [&req](http::field f) -> std::optional<std::string_view> {
+    const auto it = req.find(f);
+    if (it == req.end())
+      return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  };
+  RequestFacts facts;
+  facts.route = route;
+  facts.method = method_of(req.method());
+  facts.path = target->path;
+  facts.origin = header(http::field::origin);
+  facts.content_type = header(http::field::content_type);
+  facts.body_bytes = req.body().size();
+  facts.token = request_token(header(http::field::authorization).value_or(""), *target);
+  facts.client_ip = client_ip_;
+  Decision decision = decide(state_->policy, facts, Clock::now(), now_ms());
+  extra_headers_ = std::move(decision.headers);
+  if (decision.outcome == Outcome::preflight) {
+    Response res{http::status::no_content, version_};
+    return send(std::move(res));
+  }
+  if (decision.outcome == Outcome::refuse) {
+    if (route == Route::ws)
+      state_->metrics.handshake_failed();
+    if (decision.status == 429)
+      state_->metrics.rate_limited();
+    return send_error(static_cast<http::status>(decision.status), decision.code, decision.message);
+  }
+
+  credential_ = decision.credential;
+  switch (route) {
+    case Route::ws:
+      return upgrade(std::move(req), std::move(*target), std::move(decision.credential));
+    case Route::asset: {
       Response res{http::status::ok, version_};
       res.set(http::field::content_type,
               std::string(asset->content_type.data(), asset->content_type.size()));
       res.body() = std::string(asset->body);
       return send(std::move(res));
     }
-  }
-  if (route == Route::not_found)
-    return send_error(http::status::not_found, "not_found",
-                      "no such endpoint; see docs/protocol.md for the API");
-  if (!method_allowed(route, method_of(req.method()))) {
-    Response res{http::status::method_not_allowed, version_};
-    res.set(http::field::allow, std::string(allowed_methods(route)));
-    res.set(http::field::content_type, "application/json");
-    res.body() = error_body("method_not_allowed",
-                            "use " + std::string(allowed_methods(route)) + " for " + target->path);
-    return send(std::move(res));
-  }
-  if (needs_token(route)) {
-    const auto auth = req[http::field::authorization];
-    const auto token = request_token(std::string_view(auth.data(), auth.size()), *target);
-    if (!token_ok(state_->config.auth_token, token)) {
-      if (route == Route::ws)
-        state_->metrics.handshake_failed();
-      return send_error(http::status::unauthorized, "unauthorized",
-                        "missing or wrong token; pass ?token=T or Authorization: Bearer T");
-    }
-  }
-
-  switch (route) {
-    case Route::ws:
-      return upgrade(std::move(req), std::move(*target));
     case Route::health:
-      return answer_health();
+      return answer_health(decision.show_connection_lists);
     case Route::metrics_json:
-      return answer_metrics_json();
+      return answer_metrics_json(decision.show_connection_lists);
     case Route::sessions:
       return answer_sessions();
     case Route::prometheus:
@@ -231,18 +273,11 @@ void HttpSession::handle(Request&& req) {
   send_error(http::status::not_found, "not_found", "no such endpoint");
 }
 
-void HttpSession::upgrade(Request&& req, Target&& target) {
+void HttpSession::upgrade(Request&& req, Target&& target, Credential&& credential) {
   if (!beast::websocket::is_upgrade(req)) {
     return send_error(http::status::upgrade_required, "upgrade_required",
                       "this is the WebSocket endpoint; connect with a WebSocket client "
                       "(Upgrade: websocket)");
-  }
-  const auto origin = req[http::field::origin];
-  if (!origin_allowed(state_->config.allowed_origins,
-                      std::string_view(origin.data(), origin.size()))) {
-    state_->metrics.handshake_failed();
-    return send_error(http::status::forbidden, "forbidden",
-                      "origin not allowed; add it with --allowed-origin");
   }
   if (state_->draining.load() || !state_->try_reserve_connection()) {
     state_->metrics.handshake_failed();
@@ -258,10 +293,13 @@ void HttpSession::upgrade(Request&& req, Target&& target) {
   stream_.expires_never();
   std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   auto ws = std::make_shared<WsSession>(stream_.release(), state_, remote_);
-  ws->run(std::move(req), std::move(target), std::move(early));
+  ws->run(std::move(req), std::move(target), std::move(early), std::move(credential));
 }
 
 void HttpSession::send(Response&& res) {
+  for (auto& [name, value] : extra_headers_)
+    res.set(name, value);  // the policy's CORS, Allow, Retry-After, WWW-Authenticate
+  extra_headers_.clear();
   res.version(version_);
   res.keep_alive(keep_alive_);
   res.set(http::field::server, "steadyws");
@@ -316,17 +354,21 @@ void HttpSession::stop() {
 
 // ---- endpoints -----------------------------------------------------------------------------
 
-void HttpSession::answer_health() {
+// `lists`: the per-connection list may be shown (CONTRACT §8: it needs the admin token when
+// one is set; without it the answer has everything else and no list).
+void HttpSession::answer_health(bool lists) {
   const auto live = live_health(*state_);
   const auto a = state_->metrics.aggregate(live);
-  json::array details;
-  for (const auto& h : live)
-    details.push_back(health_json(h));
   json::object ws{{"clients", live.size()},
                   {"connectionReliability", a.connection_reliability},
                   {"averageLatency", a.average_latency},
-                  {"errorRate", a.error_rate},
-                  {"connectionHealthDetails", std::move(details)}};
+                  {"errorRate", a.error_rate}};
+  if (lists) {
+    json::array details;
+    for (const auto& h : live)
+      details.push_back(health_json(h));
+    ws["connectionHealthDetails"] = std::move(details);
+  }
   HealthStatus status = a.status;
   if (state_->cluster && !state_->cluster->is_up() && status == HealthStatus::healthy)
     status = HealthStatus::degraded;  // CONTRACT §5: Redis down is degraded
@@ -356,12 +398,9 @@ void HttpSession::answer_cluster() {
   send_json(http::status::ok, protocol::to_json_text(json::object{{"nodes", std::move(nodes)}}));
 }
 
-void HttpSession::answer_metrics_json() {
+void HttpSession::answer_metrics_json(bool lists) {
   const auto live = live_health(*state_);
   const auto a = state_->metrics.aggregate(live);
-  json::array details;
-  for (const auto& h : live)
-    details.push_back(health_json(h));
   json::object o{{"serverMetrics",
                   {{"totalConnections", a.total_connections},
                    {"activeConnections", a.active_connections},
@@ -369,11 +408,16 @@ void HttpSession::answer_metrics_json() {
                    {"averageConnectionUptime", a.average_connection_uptime_ms},
                    {"messagesThroughput", a.messages_throughput},
                    {"errorRate", a.error_rate}}},
-                 {"connectionDetails", std::move(details)},
                  {"summary",
                   {{"healthyConnections", a.healthy_connections},
                    {"unhealthyConnections", a.unhealthy_connections},
                    {"overallLatency", a.average_latency}}}};
+  if (lists) {
+    json::array details;
+    for (const auto& h : live)
+      details.push_back(health_json(h));
+    o["connectionDetails"] = std::move(details);
+  }
   send_json(http::status::ok, protocol::to_json_text(o));
 }
 
@@ -450,6 +494,10 @@ void HttpSession::answer_publish(const Request& req) {
             self->state_->metrics.error();
             return self->send_error(http::status::service_unavailable, "unavailable", r.error);
           }
+          if (r.limited)  // CONTRACT §8: --max-channels
+            return self->send_error(
+                http::status::too_many_requests, "limit",
+                "the server holds --max-channels channels; use an existing channel");
           protocol::Ack a;
           a.id = std::move(r.id);
           a.channel = std::move(channel);
@@ -508,6 +556,20 @@ void HttpSession::answer_page(Route route) {
 // ---- long poll -----------------------------------------------------------------------------
 
 void HttpSession::start_poll(PollRequest&& poll) {
+  const std::size_t max_subs = state_->config.max_subscriptions;
+  if (max_subs != 0 && poll.channels.size() > max_subs)
+    return send_error(
+        http::status::too_many_requests, "limit",
+        "at most " + std::to_string(max_subs) + " channels per poll (--max-subscriptions)");
+  // CONTRACT §8: a pending poll holds a connection slot like a WebSocket.
+  if (!state_->try_reserve_connection()) {
+    state_->metrics.handshake_failed();
+    keep_alive_ = false;
+    return send_error(http::status::service_unavailable, "unavailable",
+                      "server is at --max-connections (WebSockets and pending polls); retry "
+                      "later or raise the limit");
+  }
+  poll_reserved_ = true;
   state_->pending_polls.fetch_add(1, std::memory_order_relaxed);
   std::weak_ptr<HttpSession> weak = weak_from_this();
   waiter_ = std::make_shared<PollWaiter>([weak] {
@@ -516,6 +578,7 @@ void HttpSession::start_poll(PollRequest&& poll) {
   });
   poll_answer_now_ = stopping_;
   poll_unavailable_.clear();
+  poll_limited_ = false;
   poll_timeout_ = poll.timeout;
   // One more than the channels, released after the loop: inline completions (the memory
   // hub) never reach zero inside it, so continue_poll() runs once, after sessions.polled().
@@ -549,8 +612,13 @@ void HttpSession::start_poll(PollRequest&& poll) {
           });
         });
   }
-  if (poll.session)
-    state_->sessions.polled(*poll.session, names, Clock::now(), std::chrono::system_clock::now());
+  if (poll.session) {
+    std::optional<std::string_view> resume;
+    if (poll.resume)
+      resume = *poll.resume;
+    state_->sessions.polled(*poll.session, resume, names, Clock::now(),
+                            std::chrono::system_clock::now());
+  }
   if (--poll_subscribing_ == 0)
     continue_poll();
 }
@@ -560,6 +628,8 @@ void HttpSession::on_poll_subscribed(std::size_t i, std::optional<std::uint64_t>
   auto& s = poll_channels_[i];
   if (r.status != hub::HubStatus::ok) {
     poll_unavailable_ = std::move(r.error);
+  } else if (r.limited) {
+    poll_limited_ = true;  // CONTRACT §8: --max-channels
   } else {
     s.cursor = r.last_seq;
     s.epoch = std::move(r.epoch);
@@ -574,13 +644,16 @@ void HttpSession::on_poll_subscribed(std::size_t i, std::optional<std::uint64_t>
 void HttpSession::continue_poll() {
   if (!poll_unavailable_.empty()) {
     // CONTRACT §5: a poll that needs Redis when it is down gets 503.
-    for (const auto& c : poll_channels_)
-      state_->hub->async_unsubscribe(c.channel, waiter_.get(), {});
-    waiter_.reset();
+    end_poll();
     poll_channels_.clear();
-    state_->pending_polls.fetch_sub(1, std::memory_order_relaxed);
     state_->metrics.error();
     return send_error(http::status::service_unavailable, "unavailable", poll_unavailable_);
+  }
+  if (poll_limited_) {
+    end_poll();
+    poll_channels_.clear();
+    return send_error(http::status::too_many_requests, "limit",
+                      "the server holds --max-channels channels; poll existing channels");
   }
   if (poll_answer_now_ || stopping_ || waiter_->has_items())
     return finish_poll();
@@ -596,16 +669,26 @@ void HttpSession::poll_ready() {
   net::post(stream_.get_executor(), [self = shared_from_this()] { self->finish_poll(); });
 }
 
-void HttpSession::finish_poll() {
-  if (!waiter_ || poll_subscribing_ > 0)
-    return;  // already answered, or continue_poll() answers once the subscribes are done
+// Unsubscribes the waiter, gives its slot back; returns what it collected.
+std::vector<PollWaiter::Item> HttpSession::end_poll() {
   auto items = waiter_->take();
   for (const auto& c : poll_channels_)
     state_->hub->async_unsubscribe(c.channel, waiter_.get(), {});
   waiter_.reset();
   state_->pending_polls.fetch_sub(1, std::memory_order_relaxed);
+  if (poll_reserved_) {
+    poll_reserved_ = false;
+    state_->release_connection();
+  }
   if (poll_timer_)
     poll_timer_->cancel();
+  return items;
+}
+
+void HttpSession::finish_poll() {
+  if (!waiter_ || poll_subscribing_ > 0)
+    return;  // already answered, or continue_poll() answers once the subscribes are done
+  auto items = end_poll();
 
   // {"messages":[...],"cursors":{C:LAST},"epochs":{C:E},"recovered":{C:B}}: the frames are
   // the hub's serialized `message` objects, spliced in without reparsing.

@@ -26,6 +26,8 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "hub/hub.hpp"
+#include "server/policy.hpp"
+#include "server/poll_waiter.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
 #include "server/stream.hpp"
@@ -36,8 +38,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-
-class PollWaiter;
 
 class HttpSession final : public std::enable_shared_from_this<HttpSession> {
  public:
@@ -60,15 +60,15 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(beast::error_code ec, std::size_t);
   void handle(Request&& req);
-  void upgrade(Request&& req, Target&& target);
+  void upgrade(Request&& req, Target&& target, Credential&& credential);
   void send(Response&& res);
   void send_json(http::status status, std::string body);
   void send_error(http::status status, std::string_view code, std::string_view message);
   void on_write(bool keep_alive, beast::error_code ec, std::size_t);
   void do_close();
 
-  void answer_health();
-  void answer_metrics_json();
+  void answer_health(bool lists);
+  void answer_metrics_json(bool lists);
   void answer_sessions();
   void answer_prometheus();
   void answer_cluster();
@@ -83,6 +83,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   void finish_poll();
   template <class F>
   void on_hub_strand(F&& f);  // runs f on the strand: now if the hub completed inline
+  std::vector<PollWaiter::Item> end_poll();
 
   std::shared_ptr<ServerState> state_;
   HttpStream stream_;  // TCP, or TLS over it (--tls-cert)
@@ -90,6 +91,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;  // the answer being written
   std::string remote_;
+  std::string client_ip_;                                           // for the per-IP rate limit
+  std::vector<std::pair<std::string, std::string>> extra_headers_;  // the policy's, for send()
+  Credential credential_;  // what the current request proved (policy.hpp), for the handlers
+  bool poll_reserved_ = false;  // the pending poll holds a --max-connections slot
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_ = false;
@@ -106,6 +111,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::vector<PollChannelState> poll_channels_;
   std::size_t poll_subscribing_ = 0;  // subscribes not completed yet
   bool poll_answer_now_ = false;
+  bool poll_limited_ = false;  // a subscribe hit --max-channels
   std::string poll_unavailable_;  // why, when a subscribe failed
   std::chrono::milliseconds poll_timeout_{0};
   std::optional<net::steady_timer> poll_timer_;

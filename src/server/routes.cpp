@@ -188,6 +188,8 @@ PollParse parse_poll(const Target& target) {
           std::min<std::uint64_t>(*n, PollRequest::kMaxPollTimeout.count()));
     } else if (k == "session") {
       req.session = v;
+    } else if (k == "resume") {
+      req.resume = v;
     }
     // Unknown parameters (token, cache busters) are ignored.
   }

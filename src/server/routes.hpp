@@ -27,9 +27,10 @@ enum class Route {
   dashboard,         // GET /
   reliability_page,  // GET /reliability-test
   not_found,
+  asset,  // an embedded web/ file (http_session.cpp sets it when find_web_asset() has the path)
 };
 
-enum class Method { get, head, post, other };
+enum class Method { get, head, post, options, other };
 
 // The route of `path` (no query). Unknown paths are not_found.
 Route route_of(std::string_view path);
@@ -75,6 +76,7 @@ struct PollRequest {
   std::vector<PollChannel> channels;
   std::chrono::milliseconds timeout{kDefaultPollTimeout};
   std::optional<std::string> session;  // ?session=: shows the poller in /api/sessions
+  std::optional<std::string> resume;   // ?resume=: the session's token (CONTRACT §8)
 
   static constexpr std::chrono::milliseconds kDefaultPollTimeout{25000};
   static constexpr std::chrono::milliseconds kMaxPollTimeout{60000};
@@ -82,8 +84,8 @@ struct PollRequest {
 };
 
 // Parses the query of /api/poll: `channel=C[&since=N][&epoch=E]` repeated (a since or
-// epoch belongs to the channel before it), optional `timeout=MS` (capped at 60000) and
-// `session=ID`. On error returns the message to send with 400 bad_message.
+// epoch belongs to the channel before it), optional `timeout=MS` (capped at 60000),
+// `session=ID` and `resume=TOKEN`. On error returns the message to send with 400 bad_message.
 struct PollParse {
   std::optional<PollRequest> request;
   std::string error;

@@ -46,8 +46,15 @@ ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, uns
                                   std::snprintf(buf, sizeof buf, "%016llx",
                                                 static_cast<unsigned long long>(seed));
                                   return std::string(buf, 8);
-                                }()})),
-      sessions(seed ^ 0x9e3779b97f4a7c15ULL) {
+                                }(),
+                                c.max_channels})),
+      http_limiter({c.http_rate_limit, c.http_rate_burst, 65536}) {
+  policy.allowed_origins = c.allowed_origins;
+  policy.admin_token = c.admin_token;
+  if (!c.auth_token.empty())
+    policy.authenticator = std::make_shared<StaticTokenAuthenticator>(c.auth_token);
+  policy.rate_limiter = &http_limiter;
+  policy.rate_limit_loopback = c.http_rate_limit_loopback;
   if (c.redis.empty())
     return;
   // CONTRACT §5: one node of a cluster; the memory hub made above is dropped unused.

@@ -22,6 +22,7 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/policy.hpp"
 #include "server/session_registry.hpp"
 #include "server/tls_context.hpp"
 
@@ -97,6 +98,10 @@ struct ServerState {
   std::atomic<std::size_t> pending_polls{0};
   std::atomic<bool> draining{false};
   std::shared_ptr<TlsContexts> tls;  // null: plain TCP (no --tls-cert)
+  // CONTRACT §8: the per-IP HTTP limit, and the policy every request and upgrade asks
+  // (policy.hpp). Built from `config` by the constructor.
+  IpRateLimiter http_limiter;
+  PolicyConfig policy;
 };
 
 }  // namespace steadyws::server

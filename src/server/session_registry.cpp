@@ -1,35 +1,64 @@
 #include "server/session_registry.hpp"
 
-#include <cstdio>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
 #include <utility>
 
 namespace steadyws::server {
+
+void csprng_bytes(unsigned char* out, std::size_t n) {
+  if (RAND_bytes(out, static_cast<int>(n)) != 1)
+    throw std::runtime_error("the system's random source failed (OpenSSL RAND_bytes)");
+}
+
+namespace {
+bool token_matches(const std::string& stored, std::optional<std::string_view> given) {
+  if (!given || given->size() != stored.size() || stored.empty())
+    return false;
+  return CRYPTO_memcmp(stored.data(), given->data(), stored.size()) == 0;
+}
+}  // namespace
 
 std::string_view to_string(Transport t) {
   return t == Transport::polling ? "polling" : "websocket";
 }
 
-SessionRegistry::SessionRegistry(std::uint64_t seed) : rng_(seed) {}
+SessionRegistry::SessionRegistry(RandomBytes random) : random_(std::move(random)) {}
 
-std::string SessionRegistry::new_id() {
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng_()),
-                static_cast<unsigned long long>(rng_()));
-  return buf;
+std::string SessionRegistry::random_hex(std::size_t bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned char buf[32];
+  if (bytes > sizeof buf)
+    throw std::logic_error("random_hex: at most 32 bytes");
+  random_(buf, bytes);
+  std::string out(2 * bytes, '0');
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out[2 * i] = kHex[buf[i] >> 4];
+    out[2 * i + 1] = kHex[buf[i] & 0xf];
+  }
+  return out;
 }
 
 SessionRegistry::Attach SessionRegistry::attach(std::optional<std::string_view> requested,
+                                                std::optional<std::string_view> resume_token,
                                                 std::weak_ptr<WsSession> connection, TimePoint now,
                                                 WallTime wall_now) {
   const std::lock_guard<std::mutex> g(mu_);
   Attach a;
   auto it = requested ? sessions_.find(*requested) : sessions_.end();
+  if (it != sessions_.end() && !token_matches(it->second.token, resume_token)) {
+    a.refused = true;  // someone else's session: leave it alone
+    it = sessions_.end();
+  }
   if (it == sessions_.end()) {
-    std::string id = new_id();
+    std::string id = random_hex(kIdBytes);
     while (sessions_.count(id) != 0)
-      id = new_id();
+      id = random_hex(kIdBytes);
     Session s;
     s.id = id;
+    s.token = random_hex(kTokenBytes);
     s.created_at = wall_now;
     it = sessions_.emplace(id, std::move(s)).first;
   } else {
@@ -46,6 +75,7 @@ SessionRegistry::Attach SessionRegistry::attach(std::optional<std::string_view> 
   s.last_seen_at = wall_now;
   s.idle_since = now;
   a.id = s.id;
+  a.resume_token = s.token;
   a.generation = s.generation;
   return a;
 }
@@ -76,24 +106,22 @@ void SessionRegistry::unsubscribed(std::string_view id, std::string_view channel
   }
 }
 
-void SessionRegistry::polled(std::string_view id, const std::vector<std::string>& channels,
-                             TimePoint now, WallTime wall_now) {
+bool SessionRegistry::polled(std::string_view id, std::optional<std::string_view> resume_token,
+                             const std::vector<std::string>& channels, TimePoint now,
+                             WallTime wall_now) {
   const std::lock_guard<std::mutex> g(mu_);
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) {
-    Session s;
-    s.id = std::string(id);
-    s.created_at = wall_now;
-    it = sessions_.emplace(s.id, std::move(s)).first;
-  }
+  if (it == sessions_.end() || !token_matches(it->second.token, resume_token))
+    return false;
   Session& s = it->second;
   if (s.connected)
-    return;  // a WebSocket owns it; a poll does not take it over
+    return true;  // a WebSocket owns it; a poll does not take it over
   s.transport = Transport::polling;
   s.subscriptions.clear();
   s.subscriptions.insert(channels.begin(), channels.end());
   s.last_seen_at = wall_now;
   s.idle_since = now;
+  return true;
 }
 
 std::size_t SessionRegistry::expire(TimePoint now, Duration grace) {

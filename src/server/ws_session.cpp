@@ -35,6 +35,10 @@ RateLimitConfig rate_config(const ServerConfig& c) {
   return r;
 }
 
+constexpr std::string_view kChannelLimitMessage =
+    "the server holds --max-channels channels; use an existing channel or retry once idle ones "
+    "expire (--channel-ttl)";
+
 // How long a close frame may take to leave before the socket is closed anyway.
 constexpr Duration kTeardownDeadline{1000};
 // How long a graceful close handshake may take before the socket is closed anyway.
@@ -97,12 +101,16 @@ WsSession::~WsSession() {
   state_->release_connection();
 }
 
-void WsSession::run(http::request<http::string_body> req, Target target, std::string early) {
+void WsSession::run(http::request<http::string_body> req, Target target, std::string early,
+                    Credential credential) {
   out_.set_owner(weak_from_this(), this);
   out_.set_coalescing(state_->config.write_coalescing);
   early_ = std::move(early);
+  credential_ = std::move(credential);
   if (auto s = target.get("session"); s && !s->empty())
     requested_session_ = std::string(*s);
+  if (auto r = target.get("resume"); r && !r->empty())
+    resume_token_ = std::string(*r);
 
   // Beast checks the upgrade request and writes the 101 (or the 400/426 that refuses it).
   handshake_ = std::make_unique<websocket::stream<WsStream&>>(out_.stream());
@@ -143,7 +151,11 @@ void WsSession::on_accept(beast::error_code ec) {
   out_.socket().non_blocking(true, ignored);  // reads below never block the thread
   out_.socket().set_option(tcp::no_delay(true), ignored);
 
-  auto a = state_->sessions.attach(requested_session_, weak_from_this(), opened_at_, wall);
+  std::optional<std::string_view> resume;
+  if (resume_token_)
+    resume = *resume_token_;
+  auto a = state_->sessions.attach(requested_session_, resume, weak_from_this(), opened_at_, wall);
+  resume_token_.reset();
   session_id_ = a.id;
   generation_ = a.generation;
   if (auto prev = a.previous.lock(); prev && prev.get() != this)
@@ -152,6 +164,7 @@ void WsSession::on_accept(beast::error_code ec) {
   protocol::Welcome w;
   w.session_id = session_id_;
   w.resumed = a.resumed;
+  w.resume_token = std::move(a.resume_token);
   w.heartbeat_interval_ms = state_->config.heartbeat_interval.count();
   w.heartbeat_timeout_ms = state_->config.heartbeat_timeout.count();
   w.server_time_ms = to_unix_ms(wall);
@@ -165,8 +178,11 @@ void WsSession::on_accept(beast::error_code ec) {
     subscriptions_.insert(ch);
   }
 
+  // The session id is no secret (it resumes nothing without the token); the token is never
+  // logged.
   state_->log.info("ws open id=" + id_ + " session=" + session_id_ + " remote=" + remote_ +
-                   (a.resumed ? " resumed=true" : ""));
+                   (a.resumed ? " resumed=true" : "") +
+                   (a.refused ? " resume_refused=" + quoted(*requested_session_) : ""));
   if (!early_.empty()) {  // frames sent before the 101 arrived
     const CollectWakes collect(&wakes_);
     const std::size_t used = consume(early_.data(), early_.size());
@@ -411,6 +427,11 @@ void WsSession::handle(protocol::Ping& m) {
 }
 
 void WsSession::handle(protocol::Subscribe& m) {
+  const std::size_t max_subs = state_->config.max_subscriptions;
+  if (max_subs != 0 && subscriptions_.size() >= max_subs && !subscriptions_.contains(m.channel))
+    return send_error(errc::limit, "at most " + std::to_string(max_subs) +
+                                       " subscriptions per connection (--max-subscriptions); "
+                                       "unsubscribe from one first");
   std::optional<std::string_view> epoch;
   if (m.epoch)
     epoch = *m.epoch;
@@ -420,6 +441,9 @@ void WsSession::handle(protocol::Subscribe& m) {
                                epoch, [self, channel = m.channel](hub::SubscribeResult r) mutable {
                                  if (r.status != hub::HubStatus::ok)
                                    return self->hub_failed(std::move(r.error));
+                                 if (r.limited)  // CONTRACT §8: --max-channels
+                                   return self->hub_refused(errc::limit,
+                                                            std::string(kChannelLimitMessage));
                                  self->on_hub_strand([self, channel] {
                                    if (self->finished_)
                                      return self->state_->hub->async_unsubscribe(channel,
@@ -470,6 +494,8 @@ void WsSession::handle(protocol::Publish& m) {
         // CONTRACT §5: never an ack for a message that may be lost.
         if (r.status != hub::HubStatus::ok)
           return self->hub_failed(std::move(r.error));
+        if (r.limited)  // CONTRACT §8: --max-channels
+          return self->hub_refused(errc::limit, std::string(kChannelLimitMessage));
         protocol::Ack a;
         a.id = std::move(r.id);
         a.channel = std::move(channel);
@@ -480,8 +506,12 @@ void WsSession::handle(protocol::Publish& m) {
 
 void WsSession::hub_failed(std::string why) {
   state_->metrics.error();
+  hub_refused(errc::unavailable, std::move(why));
+}
+
+void WsSession::hub_refused(errc code, std::string why) {
   protocol::Error e;
-  e.code = errc::unavailable;
+  e.code = code;
   e.message = std::move(why);
   hub_reply({hub::make_frame(protocol::to_json(e))});
 }

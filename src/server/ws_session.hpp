@@ -54,6 +54,7 @@
 #include "protocol/messages.hpp"
 #include "protocol/ws_frame_reader.hpp"
 #include "server/frame_writer.hpp"
+#include "server/policy.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
 #include "server/stream.hpp"
@@ -75,7 +76,9 @@ class WsSession final : public hub::Subscriber,
   // Completes the upgrade of `req` and runs the connection. `early` holds bytes the HTTP
   // session read past the request (frames a client sent before the 101 arrived); they are
   // handled first. Call once, on the strand.
-  void run(http::request<http::string_body> req, Target target, std::string early = {});
+  // `credential` is what the upgrade request proved (policy.hpp decide()).
+  void run(http::request<http::string_body> req, Target target, std::string early = {},
+           Credential credential = {});
 
   // hub::Subscriber: any thread, channel lock held. Never blocks on the connection.
   void deliver(std::string_view channel, std::uint64_t seq, const hub::Frame& frame) override;
@@ -120,6 +123,7 @@ class WsSession final : public hub::Subscriber,
   // Hub completions (inline on the strand, or any thread): answer frames, in order.
   void hub_reply(std::vector<hub::Frame> frames);
   void hub_failed(std::string why);  // {"type":"error","code":"unavailable"}
+  void hub_refused(errc code, std::string why);  // an error frame, in order with hub replies
   template <class F>
   void on_hub_strand(F&& f);  // runs f on the strand: now if inline, else posted
   void push_inbox(std::span<const hub::Frame> frames);  // any thread, as deliver()
@@ -163,6 +167,8 @@ class WsSession final : public hub::Subscriber,
   std::uint64_t generation_ = 0;
   std::set<std::string, std::less<>> subscriptions_;
   std::optional<std::string> requested_session_;
+  std::optional<std::string> resume_token_;        // ?resume=, until attach(); never logged
+  Credential credential_;                          // what the upgrade proved (policy.hpp)
   std::vector<std::shared_ptr<WsSession>> wakes_;  // subscribers to drain after the batch
   std::vector<hub::Frame> draining_;               // drain_inbox's swap partner (keeps capacity)
   TimePoint opened_at_{};

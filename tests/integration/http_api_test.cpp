@@ -186,9 +186,11 @@ TEST(ServeHttp, SessionOfAClosedConnectionIsKeptAsDisconnected) {
 TEST(ServeHttp, SessionIsDroppedAfterItsGrace) {
   ServerProcess server({"--session-grace", "5000", "--cleanup-interval", "100"});
   std::string sid;
+  std::string token;
   {
     auto c = WsClient::connect(server.port());
     sid = c->session_id();
+    token = str_at(c->welcome(), "resumeToken");
     subscribe(*c, "g");
     c->close();
     c->wait_closed();
@@ -200,7 +202,7 @@ TEST(ServeHttp, SessionIsDroppedAfterItsGrace) {
   EXPECT_TRUE(wait_until([&] { return !listed(); }, kDeadline))
       << "still listed: " << http_get(server.port(), "/api/sessions").body;
   WsOptions o;
-  o.target = "/ws?session=" + sid;
+  o.target = "/ws?session=" + sid + "&resume=" + token;
   auto again = WsClient::connect(server.port(), o);
   EXPECT_EQ(again->welcome().at("resumed"), false) << dump(again->welcome());
 }

@@ -318,16 +318,18 @@ TEST(ServeWs, ResumeFromTheFutureIsNotRecovered) {
 TEST(ServeWs, SessionQueryResumesTheSubscriptions) {
   ServerProcess server;
   std::string sid;
+  std::string token;
   {
     auto first = WsClient::connect(server.port());
     sid = first->session_id();
+    token = str_at(first->welcome(), "resumeToken");
     subscribe(*first, "s1");
     subscribe(*first, "s2");
     first->close();
     EXPECT_TRUE(first->wait_closed().is_terminal());
   }
   WsOptions o;
-  o.target = "/ws?session=" + sid;
+  o.target = "/ws?session=" + sid + "&resume=" + token;  // CONTRACT §8
   auto again = WsClient::connect(server.port(), o);
   EXPECT_EQ(again->session_id(), sid) << dump(again->welcome());
   EXPECT_EQ(again->welcome().at("resumed"), true) << dump(again->welcome());

@@ -102,12 +102,14 @@ test('resume with since and epoch replays what was missed, a wrong epoch replays
   for (const c of [pub, late, wrong]) c.close();
 });
 
-test('?session= restores the subscriptions of a closed connection', async () => {
+test('?session= with its resume token restores the subscriptions of a closed connection', async () => {
   const first = await connect(server);
   await first.request({ type: 'subscribe', channel: 'interop.sess' }, 'subscribed');
   first.close();
   await first.closed();
-  const again = await connect(server, `/ws?session=${encodeURIComponent(first.welcome.sessionId)}`);
+  const sid = encodeURIComponent(first.welcome.sessionId);
+  const token = encodeURIComponent(first.welcome.resumeToken);
+  const again = await connect(server, `/ws?session=${sid}&resume=${token}`);
   assert.equal(again.welcome.resumed, true);
   assert.equal(again.welcome.sessionId, first.welcome.sessionId);
   const pub = await connect(server);
@@ -122,7 +124,9 @@ test('bad input gets an error frame and the connection stays usable', async () =
   const c = await connect(server);
   const cases = [
     ['{oops', 'bad_json'],
-    ['[1,2,3]', 'bad_json'],
+    ['[1,2,3]', 'bad_message'],
+    ['"x"', 'bad_message'],
+    ['7', 'bad_message'],
     ['{"type":"nope"}', 'bad_message'],
     ['{"type":"subscribe"}', 'bad_message'],
     ['{"type":"subscribe","channel":"no spaces"}', 'bad_message'],

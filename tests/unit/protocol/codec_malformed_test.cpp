@@ -62,12 +62,12 @@ std::vector<Row> client_corpus() {
       {"bad escape", R"({"type":"p\qing","timestamp":1})", errc::bad_json},
       {"NUL byte", std::string("{\"type\":\"ping\",\0\"timestamp\":1}", 30), errc::bad_json},
       // not an object at top level
-      {"array", "[]", errc::bad_json},
-      {"array of message", R"([{"type":"ping","timestamp":1}])", errc::bad_json},
-      {"string", R"("ping")", errc::bad_json},
-      {"number", "42", errc::bad_json},
-      {"null", "null", errc::bad_json},
-      {"true", "true", errc::bad_json},
+      {"array", "[]", errc::bad_message},
+      {"array of message", R"([{"type":"ping","timestamp":1}])", errc::bad_message},
+      {"string", R"("ping")", errc::bad_message},
+      {"number", "42", errc::bad_message},
+      {"null", "null", errc::bad_message},
+      {"true", "true", errc::bad_message},
       // deep nesting, at top level and inside data
       {"10k open brackets", std::string(10000, '['), errc::bad_json},
       {"10k balanced brackets", std::string(10000, '[') + std::string(10000, ']'), errc::bad_json},
@@ -177,7 +177,8 @@ TEST(CodecMalformed, ErrorReasonsNameTheField) {
   EXPECT_EQ(parse_client(R"({"type":"ping"})").error().message, "missing field 'timestamp'");
   EXPECT_EQ(parse_client(R"({"type":"shout"})").error().message, "unknown type 'shout'");
   EXPECT_EQ(parse_client("{}").error().message, "missing field 'type'");
-  EXPECT_EQ(parse_client("[1]").error().message, "a message must be a JSON object");
+  EXPECT_EQ(parse_client("[1]").error().message,
+            "a message must be a JSON object with a string type");
   EXPECT_EQ(parse_client("").error().message, "empty message");
 }
 

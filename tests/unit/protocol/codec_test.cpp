@@ -40,6 +40,18 @@ T server_as(std::string_view text) {
 
 // ---- exact bytes, in CONTRACT §2 field order --------------------------------------------
 
+TEST(Codec, WelcomeCarriesTheResumeTokenWhenSet) {
+  EXPECT_EQ(to_json(Welcome{"s-1", false, 1, 2, 3, "a1b2"}),
+            R"({"type":"welcome","sessionId":"s-1","resumed":false,"resumeToken":"a1b2",)"
+            R"("heartbeatInterval":1,"heartbeatTimeout":2,"serverTime":3})");
+  auto back = parse_server(to_json(Welcome{"s-1", false, 1, 2, 3, "a1b2"}));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(std::get<Welcome>(*back).resume_token, "a1b2");
+  auto v1 = parse_server(to_json(Welcome{"s-1", false, 1, 2, 3}));
+  ASSERT_TRUE(v1.has_value()) << "a v1 welcome has no token";
+  EXPECT_EQ(std::get<Welcome>(*v1).resume_token, "");
+}
+
 TEST(Codec, SerializesServerMessagesInContractOrder) {
   EXPECT_EQ(to_json(Welcome{"s-1", true, 30000, 10000, 1712345678901}),
             R"({"type":"welcome","sessionId":"s-1","resumed":true,"heartbeatInterval":30000,)"
