@@ -22,6 +22,7 @@ enum class errc {
   rate_limited,  // over the per-connection rate limit
   unauthorized,  // missing or wrong token
   internal,      // our bug; the connection stays open
+  forbidden,     // the JWT's channels claim does not allow this (CONTRACT §8)
 };
 
 // The wire spelling of an error code ("bad_json", ...). Never empty.
@@ -31,7 +32,7 @@ std::string_view to_string(errc e) noexcept;
 // string. The inverse of to_string; used when parsing a server's `error` frame.
 std::optional<errc> errc_from_string(std::string_view s) noexcept;
 
-// The HTTP status that carries this error on the HTTP API (400, 413, 429, 401, 500).
+// The HTTP status that carries this error on the HTTP API (400, 413, 429, 401, 500, 403).
 unsigned http_status(errc e) noexcept;
 
 const boost::system::error_category& steadyws_category() noexcept;
@@ -51,6 +52,7 @@ enum class CloseCode : std::uint16_t {
   internal_error = 1011,
   heartbeat_timeout = 4000,  // missed --max-missed-heartbeats in a row
   slow_consumer = 4001,      // its send queue overflowed
+  token_expired = 4003,      // the JWT's exp passed without a refresh (CONTRACT §8)
 };
 
 }  // namespace steadyws

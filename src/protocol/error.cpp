@@ -34,13 +34,15 @@ std::string_view to_string(errc e) noexcept {
       return "unauthorized";
     case errc::internal:
       return "internal";
+    case errc::forbidden:
+      return "forbidden";
   }
   return "internal";
 }
 
 std::optional<errc> errc_from_string(std::string_view s) noexcept {
   for (const errc e : {errc::bad_json, errc::bad_message, errc::too_large, errc::rate_limited,
-                       errc::unauthorized, errc::internal}) {
+                       errc::unauthorized, errc::internal, errc::forbidden}) {
     if (to_string(e) == s) {
       return e;
     }
@@ -62,6 +64,8 @@ unsigned http_status(errc e) noexcept {
       return 401;
     case errc::internal:
       return 500;
+    case errc::forbidden:
+      return 403;
   }
   return 500;
 }

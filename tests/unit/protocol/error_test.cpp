@@ -21,6 +21,7 @@ constexpr Row kRows[] = {
     {errc::bad_json, "bad_json", 400},         {errc::bad_message, "bad_message", 400},
     {errc::too_large, "too_large", 413},       {errc::rate_limited, "rate_limited", 429},
     {errc::unauthorized, "unauthorized", 401}, {errc::internal, "internal", 500},
+    {errc::forbidden, "forbidden", 403},
 };
 
 TEST(Error, WireSpellingAndHttpStatusTable) {
