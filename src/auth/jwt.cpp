@@ -191,6 +191,20 @@ std::optional<std::string> base64url_decode(std::string_view in) {
   return out;
 }
 
+std::optional<std::int64_t> peek_exp_ms(std::string_view token) {
+  const auto dot1 = token.find('.');
+  if (dot1 == std::string_view::npos)
+    return std::nullopt;
+  const auto dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos)
+    return std::nullopt;
+  const auto payload = decode_json_object(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  if (!payload)
+    return std::nullopt;
+  const auto* exp = payload->if_contains("exp");
+  return exp == nullptr ? std::nullopt : numeric_date_ms(*exp);
+}
+
 // ---- the verifier --------------------------------------------------------------------------
 
 std::string_view to_string(JwtAlg a) noexcept {

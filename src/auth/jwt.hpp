@@ -109,6 +109,11 @@ class JwtVerifier {
   std::chrono::milliseconds leeway_;
 };
 
+// The `exp` of a JWT in Unix ms, read WITHOUT verifying anything: for a client deciding when
+// to ask for a new token, never for trusting one. nullopt when `token` is not a JWT or has
+// no numeric exp.
+std::optional<std::int64_t> peek_exp_ms(std::string_view token);
+
 // Base64url (RFC 4648 §5) without padding, as JWTs use it. nullopt on any character outside
 // the alphabet, on padding, or on an impossible length. Exposed for the tests.
 std::optional<std::string> base64url_decode(std::string_view in);

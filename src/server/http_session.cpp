@@ -161,10 +161,22 @@ void HttpSession::handle(Request&& req) {
                             "use " + std::string(allowed_methods(route)) + " for " + target->path);
     return send(std::move(res));
   }
+  claims_.reset();
   if (needs_token(route)) {
     const auto auth = req[http::field::authorization];
     const auto token = request_token(std::string_view(auth.data(), auth.size()), *target);
-    if (!token_ok(state_->config.auth_token, token)) {
+    if (state_->jwt) {
+      // CONTRACT §8: the client token is a JWT; its refusal reason never holds the token.
+      auto v = state_->jwt->verify(token.value_or(std::string()), now_ms());
+      if (!v) {
+        if (route == Route::ws)
+          state_->metrics.handshake_failed();
+        return send_error(http::status::unauthorized, "unauthorized",
+                          "JWT refused: " + v.error +
+                              "; pass ?token=JWT or Authorization: Bearer JWT");
+      }
+      claims_ = std::move(v.claims);
+    } else if (!token_ok(state_->config.auth_token, token)) {
       if (route == Route::ws)
         state_->metrics.handshake_failed();
       return send_error(http::status::unauthorized, "unauthorized",
@@ -196,6 +208,12 @@ void HttpSession::handle(Request&& req) {
       auto p = parse_poll(*target);
       if (!p.request)
         return send_error(http::status::bad_request, "bad_message", p.error);
+      for (const auto& c : p.request->channels) {
+        if (claims_ && !claims_->may_subscribe(c.channel))
+          return send_error(http::status::forbidden, "forbidden",
+                            "the token's channels claim does not allow polling '" + c.channel +
+                                "'");
+      }
       return start_poll(std::move(*p.request));
     }
     case Route::not_found:
@@ -231,6 +249,8 @@ void HttpSession::upgrade(Request&& req, Target&& target) {
   stream_.expires_never();
   std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   auto ws = std::make_shared<WsSession>(stream_.release_socket(), state_, remote_);
+  if (claims_)
+    ws->set_claims(std::move(*claims_));
   ws->run(std::move(req), std::move(target), std::move(early));
 }
 
@@ -331,12 +351,15 @@ void HttpSession::answer_sessions() {
     json::array subs;
     for (const auto& c : s.subscriptions)
       subs.emplace_back(c);
-    arr.push_back(json::object{{"sessionId", s.id},
-                               {"connected", s.connected},
-                               {"transport", to_string(s.transport)},
-                               {"subscriptions", std::move(subs)},
-                               {"createdAt", to_iso8601(s.created_at)},
-                               {"lastSeenAt", to_iso8601(s.last_seen_at)}});
+    json::object o{{"sessionId", s.id},
+                   {"connected", s.connected},
+                   {"transport", to_string(s.transport)},
+                   {"subscriptions", std::move(subs)},
+                   {"createdAt", to_iso8601(s.created_at)},
+                   {"lastSeenAt", to_iso8601(s.last_seen_at)}};
+    if (!s.user.empty())
+      o["user"] = s.user;  // CONTRACT §8: the JWT's sub
+    arr.push_back(std::move(o));
   }
   send_json(http::status::ok, protocol::to_json_text(json::object{{"sessions", std::move(arr)}}));
 }
@@ -362,6 +385,12 @@ void HttpSession::answer_publish(const Request& req) {
     return send_error(
         code == errc::too_large ? http::status::payload_too_large : http::status::bad_request,
         to_string(code), p.error().message);
+  }
+  if (claims_ && !claims_->may_publish(p->channel)) {
+    state_->metrics.error();
+    return send_error(http::status::forbidden, "forbidden",
+                      "the token's channels claim does not allow publishing to '" + p->channel +
+                          "'");
   }
   std::optional<std::string_view> id;
   if (p->id)
@@ -444,8 +473,11 @@ void HttpSession::start_poll(PollRequest&& poll) {
     poll_channels_.push_back(std::move(s));
     names.push_back(c.channel);
   }
-  if (poll.session)
+  if (poll.session) {
     state_->sessions.polled(*poll.session, names, Clock::now(), std::chrono::system_clock::now());
+    if (claims_ && !claims_->sub.empty())
+      state_->sessions.set_user(*poll.session, claims_->sub);
+  }
   if (answer_now || waiter_->has_items())
     return finish_poll();
   poll_timer_.emplace(stream_.get_executor());

@@ -25,6 +25,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "auth/jwt.hpp"
 #include "hub/hub.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
@@ -81,6 +82,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;  // the answer being written
   std::string remote_;
+  std::optional<auth::Claims> claims_;  // the current request's verified JWT (JWT servers)
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_ = false;

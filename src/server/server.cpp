@@ -8,8 +8,11 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -32,6 +35,29 @@
 
 namespace steadyws::server {
 
+namespace {
+
+// CONTRACT §8: the verifier for --jwt-secret or --jwt-public-key, or none. Throws (startup)
+// with a message that says what to do.
+std::optional<auth::JwtVerifier> make_jwt_verifier(const ServerConfig& c) {
+  if (c.jwt_secret.empty() && c.jwt_public_key_file.empty())
+    return std::nullopt;
+  if (!c.auth_token.empty())
+    throw std::invalid_argument(
+        "give either --auth-token or --jwt-secret/--jwt-public-key: the JWT is the client token");
+  if (!c.jwt_secret.empty() && !c.jwt_public_key_file.empty())
+    throw std::invalid_argument("give either --jwt-secret or --jwt-public-key, not both");
+  if (!c.jwt_secret.empty())
+    return auth::JwtVerifier::from_secret(c.jwt_secret, c.jwt_leeway);
+  std::ifstream in(c.jwt_public_key_file, std::ios::binary);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof())
+    throw std::invalid_argument("cannot read --jwt-public-key " + c.jwt_public_key_file);
+  return auth::JwtVerifier::from_public_key_pem(std::move(pem), c.jwt_leeway);
+}
+
+}  // namespace
+
 ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, unsigned threads,
                          std::uint64_t seed)
     : config(c),
@@ -45,7 +71,8 @@ ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, uns
                                                 static_cast<unsigned long long>(seed));
                                   return std::string(buf, 8);
                                 }()})),
-      sessions(seed ^ 0x9e3779b97f4a7c15ULL) {}
+      sessions(seed ^ 0x9e3779b97f4a7c15ULL),
+      jwt(make_jwt_verifier(c)) {}
 
 namespace {
 

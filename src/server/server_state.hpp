@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
+#include "auth/jwt.hpp"
 #include "hub/hub.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
@@ -85,6 +87,8 @@ struct ServerState {
   Log log;
   Metrics metrics;
   std::unique_ptr<hub::Hub> hub;
+  // CONTRACT §8: set when the client token is a JWT (--jwt-secret or --jwt-public-key).
+  std::optional<auth::JwtVerifier> jwt;
   SessionRegistry sessions;
   LiveSet<WsSession> connections;  // accepted WebSockets
   LiveSet<HttpSession> http;       // HTTP sessions (closed on drain)

@@ -35,6 +35,7 @@ struct SessionInfo {
   std::vector<std::string> subscriptions;  // sorted
   WallTime created_at{};
   WallTime last_seen_at{};
+  std::string user;  // the JWT's sub (CONTRACT §8); empty without one
 };
 
 class SessionRegistry {
@@ -62,6 +63,8 @@ class SessionRegistry {
 
   void subscribed(std::string_view id, std::string_view channel);
   void unsubscribed(std::string_view id, std::string_view channel);
+  // The user (JWT sub) of session `id`, shown in /api/sessions. No-op for an unknown id.
+  void set_user(std::string_view id, std::string_view user);
 
   // A long poll by `id` (created if unknown, kept for the grace period after its last poll).
   void polled(std::string_view id, const std::vector<std::string>& channels, TimePoint now,
@@ -88,6 +91,7 @@ class SessionRegistry {
     bool connected = false;
     std::uint64_t generation = 0;
     std::weak_ptr<WsSession> connection;
+    std::string user;
   };
 
   std::string new_id();

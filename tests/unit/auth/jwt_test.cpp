@@ -225,8 +225,9 @@ TEST(JwtVerifier, MalformedTokensGetAClearReasonThatNeverEchoesTheToken) {
     ASSERT_FALSE(v) << t;
     EXPECT_FALSE(v.error.empty());
     EXPECT_EQ(v.error.find(secretish), std::string::npos) << v.error;
-    if (t.size() > 8)
+    if (t.size() > 8) {
       EXPECT_EQ(v.error.find(t.substr(0, 8)), std::string::npos) << v.error;
+    }
   }
   EXPECT_EQ(hs().verify("", kNow).error, "no token");
   EXPECT_EQ(hs().verify(std::string(kMaxTokenBytes + 1, 'A'), kNow).error, "token over 8192 bytes");
@@ -264,6 +265,14 @@ TEST(JwtVerifier, KeysThatAreNotSupportedAreRefusedAtStartup) {
   // A private key is not a public key.
   EXPECT_THROW(JwtVerifier::from_public_key_pem(rsa_keys().private_pem), std::invalid_argument);
   EXPECT_NO_THROW(JwtVerifier::from_public_key_pem(rsa_keys().public_pem));
+}
+
+TEST(PeekExp, ReadsExpWithoutVerifying) {
+  EXPECT_EQ(peek_exp_ms(make_jwt("HS256", kSecret, claims("a", kNowS))), kNow);
+  EXPECT_EQ(peek_exp_ms(make_jwt("HS256", "other-key", claims("a", kNowS))), kNow);
+  EXPECT_EQ(peek_exp_ms(make_jwt("HS256", kSecret, R"({"sub":"a"})")), std::nullopt);
+  EXPECT_EQ(peek_exp_ms("plain-static-token"), std::nullopt);
+  EXPECT_EQ(peek_exp_ms("a.b.c"), std::nullopt);
 }
 
 TEST(Base64url, DecodesCanonicalTextOnly) {
@@ -319,7 +328,7 @@ TEST(ChannelMatches, SubPlaceholder) {
   EXPECT_TRUE(channel_matches("dm.{sub}*", "dm.alice-bob", "alice"));
   // {sub} inside a longer brace word is still a {sub}; other braces are literal.
   EXPECT_FALSE(channel_matches("{user}", "alice", "alice"));
-  EXPECT_FALSE(channel_matches("{sub", "{sub", "alice"));
+  EXPECT_FALSE(channel_matches("{sub", "alice", "alice"));
 }
 
 TEST(ChannelMatches, NoSubMeansSubPatternsMatchNothing) {
