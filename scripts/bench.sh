@@ -2,6 +2,7 @@
 # `make bench`: runs the benchmarks of the release build and writes JSON to bench/results/.
 #   1. micro: Google Benchmark suites of the core, codec and hub (bench/*_bench.cpp).
 #   2. server: scripts/bench-server.sh, when present (steadyws against the npm `ws` peer).
+#   3. jwt: scripts/bench-jwt.sh: handshakes/s with a plain token, HS256, RS256 and ES256.
 # docs/benchmarks.md records the figures, the machine and the commit they came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,8 @@ if [ -x "$bin" ]; then
 fi
 if [ -x scripts/bench-server.sh ]; then
   scripts/bench-server.sh "$out"
+fi
+# After bench-server.sh, which regenerates docs/benchmarks.md: the JWT section goes back in.
+if [ -x scripts/bench-jwt.sh ]; then
+  scripts/bench-jwt.sh "$out"
 fi
