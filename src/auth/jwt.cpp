@@ -1,5 +1,10 @@
 #include "auth/jwt.hpp"
 
+#include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -7,10 +12,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <jwt.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 namespace steadyws::auth {
 
@@ -344,8 +345,7 @@ Verified JwtVerifier::verify(std::string_view token, std::int64_t now_ms) const 
   }
   if (const auto* ch = payload->if_contains("channels")) {
     if (!ch->is_object())
-      return refuse(
-          "malformed token: channels must be {\"subscribe\":[...],\"publish\":[...]}");
+      return refuse("malformed token: channels must be {\"subscribe\":[...],\"publish\":[...]}");
     c.channels.restricted = true;
     const auto& o = ch->get_object();
     if (const auto* s = o.if_contains("subscribe")) {

@@ -56,8 +56,8 @@ bool any_matches(const std::vector<std::string>& patterns, std::string_view chan
 
 // What a verified token says.
 struct Claims {
-  std::string sub;           // empty when the token has none
-  std::int64_t exp_ms = 0;   // `exp` in Unix ms (the token's own value, without leeway)
+  std::string sub;          // empty when the token has none
+  std::int64_t exp_ms = 0;  // `exp` in Unix ms (the token's own value, without leeway)
   ChannelPermissions channels;
 
   bool may_subscribe(std::string_view channel) const {

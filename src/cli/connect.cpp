@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
-#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -182,7 +182,9 @@ int run_connect(ConnectArgs& a) {
   a.options.urls = a.urls;
   if (!a.token_file.empty()) {
     read_token_file(a.token_file);  // a startup error (exit 1) rather than a retry loop
-    a.options.token_provider = [path = a.token_file] { return read_token_file(path); };
+    a.options.token_provider = [path = a.token_file] {
+      return read_token_file(path);
+    };
   }
   install_callbacks(a);
   std::string publish_channel = a.publish_channel;

@@ -653,9 +653,10 @@ class Fields {
       out = *e;
       return true;
     }
-    return fail(mistyped(
-        "code", "one of bad_json, bad_message, too_large, rate_limited, unauthorized, internal, "
-                "forbidden"));
+    return fail(
+        mistyped("code",
+                 "one of bad_json, bad_message, too_large, rate_limited, unauthorized, internal, "
+                 "forbidden"));
   }
 
  private:

@@ -27,8 +27,8 @@ struct ServerConfig {
   std::size_t max_connections = 100000;
   double rate_limit = 1000;  // messages/s per connection; 0 = off
   double rate_burst = 2000;
-  std::size_t send_queue_bytes = 1 << 20;    // per connection, before 4001
-  std::string auth_token;                    // empty = no auth
+  std::size_t send_queue_bytes = 1 << 20;  // per connection, before 4001
+  std::string auth_token;                  // empty = no auth
   // CONTRACT §8: the client token is a JWT. At most one of the two; neither = no JWT.
   std::string jwt_secret;           // HS256
   std::string jwt_public_key_file;  // PEM: RSA (RS256) or EC P-256 (ES256)

@@ -171,9 +171,9 @@ void HttpSession::handle(Request&& req) {
       if (!v) {
         if (route == Route::ws)
           state_->metrics.handshake_failed();
-        return send_error(http::status::unauthorized, "unauthorized",
-                          "JWT refused: " + v.error +
-                              "; pass ?token=JWT or Authorization: Bearer JWT");
+        return send_error(
+            http::status::unauthorized, "unauthorized",
+            "JWT refused: " + v.error + "; pass ?token=JWT or Authorization: Bearer JWT");
       }
       claims_ = std::move(v.claims);
     } else if (!token_ok(state_->config.auth_token, token)) {
@@ -210,9 +210,9 @@ void HttpSession::handle(Request&& req) {
         return send_error(http::status::bad_request, "bad_message", p.error);
       for (const auto& c : p.request->channels) {
         if (claims_ && !claims_->may_subscribe(c.channel))
-          return send_error(http::status::forbidden, "forbidden",
-                            "the token's channels claim does not allow polling '" + c.channel +
-                                "'");
+          return send_error(
+              http::status::forbidden, "forbidden",
+              "the token's channels claim does not allow polling '" + c.channel + "'");
       }
       return start_poll(std::move(*p.request));
     }
@@ -388,9 +388,9 @@ void HttpSession::answer_publish(const Request& req) {
   }
   if (claims_ && !claims_->may_publish(p->channel)) {
     state_->metrics.error();
-    return send_error(http::status::forbidden, "forbidden",
-                      "the token's channels claim does not allow publishing to '" + p->channel +
-                          "'");
+    return send_error(
+        http::status::forbidden, "forbidden",
+        "the token's channels claim does not allow publishing to '" + p->channel + "'");
   }
   std::optional<std::string_view> id;
   if (p->id)

@@ -412,8 +412,8 @@ void WsSession::handle(protocol::Ping& m) {
 void WsSession::handle(protocol::Subscribe& m) {
   if (claims_ && !claims_->may_subscribe(m.channel)) {
     // CONTRACT §8; the channel name is a valid one (the codec checked it), safe to echo.
-    send_error(errc::forbidden, "the token's channels claim does not allow subscribing to '" +
-                                    m.channel + "'");
+    send_error(errc::forbidden,
+               "the token's channels claim does not allow subscribing to '" + m.channel + "'");
     return;
   }
   std::optional<std::string_view> epoch;
@@ -446,8 +446,8 @@ void WsSession::handle(protocol::Unsubscribe& m) {
 
 void WsSession::handle(protocol::Publish& m) {
   if (claims_ && !claims_->may_publish(m.channel)) {
-    send_error(errc::forbidden, "the token's channels claim does not allow publishing to '" +
-                                    m.channel + "'");
+    send_error(errc::forbidden,
+               "the token's channels claim does not allow publishing to '" + m.channel + "'");
     return;
   }
   std::optional<std::string_view> id;

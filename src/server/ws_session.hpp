@@ -168,8 +168,8 @@ class WsSession final : public hub::Subscriber,
   std::optional<std::string> requested_session_;
   std::optional<auth::Claims> claims_;              // JWT servers only
   std::unique_ptr<net::steady_timer> token_timer_;  // JWT servers only: 4003 on expiry
-  std::vector<std::shared_ptr<WsSession>> wakes_;  // subscribers to drain after the batch
-  std::vector<hub::Frame> draining_;               // drain_inbox's swap partner (keeps capacity)
+  std::vector<std::shared_ptr<WsSession>> wakes_;   // subscribers to drain after the batch
+  std::vector<hub::Frame> draining_;                // drain_inbox's swap partner (keeps capacity)
   TimePoint opened_at_{};
   TimePoint turn_now_{};            // Clock::now() of the current read batch
   std::int64_t turn_wall_ms_ = -1;  // wall clock of the current turn, read lazily

@@ -73,8 +73,8 @@ std::vector<std::pair<std::string, std::string>> sessions_auth(const std::string
     return ::testing::AssertionFailure() << "expected 401, got " << r.status << " " << r.body;
   if (r.body.find("unauthorized") == std::string::npos ||
       r.body.find(reason_part) == std::string::npos)
-    return ::testing::AssertionFailure() << "expected a reason with '" << reason_part
-                                         << "': " << r.body;
+    return ::testing::AssertionFailure()
+           << "expected a reason with '" << reason_part << "': " << r.body;
   if (!token.empty() && r.body.find(token.substr(token.size() / 2)) != std::string::npos)
     return ::testing::AssertionFailure() << "the answer echoes the token: " << r.body;
   return ::testing::AssertionSuccess();
@@ -116,20 +116,20 @@ TEST_F(JwtTest, Hs256UpgradeIsAllowedWithAValidTokenAndRefusedOtherwise) {
                               "token expired"));
   EXPECT_TRUE(upgrade_refused(
       port,
-      make_jwt("HS256", kSecret, claims("a", now_s() + 3600, "\"nbf\":" + std::to_string(now_s() + 600))),
+      make_jwt("HS256", kSecret,
+               claims("a", now_s() + 3600, "\"nbf\":" + std::to_string(now_s() + 600))),
       "not valid yet"));
-  EXPECT_TRUE(upgrade_refused(port, make_jwt("HS256", "some-other-secret-0123456789abcdef",
-                                             claims("a", now_s() + 3600)),
-                              "bad signature"));
+  EXPECT_TRUE(upgrade_refused(
+      port, make_jwt("HS256", "some-other-secret-0123456789abcdef", claims("a", now_s() + 3600)),
+      "bad signature"));
   EXPECT_TRUE(upgrade_refused(port, make_jwt("HS256", kSecret, R"({"sub":"a"})"), "no exp"));
-  EXPECT_TRUE(upgrade_refused(port, make_jwt("none", "", claims("a", now_s() + 3600)),
-                              "alg none"));
+  EXPECT_TRUE(upgrade_refused(port, make_jwt("none", "", claims("a", now_s() + 3600)), "alg none"));
   // Forged: a real token's signature on a different payload.
   const auto dot1 = good.find('.');
   const auto dot2 = good.find('.', dot1 + 1);
   const auto other = hs_token("mallory");
-  const auto forged = good.substr(0, dot1) + other.substr(other.find('.'), other.rfind('.') -
-                                                                               other.find('.')) +
+  const auto forged = good.substr(0, dot1) +
+                      other.substr(other.find('.'), other.rfind('.') - other.find('.')) +
                       good.substr(dot2);
   EXPECT_TRUE(upgrade_refused(port, forged, "bad signature"));
   EXPECT_TRUE(upgrade_refused(port, "not-a-jwt", "malformed token"));
@@ -149,9 +149,9 @@ TEST_F(JwtTest, Rs256AcceptsItsKeyAndRefusesHs256SignedWithThePublicKeyText) {
   EXPECT_TRUE(upgrade_refused(
       port, make_jwt("RS256", other_rsa_keys().private_pem, claims("bob", now_s() + 3600)),
       "bad signature"));
-  EXPECT_TRUE(upgrade_refused(port, make_jwt("ES256", ec_keys().private_pem,
-                                             claims("bob", now_s() + 3600)),
-                              "alg ES256 refused"));
+  EXPECT_TRUE(
+      upgrade_refused(port, make_jwt("ES256", ec_keys().private_pem, claims("bob", now_s() + 3600)),
+                      "alg ES256 refused"));
 }
 
 TEST_F(JwtTest, Es256AcceptsItsKeyAndRefusesEveryOtherAlgorithm) {
@@ -277,7 +277,8 @@ json::object refresh_msg(const std::string& token) {
 TEST_F(JwtTest, ExpiryWithoutRefreshClosesWith4003) {
   ServerProcess server({"--jwt-secret", kSecret, "--jwt-leeway", "0"});
   const auto exp = now_s() + 2;
-  auto c = WsClient::connect(server.port(), with_bearer(make_jwt("HS256", kSecret, claims("a", exp))));
+  auto c =
+      WsClient::connect(server.port(), with_bearer(make_jwt("HS256", kSecret, claims("a", exp))));
   EXPECT_TRUE(c->alive());
   // Generous: the close is due within ~2 s; the deadline only bounds a failure.
   const Frame f = c->wait_closed(30s);
@@ -290,11 +291,12 @@ TEST_F(JwtTest, ExpiryWithoutRefreshClosesWith4003) {
 TEST_F(JwtTest, RefreshBeforeExpiryKeepsTheConnectionPastTheOldExp) {
   ServerProcess server({"--jwt-secret", kSecret, "--jwt-leeway", "0"});
   const auto exp = now_s() + 2;
-  auto c = WsClient::connect(server.port(), with_bearer(make_jwt("HS256", kSecret, claims("a", exp))));
+  auto c =
+      WsClient::connect(server.port(), with_bearer(make_jwt("HS256", kSecret, claims("a", exp))));
   subscribe(*c, "room");
   const auto new_exp = now_s() + 3600;
-  const auto r = c->request(refresh_msg(make_jwt("HS256", kSecret, claims("a", new_exp))),
-                            "refreshed");
+  const auto r =
+      c->request(refresh_msg(make_jwt("HS256", kSecret, claims("a", new_exp))), "refreshed");
   EXPECT_EQ(int_at(r, "exp"), new_exp * 1000);
   // Past the old exp (plus a margin for a late timer), the connection is still open and
   // still subscribed.
@@ -312,13 +314,15 @@ TEST_F(JwtTest, RefreshBeforeExpiryKeepsTheConnectionPastTheOldExp) {
 TEST_F(JwtTest, RefreshWithABadOrExpiredTokenIsUnauthorizedAndTheOldExpiryStands) {
   ServerProcess server({"--jwt-secret", kSecret, "--jwt-leeway", "0"});
   const auto exp = now_s() + 3;
-  auto c = WsClient::connect(server.port(), with_bearer(make_jwt("HS256", kSecret, claims("a", exp))));
+  auto c =
+      WsClient::connect(server.port(), with_bearer(make_jwt("HS256", kSecret, claims("a", exp))));
   const auto expired = make_jwt("HS256", kSecret, claims("a", now_s() - 1));
   ASSERT_TRUE(c->send_json(refresh_msg(expired)));
   EXPECT_TRUE(error_then_alive(*c, "unauthorized"));
   ASSERT_TRUE(c->send_json(refresh_msg("garbage")));
   EXPECT_TRUE(error_then_alive(*c, "unauthorized"));
-  ASSERT_TRUE(c->send_json(refresh_msg(make_jwt("HS256", kSecret, claims("someone-else", now_s() + 3600)))));
+  ASSERT_TRUE(c->send_json(
+      refresh_msg(make_jwt("HS256", kSecret, claims("someone-else", now_s() + 3600)))));
   EXPECT_TRUE(error_then_alive(*c, "unauthorized"));
   const Frame f = c->wait_closed(30s);
   ASSERT_TRUE(f.is_close()) << f.describe();

@@ -3,17 +3,17 @@
 // is the code under test. Link PkgConfig::JWT and OpenSSL::Crypto.
 #pragma once
 
+#include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <jwt.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 namespace steadyws::test {
 
@@ -62,7 +62,8 @@ inline const KeyPair& ec_keys() {
 // A token with `payload` (a JSON object) signed with `alg` ("HS256", "RS256", "ES256",
 // or "none" for an unsigned one) and `key` (the secret or the private key PEM; for the
 // confusion attack, HS256 with a public key's PEM text).
-inline std::string make_jwt(std::string_view alg, std::string_view key, const std::string& payload) {
+inline std::string make_jwt(std::string_view alg, std::string_view key,
+                            const std::string& payload) {
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0)
     throw std::runtime_error("jwt_new failed");

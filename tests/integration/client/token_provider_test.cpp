@@ -40,7 +40,9 @@ TEST(ClientTokenProvider, RefreshesShortLivedTokensWithoutReconnecting) {
   ASSERT_TRUE(wait_until([&] { return sub.is_connected(); }));
 
   auto po = test_options({ws_url(server)});
-  po.token_provider = [] { return make_jwt("HS256", kSecret, claims("pub", now_s() + 3600)); };
+  po.token_provider = [] {
+    return make_jwt("HS256", kSecret, claims("pub", now_s() + 3600));
+  };
   Client pub(po);
   pub.connect();
   ASSERT_TRUE(wait_until([&] { return pub.is_connected(); }));

@@ -104,8 +104,7 @@ TEST(JwtVerifier, SubIsOptionalAndFractionalExpIsMilliseconds) {
 TEST(JwtVerifier, RefusesAForgedSignature) {
   const auto t = make_jwt("HS256", kSecret, claims("alice", kNowS + 60));
   // Same header and signature, a payload that grants more: the signature no longer matches.
-  const auto forged =
-      part(t, 0) + "." + b64url(claims("admin", kNowS + 60)) + "." + part(t, 2);
+  const auto forged = part(t, 0) + "." + b64url(claims("admin", kNowS + 60)) + "." + part(t, 2);
   const auto v = hs().verify(forged, kNow);
   ASSERT_FALSE(v);
   EXPECT_NE(v.error.find("bad signature"), std::string::npos) << v.error;
@@ -236,8 +235,8 @@ TEST(JwtVerifier, MalformedTokensGetAClearReasonThatNeverEchoesTheToken) {
 TEST(JwtVerifier, MistypedClaimsAreRefused) {
   for (const char* extra : {R"("sub":7)", R"("channels":[])", R"("channels":{"subscribe":"a"})",
                             R"("channels":{"publish":[1]})", R"("nbf":"x")", R"("iat":true)"}) {
-    const auto t = make_jwt("HS256", kSecret,
-                            "{\"exp\":" + std::to_string(kNowS + 60) + "," + extra + "}");
+    const auto t =
+        make_jwt("HS256", kSecret, "{\"exp\":" + std::to_string(kNowS + 60) + "," + extra + "}");
     const auto v = hs().verify(t, kNow);
     EXPECT_FALSE(v) << extra;
     EXPECT_NE(v.error.find("malformed token"), std::string::npos) << v.error;
@@ -245,9 +244,9 @@ TEST(JwtVerifier, MistypedClaimsAreRefused) {
 }
 
 TEST(JwtVerifier, ReadsTheChannelsClaim) {
-  const auto t = make_jwt(
-      "HS256", kSecret,
-      claims("u1", kNowS + 60, R"("channels":{"subscribe":["news.*","user.{sub}"]})"));
+  const auto t =
+      make_jwt("HS256", kSecret,
+               claims("u1", kNowS + 60, R"("channels":{"subscribe":["news.*","user.{sub}"]})"));
   const auto v = hs().verify(t, kNow);
   ASSERT_TRUE(v) << v.error;
   EXPECT_TRUE(v.claims->channels.restricted);
