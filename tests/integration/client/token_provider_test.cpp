@@ -3,11 +3,14 @@
 // place: no 4003, no reconnect, messages keep flowing. Also `steadyws connect --token-file`.
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "client_support.hpp"
+#include "process_support.hpp"
 #include "support/jwt_maker.hpp"
 
 namespace steadyws::test {
@@ -91,6 +94,48 @@ TEST(ClientTokenProvider, AnExpiredTokenFromTheProviderIsRefusedAndRetried) {
   c.connect();
   ASSERT_TRUE(wait_until([&] { return c.is_connected(); }));
   EXPECT_GE(asked.load(), 3);
+}
+
+// Writes a fresh token to `path` atomically (a reader never sees half of one).
+void write_token(const std::string& path, const std::string& token) {
+  const std::string tmp = path + ".new";
+  write_file(tmp, token + "\n");
+  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+}
+
+TEST(ConnectCliTokenFile, RereadsTheFileAndRefreshesWithoutReconnecting) {
+  ServerProcess server({"--jwt-secret", kSecret, "--jwt-leeway", "0"});
+  const std::string path = temp_file("token");
+  write_token(path, make_jwt("HS256", kSecret, claims("cli", now_s() + 3)));
+  CliProcess cli({"connect", ws_url(server), "--channel", "c", "--events", "--keep-running",
+                  "--token-file", path, "--reconnect-interval", "100", "--max-backoff-delay", "400",
+                  "--jitter", "0", "--max-reconnect-attempts", "0", "--no-fallback"});
+  const auto connected = [&] {
+    int n = 0;
+    for (const auto& line : CliProcess::lines(cli.stderr_text()))
+      n += line.find(R"("to":"connected")") != std::string::npos ? 1 : 0;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return connected() == 1; }, 20s)) << cli.stderr_text();
+  // Whatever renews the token rewrites the file; the CLI reads it again before each refresh.
+  // Over three token lives, the connection must never drop (4003 would show as a reconnect).
+  const auto until = now_s() + 9;
+  while (now_s() < until) {
+    write_token(path, make_jwt("HS256", kSecret, claims("cli", now_s() + 3)));
+    std::this_thread::sleep_for(250ms);  // pacing the rotation, not waiting for a result
+  }
+  EXPECT_EQ(connected(), 1) << cli.stderr_text();
+  cli.write_line(R"({"n":1})");  // published on c, which the CLI is subscribed to
+  EXPECT_TRUE(wait_until([&] { return cli.stdout_text().find(R"("n":1)") != std::string::npos; }))
+      << cli.stderr_text();
+  std::remove(path.c_str());
+}
+
+TEST(ConnectCliTokenFile, AMissingFileIsAStartupError) {
+  CliProcess cli({"connect", "ws://127.0.0.1:1/ws", "--token-file", "/nonexistent/token"});
+  const auto st = cli.wait_exit(20s);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_FALSE(st->ok());
 }
 
 }  // namespace
