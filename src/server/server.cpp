@@ -71,8 +71,8 @@ ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, uns
                                                 static_cast<unsigned long long>(seed));
                                   return std::string(buf, 8);
                                 }()})),
-      sessions(seed ^ 0x9e3779b97f4a7c15ULL),
-      jwt(make_jwt_verifier(c)) {}
+      jwt(make_jwt_verifier(c)),
+      sessions(seed ^ 0x9e3779b97f4a7c15ULL) {}
 
 namespace {
 

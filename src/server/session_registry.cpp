@@ -134,8 +134,7 @@ std::vector<SessionInfo> SessionRegistry::list() const {
   for (const auto& [id, s] : sessions_) {
     out.push_back({s.id, s.connected, s.transport,
                    std::vector<std::string>(s.subscriptions.begin(), s.subscriptions.end()),
-                   s.created_at, s.last_seen_at});
-    out.back().user = s.user;
+                   s.created_at, s.last_seen_at, s.user});
   }
   return out;
 }
