@@ -4,6 +4,7 @@
 #   2. JS: bundle sizes of clients/js beside npm peers (bench/js/bundle-size.mjs).
 #   3. server: scripts/bench-server.sh, when present (steadyws against the npm `ws` peer).
 #   4. tls: scripts/bench-tls.sh (the same over wss://, issue 11).
+#   5. jwt: scripts/bench-jwt.sh: handshakes/s with a plain token, HS256, RS256 and ES256.
 # docs/benchmarks.md records the figures, the machine and the commit they came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,8 @@ if [ -x scripts/bench-server.sh ]; then
 fi
 if [ -x scripts/bench-tls.sh ]; then
   scripts/bench-tls.sh "$out"  # issue 11: wss:// beside ws:// and the ws peer over wss://
+fi
+# After bench-server.sh, which regenerates docs/benchmarks.md: the JWT section goes back in.
+if [ -x scripts/bench-jwt.sh ]; then
+  scripts/bench-jwt.sh "$out"
 fi

@@ -101,6 +101,19 @@ struct ClientOptions {
   // (rate_limited), which names no id. 10 s: the heartbeat timeout. 0 = only on reconnect.
   Duration ack_timeout{10000};
 
+  // ---- credentials (CONTRACT §8) ----
+  // Asked for the client token before each connection attempt and, when the token is a JWT
+  // with `exp`, again before that passes: the answer is sent as `Authorization: Bearer` on
+  // the upgrade and on the HTTP fallback, and on an open connection as
+  // {"type":"refresh","token":T}, so a long-lived connection is never closed with 4003 and
+  // never reconnects for a new token. Runs on the client's I/O thread: keep it quick (read a
+  // file or a cache); a throw keeps the previous token and is reported to on_error. Unset:
+  // the URL's `token=` is used as it is.
+  std::function<std::string()> token_provider;
+  // Ask this long before exp (at most half the token's remaining life, at least 1 s apart).
+  // 30 s: the server's default leeway, so a refresh lands before any server would refuse.
+  Duration token_refresh_margin{30000};
+
   // ---- callbacks (all on the client's I/O thread) ----
   std::function<void(const Transition&)> on_state_change;
   std::function<void(const ReceivedMessage&)> on_message;

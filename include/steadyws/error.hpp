@@ -54,6 +54,7 @@ enum class CloseCode : std::uint16_t {
   internal_error = 1011,
   heartbeat_timeout = 4000,  // missed --max-missed-heartbeats in a row
   slow_consumer = 4001,      // its send queue overflowed
+  token_expired = 4003,      // the JWT's exp passed without a refresh (CONTRACT §8)
 };
 
 }  // namespace steadyws

@@ -15,11 +15,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,8 +56,23 @@ struct ConnectArgs {
   bool events = false;
   bool quiet = false;
   bool keep_running = false;
+  std::string token_file;
   ClientOptions options;
 };
+
+// --token-file: the file's content (trailing whitespace trimmed), read again before each
+// connect and each refresh, so whatever renews the token only has to rewrite the file.
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string t((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back())))
+    t.pop_back();
+  if (!in.good() && !in.eof())
+    throw std::runtime_error("cannot read --token-file " + path);
+  if (t.empty())
+    throw std::runtime_error("--token-file " + path + " is empty");
+  return t;
+}
 
 // One writer at a time per stream: callbacks run on the client's thread, warnings on main.
 std::mutex g_out_mu;
@@ -162,6 +181,12 @@ json::value line_value(const std::string& line) {
 int run_connect(ConnectArgs& a) {
   a.options.urls = a.urls;
   warn_if_insecure(a.options.insecure);
+  if (!a.token_file.empty()) {
+    read_token_file(a.token_file);  // a startup error (exit 1) rather than a retry loop
+    a.options.token_provider = [path = a.token_file] {
+      return read_token_file(path);
+    };
+  }
   install_callbacks(a);
   std::string publish_channel = a.publish_channel;
   if (publish_channel.empty() && !a.channels.empty())
@@ -313,6 +338,12 @@ void register_connect(CLI::App& app, Registry& registry) {
       ->capture_default_str();
   ms_opt(sub, "--ack-timeout", o.ack_timeout, "Resend unacked publishes after this, ms; 0 = off");
   tls_client_flags(sub, o.ca_file, o.insecure);
+  sub->add_option("--token-file", a->token_file,
+                  "Client token (a JWT, say) read from this file before each connect and "
+                  "before exp; sent as Authorization: Bearer and by refresh (CONTRACT §8)")
+      ->check(CLI::ExistingFile);
+  ms_opt(sub, "--token-refresh-margin", o.token_refresh_margin,
+         "Refresh a JWT this long before exp (at most half its remaining life), ms");
   registry.add(sub, [a] { return run_connect(*a); });
 }
 

@@ -71,6 +71,17 @@ void register_serve(CLI::App& app, Registry& registry) {
       ->capture_default_str();
   sub->add_option("--auth-token", cfg->auth_token, "Token required on /ws and /api (401)")
       ->envname("STEADYWS_AUTH_TOKEN");
+  auto* jwt_secret =
+      sub->add_option("--jwt-secret", cfg->jwt_secret,
+                      "The client token is a JWT signed HS256 with this secret (CONTRACT §8)")
+          ->envname("STEADYWS_JWT_SECRET");
+  sub->add_option("--jwt-public-key", cfg->jwt_public_key_file,
+                  "The client token is a JWT signed RS256 or ES256; PEM public key file")
+      ->envname("STEADYWS_JWT_PUBLIC_KEY")
+      ->check(CLI::ExistingFile)
+      ->excludes(jwt_secret);
+  ms_flag(sub, "--jwt-leeway", cfg->jwt_leeway,
+          "Clock skew allowed on a JWT's exp, nbf and iat, ms", "STEADYWS_JWT_LEEWAY");
   sub->add_option("--allowed-origin", cfg->allowed_origins,
                   "Origin allowed to upgrade, POST and get CORS headers (repeatable; default any, "
                   "no CORS)")

@@ -37,6 +37,7 @@
 #include "steadyws/core/poll_schedule.hpp"
 #include "steadyws/core/quality_monitor.hpp"
 
+#include "auth/jwt.hpp"
 #include "client/cursors.hpp"
 #include "client/http_call.hpp"
 #include "client/tls.hpp"
@@ -185,6 +186,10 @@ class Client::Impl {
   void on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_t);
   void on_frame(const std::shared_ptr<WsLink>& l, std::string text);
   void on_welcome(const std::shared_ptr<WsLink>& l);
+  // CONTRACT §8, token_provider: ask for the token (before a connect, before exp), and
+  // refresh an open connection in place.
+  void ask_token();
+  void arm_token_refresh();
   // The link (attempt or connection) ended. `clean`: closed by a close frame, not an error.
   void on_link_lost(const std::shared_ptr<WsLink>& l, std::string reason, bool clean,
                     std::optional<Duration> retry_after = std::nullopt);
@@ -241,6 +246,8 @@ class Client::Impl {
   net::steady_timer heartbeat_timer_;
   net::steady_timer poll_timer_;
   net::steady_timer ack_timer_;
+  net::steady_timer token_timer_;  // token_provider: the next refresh before exp
+  std::string token_;              // token_provider's latest answer
   bool ack_timer_armed_ = false;
   std::uint64_t acks_ = 0;  // acks received, for ack_timer_
   std::shared_ptr<client::HttpCall> poll_call_;
@@ -289,6 +296,7 @@ Client::Impl::Impl(ClientOptions options)
       heartbeat_timer_(ioc_),
       poll_timer_(ioc_),
       ack_timer_(ioc_),
+      token_timer_(ioc_),
       queue_(opts_.queue) {
   if (opts_.urls.empty())
     throw std::invalid_argument("steadyws::Client needs at least one URL (ws://host:port/ws)");
@@ -352,6 +360,7 @@ void Client::Impl::shutdown() {
   heartbeat_timer_.cancel();
   poll_timer_.cancel();
   ack_timer_.cancel();
+  token_timer_.cancel();
   if (poll_call_)
     poll_call_->cancel();
   if (publish_call_)
@@ -403,6 +412,7 @@ void Client::Impl::do_disconnect() {
   retry_timer_.cancel();
   connect_timer_.cancel();
   heartbeat_timer_.cancel();
+  token_timer_.cancel();
   if (fallback_active_)
     deactivate_fallback();
   drop_link(true);
@@ -519,6 +529,8 @@ void Client::Impl::arm_ack_timer() {
 void Client::Impl::start_attempt() {
   drop_link(false);
   ++attempt_gen_;
+  if (opts_.token_provider)
+    ask_token();  // before the link copies the endpoint
   link_ = std::make_shared<WsLink>(ioc_, endpoint(), endpoint().tls ? tls_ctx_ : nullptr);
   {
     std::lock_guard lock(mu_);
@@ -582,6 +594,12 @@ void Client::Impl::do_upgrade(std::shared_ptr<WsLink> l) {
   l->ws.set_option(t);
   l->ws.read_message_max(64u << 20);
   l->ws.text(true);
+  if (opts_.token_provider && !l->endpoint.token.empty()) {
+    l->ws.set_option(websocket::stream_base::decorator(
+        [token = l->endpoint.token](websocket::request_type& req) {
+          req.set(beast::http::field::authorization, "Bearer " + token);
+        }));
+  }
   l->ws.async_handshake(l->endpoint.host_header(), l->endpoint.target,
                         [this, l](error_code e) { on_handshake(l, e); });
 }
@@ -735,6 +753,45 @@ void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
     send(protocol::to_json(cursors_.subscribe_frame(c)));
   flush_queue();
   arm_heartbeat();
+  arm_token_refresh();
+}
+
+void Client::Impl::ask_token() {
+  try {
+    token_ = opts_.token_provider();
+  } catch (const std::exception& e) {
+    report_error("token", make_error_code(errc::unauthorized),
+                 std::string("token_provider threw; keeping the previous token: ") + e.what());
+    return;
+  }
+  // The same client token for every server and for the HTTP fallback.
+  for (auto& e : endpoints_)
+    e.token = token_;
+}
+
+void Client::Impl::arm_token_refresh() {
+  if (!opts_.token_provider)
+    return;
+  const auto exp = auth::peek_exp_ms(token_);
+  if (!exp)
+    return;  // not a JWT with exp: nothing expires
+  const std::int64_t now = unix_ms_now();
+  const std::int64_t left = *exp - now;
+  const std::int64_t margin = std::min<std::int64_t>(opts_.token_refresh_margin.count(), left / 2);
+  const std::int64_t wait = std::max<std::int64_t>(left - margin, 1000);
+  if (wait >= left)
+    return;  // too close to exp to refresh: the server closes (4003) and we reconnect
+  auto l = link_;
+  token_timer_.expires_after(Duration{wait});
+  token_timer_.async_wait([this, l](error_code ec) {
+    if (ec || l != link_ || !l->welcomed)
+      return;
+    ask_token();
+    protocol::Refresh r;
+    r.token = token_;
+    send(protocol::to_json(r));  // answered by `refreshed`, or an `unauthorized` error
+    arm_token_refresh();
+  });
 }
 
 void Client::Impl::drop_link(bool graceful) {

@@ -393,6 +393,14 @@ void serialize(const Error& m, std::string& out) {
   });
 }
 
+void serialize(const Refreshed& m, std::string& out) {
+  emit_into(out, [&](auto& s) {
+    s.lit(R"({"type":"refreshed","exp":)");
+    s.i64(m.exp_ms);
+    s.lit("}");
+  });
+}
+
 void serialize(const Ping& m, std::string& out) {
   emit_into(out, [&](auto& s) {
     s.lit(R"({"type":"ping","timestamp":)");
@@ -435,6 +443,14 @@ void serialize(const Publish& m, std::string& out) {
       s.lit(R"(,"id":)");
       s.str(*m.id);
     }
+    s.lit("}");
+  });
+}
+
+void serialize(const Refresh& m, std::string& out) {
+  emit_into(out, [&](auto& s) {
+    s.lit(R"({"type":"refresh","token":)");
+    s.str(m.token);
     s.lit("}");
   });
 }
@@ -793,6 +809,16 @@ ParseResult<ClientMessage> decode_client(json::object& o) {
     }
     return ClientMessage(std::move(*r));
   }
+  if (type == "refresh") {
+    Refresh m;
+    if (!f.string("token", m.token)) {
+      return std::move(f.error());
+    }
+    if (m.token.empty()) {
+      return make_error(errc::bad_message, "field 'token' must be a non-empty string");
+    }
+    return ClientMessage(std::move(m));
+  }
   return unknown_type(type);
 }
 
@@ -851,6 +877,13 @@ ParseResult<ServerMessage> decode_server(json::object& o) {
       return std::move(f.error());
     }
     m.resume_token = token.value_or(std::string());
+    return ServerMessage(std::move(m));
+  }
+  if (type == "refreshed") {
+    Refreshed m;
+    if (!f.i64("exp", m.exp_ms)) {
+      return std::move(f.error());
+    }
     return ServerMessage(std::move(m));
   }
   if (type == "error") {

@@ -67,6 +67,7 @@ struct Limits {
 // which means absent. ping.timestamp is any JSON number (int64, uint64 or double) and is
 // kept as that value so the pong echoes it unchanged. subscribe.since is a non-negative
 // JSON integer (no fraction, no exponent; beyond uint64 -> bad_message); epoch a string.
+// refresh.token is a non-empty string (CONTRACT §8); it is never echoed in a reason.
 ParseResult<ClientMessage> parse_client(std::string_view text, const Limits& limits = {});
 
 // A server frame, as our client library reads it: every ServerMessage type. The same rules
@@ -93,10 +94,12 @@ void serialize(const Unsubscribed& m, std::string& out);
 void serialize(const Ack& m, std::string& out);
 void serialize(const Message& m, std::string& out);
 void serialize(const Error& m, std::string& out);
+void serialize(const Refreshed& m, std::string& out);
 void serialize(const Ping& m, std::string& out);
 void serialize(const Subscribe& m, std::string& out);
 void serialize(const Unsubscribe& m, std::string& out);
 void serialize(const Publish& m, std::string& out);
+void serialize(const Refresh& m, std::string& out);
 
 // Either variant, dispatched to the overloads above.
 void serialize(const ClientMessage& m, std::string& out);

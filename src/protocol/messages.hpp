@@ -47,7 +47,12 @@ struct Publish {
   std::optional<std::string> id;  // <= 64 chars; dedup key while in history
 };
 
-using ClientMessage = std::variant<Ping, Subscribe, Unsubscribe, Publish>;
+// CONTRACT §8: replaces the connection's JWT (answered by `refreshed` or `unauthorized`).
+struct Refresh {
+  std::string token;
+};
+
+using ClientMessage = std::variant<Ping, Subscribe, Unsubscribe, Publish, Refresh>;
 
 // ---- server -> client -------------------------------------------------------------------
 
@@ -97,6 +102,12 @@ struct Error {
   std::string message;
 };
 
-using ServerMessage = std::variant<Welcome, Pong, Subscribed, Unsubscribed, Ack, Message, Error>;
+// CONTRACT §8: the answer to an accepted `refresh`: the new token's expiry.
+struct Refreshed {
+  std::int64_t exp_ms = 0;  // the token's `exp`, Unix ms
+};
+
+using ServerMessage =
+    std::variant<Welcome, Pong, Subscribed, Unsubscribed, Ack, Message, Error, Refreshed>;
 
 }  // namespace steadyws::protocol

@@ -27,8 +27,13 @@ struct ServerConfig {
   std::size_t max_connections = 100000;
   double rate_limit = 1000;  // messages/s per connection; 0 = off
   double rate_burst = 2000;
-  std::size_t send_queue_bytes = 1 << 20;    // per connection, before 4001
-  std::string auth_token;                    // empty = no auth
+  std::size_t send_queue_bytes = 1 << 20;  // per connection, before 4001
+  std::string auth_token;                  // empty = no auth
+  // CONTRACT §8: the client token is a JWT. At most one of the two; neither = no JWT.
+  std::string jwt_secret;           // HS256
+  std::string jwt_public_key_file;  // PEM: RSA (RS256) or EC P-256 (ES256)
+  // exp, nbf and iat are honoured this much either way (clock skew); docs/security.md.
+  std::chrono::milliseconds jwt_leeway{30000};
   std::vector<std::string> allowed_origins;  // empty = any
   LogLevel log_level = LogLevel::info;
   std::chrono::milliseconds drain_spread{5000};

@@ -1,4 +1,5 @@
 #include "server/http_session.hpp"
+#include "server/jwt_authenticator.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -232,6 +233,7 @@ void HttpSession::handle(Request&& req) {
   }
 
   credential_ = decision.credential;
+  claims_ = claims_of(credential_);  // JWT servers: the channels claim and `sub`
   switch (route) {
     case Route::ws:
       return upgrade(std::move(req), std::move(*target), std::move(decision.credential));
@@ -265,6 +267,12 @@ void HttpSession::handle(Request&& req) {
       auto p = parse_poll(*target);
       if (!p.request)
         return send_error(http::status::bad_request, "bad_message", p.error);
+      for (const auto& c : p.request->channels) {
+        if (claims_ && !claims_->may_subscribe(c.channel))
+          return send_error(
+              http::status::forbidden, "forbidden",
+              "the token's channels claim does not allow polling '" + c.channel + "'");
+      }
       return start_poll(std::move(*p.request));
     }
     case Route::not_found:
@@ -427,12 +435,15 @@ void HttpSession::answer_sessions() {
     json::array subs;
     for (const auto& c : s.subscriptions)
       subs.emplace_back(c);
-    arr.push_back(json::object{{"sessionId", s.id},
-                               {"connected", s.connected},
-                               {"transport", to_string(s.transport)},
-                               {"subscriptions", std::move(subs)},
-                               {"createdAt", to_iso8601(s.created_at)},
-                               {"lastSeenAt", to_iso8601(s.last_seen_at)}});
+    json::object o{{"sessionId", s.id},
+                   {"connected", s.connected},
+                   {"transport", to_string(s.transport)},
+                   {"subscriptions", std::move(subs)},
+                   {"createdAt", to_iso8601(s.created_at)},
+                   {"lastSeenAt", to_iso8601(s.last_seen_at)}};
+    if (!s.user.empty())
+      o["user"] = s.user;  // CONTRACT §8: the JWT's sub
+    arr.push_back(std::move(o));
   }
   send_json(http::status::ok, protocol::to_json_text(json::object{{"sessions", std::move(arr)}}));
 }
@@ -479,6 +490,12 @@ void HttpSession::answer_publish(const Request& req) {
     return send_error(
         code == errc::too_large ? http::status::payload_too_large : http::status::bad_request,
         to_string(code), p.error().message);
+  }
+  if (claims_ && !claims_->may_publish(p->channel)) {
+    state_->metrics.error();
+    return send_error(
+        http::status::forbidden, "forbidden",
+        "the token's channels claim does not allow publishing to '" + p->channel + "'");
   }
   std::optional<std::string_view> id;
   if (p->id)
@@ -618,6 +635,8 @@ void HttpSession::start_poll(PollRequest&& poll) {
       resume = *poll.resume;
     state_->sessions.polled(*poll.session, resume, names, Clock::now(),
                             std::chrono::system_clock::now());
+    if (claims_ && !claims_->sub.empty())
+      state_->sessions.set_user(*poll.session, claims_->sub);
   }
   if (--poll_subscribing_ == 0)
     continue_poll();

@@ -25,6 +25,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "auth/jwt.hpp"
 #include "hub/hub.hpp"
 #include "server/policy.hpp"
 #include "server/poll_waiter.hpp"
@@ -95,6 +96,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::vector<std::pair<std::string, std::string>> extra_headers_;  // the policy's, for send()
   Credential credential_;  // what the current request proved (policy.hpp), for the handlers
   bool poll_reserved_ = false;  // the pending poll holds a --max-connections slot
+  std::optional<auth::Claims> claims_;  // the current request's verified JWT (JWT servers)
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_ = false;

@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -28,11 +31,35 @@
 
 #include "server/config.hpp"
 #include "server/http_session.hpp"
+#include "server/jwt_authenticator.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_session.hpp"
 
 namespace steadyws::server {
+
+namespace {
+
+// CONTRACT §8: the verifier for --jwt-secret or --jwt-public-key, or none. Throws (startup)
+// with a message that says what to do.
+std::optional<auth::JwtVerifier> make_jwt_verifier(const ServerConfig& c) {
+  if (c.jwt_secret.empty() && c.jwt_public_key_file.empty())
+    return std::nullopt;
+  if (!c.auth_token.empty())
+    throw std::invalid_argument(
+        "give either --auth-token or --jwt-secret/--jwt-public-key: the JWT is the client token");
+  if (!c.jwt_secret.empty() && !c.jwt_public_key_file.empty())
+    throw std::invalid_argument("give either --jwt-secret or --jwt-public-key, not both");
+  if (!c.jwt_secret.empty())
+    return auth::JwtVerifier::from_secret(c.jwt_secret, c.jwt_leeway);
+  std::ifstream in(c.jwt_public_key_file, std::ios::binary);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof())
+    throw std::invalid_argument("cannot read --jwt-public-key " + c.jwt_public_key_file);
+  return auth::JwtVerifier::from_public_key_pem(std::move(pem), c.jwt_leeway);
+}
+
+}  // namespace
 
 ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, unsigned threads,
                          std::uint64_t seed)
@@ -49,9 +76,12 @@ ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, uns
                                 }(),
                                 c.max_channels})),
       http_limiter({c.http_rate_limit, c.http_rate_burst, 65536}) {
+  jwt = make_jwt_verifier(c);
   policy.allowed_origins = c.allowed_origins;
   policy.admin_token = c.admin_token;
-  if (!c.auth_token.empty())
+  if (jwt)
+    policy.authenticator = std::make_shared<JwtAuthenticator>(*jwt);
+  else if (!c.auth_token.empty())
     policy.authenticator = std::make_shared<StaticTokenAuthenticator>(c.auth_token);
   policy.rate_limiter = &http_limiter;
   policy.rate_limit_loopback = c.http_rate_limit_loopback;

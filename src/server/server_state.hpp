@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
+#include "auth/jwt.hpp"
 #include "hub/hub.hpp"
 #include "hub/redis/redis_hub.hpp"
 #include "server/config.hpp"
@@ -87,6 +89,9 @@ struct ServerState {
   boost::asio::io_context& ioc;
   Log log;
   Metrics metrics;
+  // CONTRACT §8: set when the client token is a JWT (--jwt-secret or --jwt-public-key).
+  // Before `hub` and `policy`: the policy's JwtAuthenticator refers to it.
+  std::optional<auth::JwtVerifier> jwt;
   // The hub: in-memory, or the Redis hub when --redis (then `cluster` is the same object).
   std::shared_ptr<hub::redis::RedisHub> cluster;
   std::shared_ptr<hub::Hub> hub;

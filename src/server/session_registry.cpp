@@ -92,6 +92,12 @@ void SessionRegistry::detach(std::string_view id, std::uint64_t generation, Time
   it->second.last_seen_at = wall_now;
 }
 
+void SessionRegistry::set_user(std::string_view id, std::string_view user) {
+  const std::lock_guard<std::mutex> g(mu_);
+  if (auto it = sessions_.find(id); it != sessions_.end())
+    it->second.user = std::string(user);
+}
+
 void SessionRegistry::subscribed(std::string_view id, std::string_view channel) {
   const std::lock_guard<std::mutex> g(mu_);
   if (auto it = sessions_.find(id); it != sessions_.end())
@@ -156,7 +162,7 @@ std::vector<SessionInfo> SessionRegistry::list() const {
   for (const auto& [id, s] : sessions_) {
     out.push_back({s.id, s.connected, s.transport,
                    std::vector<std::string>(s.subscriptions.begin(), s.subscriptions.end()),
-                   s.created_at, s.last_seen_at});
+                   s.created_at, s.last_seen_at, s.user});
   }
   return out;
 }

@@ -41,6 +41,7 @@ struct SessionInfo {
   std::vector<std::string> subscriptions;  // sorted
   WallTime created_at{};
   WallTime last_seen_at{};
+  std::string user;  // the JWT's sub (CONTRACT §8); empty without one
 };
 
 // Fills a buffer with random bytes; throws std::runtime_error when it cannot.
@@ -80,6 +81,8 @@ class SessionRegistry {
 
   void subscribed(std::string_view id, std::string_view channel);
   void unsubscribed(std::string_view id, std::string_view channel);
+  // The user (JWT sub) of session `id`, shown in /api/sessions. No-op for an unknown id.
+  void set_user(std::string_view id, std::string_view user);
 
   // A long poll by session `id` proving `resume_token`: the session (kept for the grace
   // period after its last poll) shows the poll's channels. An unknown id or a wrong token
@@ -109,6 +112,7 @@ class SessionRegistry {
     bool connected = false;
     std::uint64_t generation = 0;
     std::weak_ptr<WsSession> connection;
+    std::string user;
   };
 
   std::string random_hex(std::size_t bytes);

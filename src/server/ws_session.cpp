@@ -11,6 +11,7 @@
 
 #include "protocol/codec.hpp"
 #include "server/hub_call.hpp"
+#include "server/jwt_authenticator.hpp"
 
 namespace steadyws::server {
 
@@ -107,6 +108,7 @@ void WsSession::run(http::request<http::string_body> req, Target target, std::st
   out_.set_coalescing(state_->config.write_coalescing);
   early_ = std::move(early);
   credential_ = std::move(credential);
+  claims_ = claims_of(credential_);  // JWT servers: the verified claims (jwt_authenticator.hpp)
   if (auto s = target.get("session"); s && !s->empty())
     requested_session_ = std::string(*s);
   if (auto r = target.get("resume"); r && !r->empty())
@@ -158,6 +160,8 @@ void WsSession::on_accept(beast::error_code ec) {
   resume_token_.reset();
   session_id_ = a.id;
   generation_ = a.generation;
+  if (claims_ && !claims_->sub.empty())
+    state_->sessions.set_user(session_id_, claims_->sub);
   if (auto prev = a.previous.lock(); prev && prev.get() != this)
     prev->drop("session " + a.id + " resumed on " + id_);
 
@@ -173,6 +177,11 @@ void WsSession::on_accept(beast::error_code ec) {
   // The session's channels, live again; the client re-subscribes with `since` to recover
   // what it missed in between.
   for (const auto& ch : a.subscriptions) {
+    if (claims_ && !claims_->may_subscribe(ch)) {
+      // CONTRACT §8: this connection's token does not allow it; the session forgets it.
+      state_->sessions.unsubscribed(session_id_, ch);
+      continue;
+    }
     state_->hub->async_subscribe(ch, std::static_pointer_cast<hub::Subscriber>(shared_from_this()),
                                  std::nullopt, std::nullopt, {});
     subscriptions_.insert(ch);
@@ -191,6 +200,7 @@ void WsSession::on_accept(beast::error_code ec) {
   }
   end_turn();
   arm_heartbeat();
+  arm_token_timer();
   do_wait();
 }
 
@@ -427,6 +437,12 @@ void WsSession::handle(protocol::Ping& m) {
 }
 
 void WsSession::handle(protocol::Subscribe& m) {
+  if (claims_ && !claims_->may_subscribe(m.channel)) {
+    // CONTRACT §8; the channel name is a valid one (the codec checked it), safe to echo.
+    send_error(errc::forbidden,
+               "the token's channels claim does not allow subscribing to '" + m.channel + "'");
+    return;
+  }
   const std::size_t max_subs = state_->config.max_subscriptions;
   if (max_subs != 0 && subscriptions_.size() >= max_subs && !subscriptions_.contains(m.channel))
     return send_error(errc::limit, "at most " + std::to_string(max_subs) +
@@ -482,6 +498,11 @@ void WsSession::handle(protocol::Unsubscribe& m) {
 }
 
 void WsSession::handle(protocol::Publish& m) {
+  if (claims_ && !claims_->may_publish(m.channel)) {
+    send_error(errc::forbidden,
+               "the token's channels claim does not allow publishing to '" + m.channel + "'");
+    return;
+  }
   std::optional<std::string_view> id;
   if (m.id)
     id = *m.id;
@@ -533,6 +554,71 @@ void WsSession::on_hub_strand(F&& f) {
     f();
   else
     net::post(out_.socket().get_executor(), std::forward<F>(f));
+}
+
+void WsSession::handle(protocol::Refresh& m) {
+  // CONTRACT §8: the new token replaces the old one, or is refused and the old one stays
+  // (with its own expiry).
+  if (!state_->jwt) {
+    send_error(errc::bad_message,
+               "this server does not use JWTs (no --jwt-secret or --jwt-public-key); nothing to "
+               "refresh");
+    return;
+  }
+  auto v = state_->jwt->verify(m.token, wall_ms());
+  if (v && claims_ && v.claims->sub != claims_->sub) {
+    v.claims.reset();
+    v.error = "the new token is for another sub; reconnect to change user";
+  }
+  if (!v) {
+    state_->log.info("ws id=" + id_ + " refresh refused reason=" + quoted(v.error));
+    send_error(errc::unauthorized, "refresh refused: " + v.error);
+    return;
+  }
+  claims_ = std::move(*v.claims);
+  protocol::Refreshed r;
+  r.exp_ms = claims_->exp_ms;
+  send_frame(protocol::to_json(r));
+  drop_forbidden_subscriptions();
+  arm_token_timer();
+}
+
+void WsSession::drop_forbidden_subscriptions() {
+  for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
+    if (claims_->may_subscribe(*it)) {
+      ++it;
+      continue;
+    }
+    state_->hub->async_unsubscribe(*it, this, {});
+    state_->sessions.unsubscribed(session_id_, *it);
+    protocol::Unsubscribed u;
+    u.channel = *it;
+    send_frame(protocol::to_json(u));
+    it = subscriptions_.erase(it);
+  }
+}
+
+void WsSession::arm_token_timer() {
+  if (!claims_ || !state_->jwt || closing_)
+    return;
+  if (!token_timer_)
+    token_timer_ = std::make_unique<net::steady_timer>(out_.socket().get_executor());
+  // The deadline is wall time (the token's exp); the timer runs on the steady clock, so it
+  // is re-checked when it fires (on_token_timer).
+  const std::int64_t left = state_->jwt->deadline_ms(claims_->exp_ms) - now_ms();
+  token_timer_->expires_after(Duration{std::max<std::int64_t>(left, 0)});
+  token_timer_->async_wait(
+      beast::bind_front_handler(&WsSession::on_token_timer, shared_from_this()));
+}
+
+void WsSession::on_token_timer(beast::error_code ec) {
+  if (ec == net::error::operation_aborted || closing_ || !claims_)
+    return;
+  if (now_ms() < state_->jwt->deadline_ms(claims_->exp_ms))
+    return arm_token_timer();  // early (the wall clock moved): wait the rest
+  // CONTRACT §8: exp passed without a refresh.
+  close_gracefully(static_cast<std::uint16_t>(CloseCode::token_expired),
+                   "token expired; reconnect (or refresh) with a new token", false);
 }
 
 void WsSession::send_error(errc code, std::string_view message) {
@@ -814,6 +900,8 @@ void WsSession::finish(beast::error_code ec) {
   closing_ = true;
   alive_.store(false, std::memory_order_relaxed);
   timer_.cancel();
+  if (token_timer_)
+    token_timer_->cancel();
   if (!accepted_)
     return;
 

@@ -50,6 +50,7 @@
 #include "steadyws/core/heartbeat_tracker.hpp"
 #include "steadyws/core/rate_limiter.hpp"
 
+#include "auth/jwt.hpp"
 #include "hub/hub.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/ws_frame_reader.hpp"
@@ -79,6 +80,11 @@ class WsSession final : public hub::Subscriber,
   // `credential` is what the upgrade request proved (policy.hpp decide()).
   void run(http::request<http::string_body> req, Target target, std::string early = {},
            Credential credential = {});
+
+  // CONTRACT §8: the JWT the upgrade carried (servers with --jwt-secret/--jwt-public-key).
+  // Subscribes and publishes are checked against its channels claim, a `refresh` replaces
+  // it, and the connection is closed with 4003 when it expires. REQUIRES: before run().
+  void set_claims(auth::Claims claims) { claims_ = std::move(claims); }
 
   // hub::Subscriber: any thread, channel lock held. Never blocks on the connection.
   void deliver(std::string_view channel, std::uint64_t seq, const hub::Frame& frame) override;
@@ -117,6 +123,12 @@ class WsSession final : public hub::Subscriber,
   void handle(protocol::Subscribe& m);
   void handle(protocol::Unsubscribe& m);
   void handle(protocol::Publish& m);
+  void handle(protocol::Refresh& m);
+  // JWT (CONTRACT §8): the 4003 timer at the token's exp + leeway, and what a narrower
+  // token takes away (an `unsubscribed` frame per channel it no longer allows).
+  void arm_token_timer();
+  void on_token_timer(beast::error_code ec);
+  void drop_forbidden_subscriptions();
   void send_error(errc code, std::string_view message);
   void send_frame(std::string&& json);
   void queue_data(const hub::Frame& frame);
@@ -169,8 +181,10 @@ class WsSession final : public hub::Subscriber,
   std::optional<std::string> requested_session_;
   std::optional<std::string> resume_token_;        // ?resume=, until attach(); never logged
   Credential credential_;                          // what the upgrade proved (policy.hpp)
-  std::vector<std::shared_ptr<WsSession>> wakes_;  // subscribers to drain after the batch
-  std::vector<hub::Frame> draining_;               // drain_inbox's swap partner (keeps capacity)
+  std::optional<auth::Claims> claims_;              // JWT servers only
+  std::unique_ptr<net::steady_timer> token_timer_;  // JWT servers only: 4003 on expiry
+  std::vector<std::shared_ptr<WsSession>> wakes_;   // subscribers to drain after the batch
+  std::vector<hub::Frame> draining_;                // drain_inbox's swap partner (keeps capacity)
   TimePoint opened_at_{};
   TimePoint turn_now_{};            // Clock::now() of the current read batch
   std::int64_t turn_wall_ms_ = -1;  // wall clock of the current turn, read lazily

@@ -107,6 +107,8 @@ bool same(const proto::ClientMessage& a, const proto::ClientMessage& b) {
           return x.channel == y.channel && x.since == y.since && x.epoch == y.epoch;
         } else if constexpr (std::is_same_v<T, proto::Unsubscribe>) {
           return x.channel == y.channel;
+        } else if constexpr (std::is_same_v<T, proto::Refresh>) {
+          return x.token == y.token;
         } else {
           return x.channel == y.channel && close_enough(x.data, y.data) && x.id == y.id;
         }

@@ -146,6 +146,14 @@ std::vector<Row> client_corpus() {
       {"id number", R"({"type":"publish","channel":"c","data":1,"id":5})", errc::bad_message},
       {"id object", R"({"type":"publish","channel":"c","data":1,"id":{}})", errc::bad_message},
       {"id bool", R"({"type":"publish","channel":"c","data":1,"id":false})", errc::bad_message},
+      // refresh (CONTRACT §8)
+      {"refresh no token", R"({"type":"refresh"})", errc::bad_message},
+      {"refresh token empty", R"({"type":"refresh","token":""})", errc::bad_message},
+      {"refresh token null", R"({"type":"refresh","token":null})", errc::bad_message},
+      {"refresh token number", R"({"type":"refresh","token":42})", errc::bad_message},
+      {"refresh token array", R"({"type":"refresh","token":["a.b.c"]})", errc::bad_message},
+      {"refresh token object", R"({"type":"refresh","token":{"jwt":"a"}})", errc::bad_message},
+      {"refreshed sent to the server", R"({"type":"refreshed","exp":1})", errc::bad_message},
   };
 }
 
@@ -289,6 +297,16 @@ TEST(CodecMalformed, EveryClientFieldIsRequiredOrOptionalAndTyped) {
   expect_every_field_required_and_typed(R"({"type":"unsubscribe","channel":"c"})", parse, {}, {});
   expect_every_field_required_and_typed(R"({"type":"publish","channel":"c","data":1,"id":"i"})",
                                         parse, {"id"}, {"data"});
+  expect_every_field_required_and_typed(R"({"type":"refresh","token":"a.b.c"})", parse, {}, {});
+}
+
+TEST(CodecMalformed, RefreshReasonsNeverEchoTheToken) {
+  const auto r = parse_client(R"({"type":"refresh","token":7,"x":"s3cr3t"})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message.find("s3cr3t"), std::string::npos);
+  const auto e = parse_client(R"({"type":"refresh","token":""})");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().message, "field 'token' must be a non-empty string");
 }
 
 TEST(CodecMalformed, EveryServerFieldIsRequiredAndTyped) {
@@ -303,6 +321,7 @@ TEST(CodecMalformed, EveryServerFieldIsRequiredAndTyped) {
   expect_every_field_required_and_typed(to_json(Message{"c", 1, "i", json::value(1), 2}), parse, {},
                                         {"data"});
   expect_every_field_required_and_typed(to_json(Error{errc::internal, "m"}), parse, {}, {});
+  expect_every_field_required_and_typed(to_json(Refreshed{1800000000000}), parse, {}, {});
 }
 
 TEST(CodecMalformed, ServerSpecificRefusals) {
@@ -321,6 +340,9 @@ TEST(CodecMalformed, ServerSpecificRefusals) {
            R"(","data":1,"timestamp":1})",
        errc::bad_message},
       {"client type to client", R"({"type":"ping","timestamp":1})", errc::bad_message},
+      {"refreshed exp fraction", R"({"type":"refreshed","exp":1.5})", errc::bad_message},
+      {"refreshed exp string", R"({"type":"refreshed","exp":"1"})", errc::bad_message},
+      {"refresh sent to the client", R"({"type":"refresh","token":"t"})", errc::bad_message},
   };
   for (const Row& row : rows) {
     const auto r = parse_server(row.text);

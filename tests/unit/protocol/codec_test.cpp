@@ -210,7 +210,7 @@ TEST(Codec, RoundTripsEveryServerMessage) {
   EXPECT_EQ(m2.timestamp_ms, m.timestamp_ms);
 
   for (const errc code : {errc::bad_json, errc::bad_message, errc::too_large, errc::rate_limited,
-                          errc::unauthorized, errc::internal}) {
+                          errc::unauthorized, errc::internal, errc::forbidden}) {
     const auto e2 = server_as<Error>(to_json(Error{code, "why"}));
     EXPECT_EQ(e2.code, code);
     EXPECT_EQ(e2.message, "why");
@@ -239,6 +239,15 @@ TEST(Codec, RoundTripsEveryClientMessage) {
   const auto p3 = client_as<Publish>(to_json(Publish{"c", json::value(nullptr), std::nullopt}));
   EXPECT_TRUE(p3.data.is_null());
   EXPECT_FALSE(p3.id.has_value());
+}
+
+TEST(Codec, RefreshAndRefreshedRoundTripWithExactBytes) {
+  // CONTRACT §8: {"type":"refresh","token":T} and {"type":"refreshed","exp":MS}.
+  EXPECT_EQ(to_json(Refresh{"h.p.s"}), R"({"type":"refresh","token":"h.p.s"})");
+  EXPECT_EQ(to_json(Refreshed{1800000060000}), R"({"type":"refreshed","exp":1800000060000})");
+  EXPECT_EQ(client_as<Refresh>(R"({"type":"refresh","token":"a.b.c","extra":1})").token, "a.b.c");
+  EXPECT_EQ(server_as<Refreshed>(to_json(Refreshed{42})).exp_ms, 42);
+  EXPECT_EQ(server_as<Error>(to_json(Error{errc::forbidden, "no"})).code, errc::forbidden);
 }
 
 TEST(Codec, VariantSerializeDispatchesToTheHeldType) {
