@@ -1,11 +1,11 @@
 // Shared by train.mjs and evaluate.mjs: loading traces, replaying them through the browser
-// predictor's feature code (web/forecast.js, the same features as the C++ core), labels, and
+// predictor's feature code (clients/js/src/forecast.js, the same features as the C++ core), labels, and
 // the metrics of docs/prediction.md. tests/unit/forecast/forecast_eval_test.cpp computes the
 // same metrics in C++ from the same files.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LEVELS, QualityForecaster } from '../../web/forecast.js';
+import { LEVELS, QualityForecaster } from '../../clients/js/src/forecast.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const traceDir = join(here, 'traces');

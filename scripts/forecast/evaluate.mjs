@@ -3,8 +3,8 @@
 // at the 30 s horizon: per-sample precision, recall, F1 of "poor or worse within 30 s" and
 // the median lead time of the degradation events (docs/prediction.md). The C++ test
 // tests/unit/forecast/forecast_eval_test.cpp computes the same numbers independently.
-import { FORECAST_MODEL } from '../../web/forecast-model.js';
-import { QualityForecaster } from '../../web/forecast.js';
+import { FORECAST_MODEL } from '../../clients/js/src/forecast-model.js';
+import { QualityForecaster } from '../../clients/js/src/forecast.js';
 import { loadTraces, POOR, replay, score } from './common.mjs';
 
 const H = 30000;

@@ -1,12 +1,12 @@
-// The browser quality forecast (web/forecast.js) under Node: the same checked-in coefficients
+// The browser quality forecast (clients/js/src/forecast.js) under Node: the same checked-in coefficients
 // as the C++ core, the same scores on the evaluation traces, and its rules.
 // `node --test tests/web/forecast.test.mjs`. No network, no clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { FORECAST_MODEL } from '../../web/forecast-model.js';
-import { FEATURES, QualityForecaster, horizonSamples, predictedLevel, riskOf } from '../../web/forecast.js';
+import { FORECAST_MODEL } from '../../clients/js/src/forecast-model.js';
+import { FEATURES, QualityForecaster, horizonSamples, predictedLevel, riskOf } from '../../clients/js/src/forecast.js';
 import { loadTraces, POOR, replay, score } from '../../scripts/forecast/common.mjs';
 
 const model = JSON.parse(readFileSync(new URL('../../scripts/forecast/model.json', import.meta.url), 'utf8'));

@@ -192,7 +192,7 @@ TEST(ForecastEval, ModelBeatsBothBaselinesOnTheEvaluationTraces) {
   EXPECT_GE(m.median_lead_ms, 10000) << describe("model", m);
 }
 
-// The features and the model in C++ and in web/forecast.js agree: train.mjs runs this fixed
+// The features and the model in C++ and in clients/js/src/forecast.js agree: train.mjs runs this fixed
 // sequence through the JS predictor and writes the feature sum and the risk it got into
 // forecast_model.inc (kForecastParitySum, kForecastParityLogit); the C++ one must match.
 TEST(ForecastEval, FixedSequenceMatchesTheJsPredictor) {
