@@ -90,6 +90,8 @@ class Client {
   // connect() or reconnect(). (With the fallback enabled the client never gives up.)
   bool has_given_up() const;
   std::vector<std::string> recommendations() const;
+  // The latest quality forecast (also in quality_metrics(): degradation_risk, predicted_level).
+  Forecast forecast() const;
   // Publishes not yet acked (queued or in flight).
   std::size_t queued() const;
   // The URL of the current or most recent WebSocket attempt.

@@ -27,6 +27,7 @@
 
 #include "steadyws/core/backoff.hpp"
 #include "steadyws/core/connection_state.hpp"
+#include "steadyws/core/forecast.hpp"
 #include "steadyws/core/outbound_queue.hpp"
 #include "steadyws/core/quality_monitor.hpp"
 #include "steadyws/core/time.hpp"
@@ -52,6 +53,16 @@ struct ClientError {
   std::string where;               // "connect", "handshake", "read", "server", "poll", ...
   boost::system::error_code code;  // the I/O error or a steadyws::errc from an error frame
   std::string message;             // one line for humans
+};
+
+// After every heartbeat sample: the sample, the quality level it left, and the forecast
+// (core/forecast.hpp, docs/prediction.md). `steadyws connect --events` writes the CONTRACT
+// §10 forecast event from these.
+struct ForecastSample {
+  std::optional<double> rtt_ms;  // the RTT of a pong in time; nullopt: a missed ping
+  bool reconnected = false;      // the first sample after a reconnect
+  Quality level = Quality::excellent;
+  Forecast forecast;
 };
 
 struct ClientOptions {
@@ -94,6 +105,14 @@ struct ClientOptions {
   // 60 s: two default heartbeats, so one bad minute, not one bad ping, moves the transport.
   Duration critical_quality_fallback_after{60000};
 
+  // ---- quality forecast (core/forecast.hpp, docs/prediction.md) ----
+  // degradation_risk is P(quality poor or worse within this horizon).
+  Duration forecast_horizon{30000};
+  // Off (0) by default. With two or more URLs: when the risk reaches this (0-1] while
+  // connected, leave the current server before it degrades and connect to the next URL at
+  // once (at most once per forecast_horizon).
+  double forecast_failover_risk = 0;
+
   // ---- the offline queue (core/outbound_queue.hpp) ----
   OutboundQueueConfig queue;
   // With publishes in flight and no ack at all for this long, resend them (same ids, so the
@@ -122,6 +141,7 @@ struct ClientOptions {
   std::function<void(bool active)> on_fallback_activated;       // true: now polling; false: back
   std::function<void(const QualityMetrics&)> on_health_update;  // after every heartbeat sample
   std::function<void(Quality)> on_quality_change;
+  std::function<void(const ForecastSample&)> on_forecast;  // after every heartbeat sample
   // After a resume (re-subscribe with since/epoch): recovered false means the server could
   // not replay what was missed (history gone or epoch changed): a gap the application must
   // handle. Delivery continues from the server's current position.

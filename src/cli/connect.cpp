@@ -4,8 +4,10 @@
 //           order, flushed per line.
 //   stdin   each non-empty line is published to --publish-channel (default: the first
 //           --channel): as JSON when it parses, else as a JSON string.
-//   stderr  with --events, JSON lines: state, reconnect_attempt, quality, fallback, recovered
-//           (and error); without, one human log line per state change and error.
+//   stderr  with --events, JSON lines: state, reconnect_attempt, quality, forecast, fallback,
+//           recovered (and error); without, one human log line per state change and error.
+//   --forecast-trace FILE: every heartbeat sample and its forecast as a JSON line (the
+//           traces of docs/prediction.md are recorded with it).
 //
 // Exit codes: 0 on stdin EOF once every publish was acked, or on SIGINT/SIGTERM; 1 on a bad
 // URL or another startup error; 3 when the client gave up (retry budget spent with
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -57,6 +60,7 @@ struct ConnectArgs {
   bool quiet = false;
   bool keep_running = false;
   std::string token_file;
+  std::string forecast_trace;
   ClientOptions options;
 };
 
@@ -137,6 +141,52 @@ void install_callbacks(ConnectArgs& a) {
     } else if (!quiet) {
       write_line(stderr, "info connect quality level=" + std::string(to_string(q)) +
                              " latency_ms=" + std::to_string(last->latency));
+    }
+  };
+  // CONTRACT §10: a forecast line when predictedLevel changes or the risk crosses 0.5 (the
+  // first forecast counts as a change).
+  std::shared_ptr<std::FILE> trace;
+  if (!a.forecast_trace.empty()) {
+    trace.reset(std::fopen(a.forecast_trace.c_str(), "w"), [](std::FILE* f) {
+      if (f)
+        std::fclose(f);
+    });
+    if (!trace)
+      throw std::runtime_error("--forecast-trace: cannot open " + a.forecast_trace);
+  }
+  struct Reported {
+    bool any = false;
+    Quality level = Quality::excellent;
+    bool high = false;
+  };
+  auto reported = std::make_shared<Reported>();
+  const auto started = Clock::now();
+  o.on_forecast = [ev, reported, trace, started](const ForecastSample& s) {
+    const Forecast& f = s.forecast;
+    if (trace) {
+      json::object line{
+          {"t", std::chrono::duration_cast<Duration>(Clock::now() - started).count()},
+          {"rtt", s.rtt_ms ? json::value(std::round(*s.rtt_ms * 1000) / 1000) : json::value()},
+          {"level", to_string(s.level)},
+          {"risk", std::round(f.risk * 1e6) / 1e6}};
+      if (s.reconnected)
+        line.emplace("reconnected", true);
+      const std::string text = protocol::to_json_text(line) + "\n";
+      std::fwrite(text.data(), 1, text.size(), trace.get());
+      std::fflush(trace.get());
+    }
+    const bool high = f.risk >= 0.5;
+    if (reported->any && reported->level == f.predicted_level && reported->high == high)
+      return;
+    reported->any = true;
+    reported->level = f.predicted_level;
+    reported->high = high;
+    if (ev) {
+      event({{"event", "forecast"},
+             {"risk", std::round(f.risk * 1000) / 1000},
+             {"predictedLevel", to_string(f.predicted_level)},
+             {"horizonMs", f.horizon.count()},
+             {"time", wall_ms()}});
     }
   };
   o.on_fallback_activated = [ev, quiet](bool active) {
@@ -329,6 +379,14 @@ void register_connect(CLI::App& app, Registry& registry) {
   ms_opt(sub, "--connect-timeout", o.connect_timeout, "Connect + upgrade + welcome, ms");
   ms_opt(sub, "--critical-quality-fallback-after", o.critical_quality_fallback_after,
          "Fall back when quality stays critical this long, ms; 0 = never");
+  ms_opt(sub, "--forecast-horizon", o.forecast_horizon,
+         "Forecast: the risk is P(quality poor or worse within this), ms");
+  sub->add_option("--forecast-failover-risk", o.forecast_failover_risk,
+                  "Move to the next URL when the forecast risk reaches this (0-1); 0 = off")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_option("--forecast-trace", a->forecast_trace,
+                  "Write every heartbeat sample and its forecast to FILE (JSON lines)");
   sub->add_option_function<std::uint64_t>(
       "--seed", [&o](const std::uint64_t& s) { o.seed = s; },
       "Jitter RNG seed (deterministic delays)");

@@ -32,6 +32,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include "steadyws/core/backoff.hpp"
+#include "steadyws/core/forecast.hpp"
 #include "steadyws/core/heartbeat_tracker.hpp"
 #include "steadyws/core/outbound_queue.hpp"
 #include "steadyws/core/poll_schedule.hpp"
@@ -137,7 +138,11 @@ class Client::Impl {
   }
   QualityMetrics metrics() const {
     std::lock_guard lock(mu_);
-    return quality_.metrics(Clock::now());
+    return with_forecast(quality_.metrics(Clock::now()));
+  }
+  Forecast forecast() const {
+    std::lock_guard lock(mu_);
+    return forecaster_.last();
   }
   Quality quality() const {
     std::lock_guard lock(mu_);
@@ -145,7 +150,15 @@ class Client::Impl {
   }
   std::vector<std::string> recommendations() const {
     std::lock_guard lock(mu_);
-    return quality_.recommendations(Clock::now());
+    auto out = quality_.recommendations(Clock::now());
+    const Forecast f = forecaster_.last();
+    if (f.samples > 0 && f.risk >= 0.5) {
+      out.push_back("Quality is likely to degrade to poor within " +
+                    std::to_string(f.horizon.count() / 1000) + " s (risk " +
+                    std::to_string(static_cast<int>(f.risk * 100 + 0.5)) +
+                    " %): defer large transfers, or move to another server before it does.");
+    }
+    return out;
   }
   bool using_fallback() const { return fallback_mirror_.load(); }
   bool given_up() const { return given_up_.load(); }
@@ -207,6 +220,16 @@ class Client::Impl {
   void arm_heartbeat();
   void on_heartbeat_timer();
   void after_quality_sample(TimePoint now);
+  // Under mu_, right after quality_ took a sample: the forecaster takes it too.
+  void forecast_sample(std::optional<Clock::duration> rtt);
+  QualityMetrics with_forecast(QualityMetrics m) const {
+    const Forecast f = forecaster_.last();
+    m.degradation_risk = f.risk;
+    m.predicted_level = f.predicted_level;
+    return m;
+  }
+  // The optional action: true when it dropped the link to move to the next URL.
+  bool maybe_forecast_failover(const Forecast& f, TimePoint now);
 
   // Fallback.
   void activate_fallback(const std::string& reason);
@@ -270,10 +293,14 @@ class Client::Impl {
 
   // Shared with other threads.
   mutable std::mutex mu_;
-  OutboundQueue queue_;                // guarded by mu_
-  QualityMonitor quality_;             // guarded by mu_
-  State state_ = State::disconnected;  // guarded by mu_; mirrors sm_
-  std::string current_url_;            // guarded by mu_
+  OutboundQueue queue_;                            // guarded by mu_
+  QualityMonitor quality_;                         // guarded by mu_
+  QualityForecaster forecaster_;                   // guarded by mu_; fed every sample quality_ gets
+  std::vector<ForecastSample> forecast_pending_;   // guarded by mu_; for on_forecast
+  bool forecast_reconnected_ = false;              // guarded by mu_
+  std::optional<TimePoint> forecast_switched_at_;  // I/O thread
+  State state_ = State::disconnected;              // guarded by mu_; mirrors sm_
+  std::string current_url_;                        // guarded by mu_
   std::atomic<bool> fallback_mirror_{false};
   std::atomic<bool> callbacks_enabled_{true};
   std::atomic<bool> given_up_{false};
@@ -297,7 +324,8 @@ Client::Impl::Impl(ClientOptions options)
       poll_timer_(ioc_),
       ack_timer_(ioc_),
       token_timer_(ioc_),
-      queue_(opts_.queue) {
+      queue_(opts_.queue),
+      forecaster_(ForecastConfig{opts_.forecast_horizon, opts_.heartbeat_interval}) {
   if (opts_.urls.empty())
     throw std::invalid_argument("steadyws::Client needs at least one URL (ws://host:port/ws)");
   for (const auto& u : opts_.urls) {
@@ -694,6 +722,7 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
               std::lock_guard lock(mu_);
               quality_.record_rtt(r.rtt_exact, now);
               link_quality_.record_rtt(r.rtt_exact, now);
+              forecast_sample(r.rtt_exact);
             }
             after_quality_sample(now);
           }
@@ -738,8 +767,11 @@ void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
   link_quality_.reset();
   {
     std::lock_guard lock(mu_);
-    if (ever_connected_)
+    if (ever_connected_) {
       quality_.record_reconnect(now);
+      forecaster_.on_reconnect();
+      forecast_reconnected_ = true;
+    }
     quality_.record_connected(now);
     queue_.on_disconnect();  // anything in flight on the fallback is resent here (dedup)
   }
@@ -927,6 +959,7 @@ void Client::Impl::on_heartbeat_timer() {
       for (; missed_seen_ < hb_.total_missed(); ++missed_seen_) {
         quality_.record_missed(now);
         link_quality_.record_missed(now);
+        forecast_sample(std::nullopt);
       }
     }
     after_quality_sample(now);
@@ -956,20 +989,65 @@ void Client::Impl::on_heartbeat_timer() {
   arm_heartbeat();
 }
 
+void Client::Impl::forecast_sample(std::optional<Clock::duration> rtt) {
+  ForecastSample s;
+  if (rtt)
+    s.rtt_ms = std::chrono::duration<double, std::milli>(*rtt).count();
+  s.reconnected = forecast_reconnected_;
+  forecast_reconnected_ = false;
+  s.level = quality_.level();
+  s.forecast = forecaster_.on_sample(rtt, s.level);
+  if (opts_.on_forecast)
+    forecast_pending_.push_back(s);
+}
+
+bool Client::Impl::maybe_forecast_failover(const Forecast& f, TimePoint now) {
+  const double threshold = opts_.forecast_failover_risk;
+  if (threshold <= 0 || f.samples == 0 || f.risk < threshold || endpoints_.size() < 2 ||
+      fallback_active_ || !link_ || !link_->welcomed || sm_.state() != State::connected)
+    return false;
+  if (forecast_switched_at_ && now - *forecast_switched_at_ < opts_.forecast_horizon)
+    return false;
+  forecast_switched_at_ = now;
+  drop_link(true);
+  heartbeat_timer_.cancel();
+  {
+    std::lock_guard lock(mu_);
+    queue_.on_disconnect();
+    quality_.record_disconnected(now);
+  }
+  url_index_ = (url_index_ + 1) % endpoints_.size();
+  transition(State::disconnected, "forecast: degradation risk " +
+                                      std::to_string(static_cast<int>(f.risk * 100 + 0.5)) +
+                                      " % within " + std::to_string(f.horizon.count()) +
+                                      " ms; switching to " + endpoint().url);
+  schedule_retry(Duration{0});
+  return true;
+}
+
 void Client::Impl::after_quality_sample(TimePoint now) {
   std::optional<Quality> change;
   QualityMetrics m;
+  std::vector<ForecastSample> forecasts;
+  Forecast f;
   {
     std::lock_guard lock(mu_);
     change = quality_.take_level_change();
-    m = quality_.metrics(now);
+    m = with_forecast(quality_.metrics(now));
+    forecasts.swap(forecast_pending_);
+    f = forecaster_.last();
   }
   if (callbacks_on()) {
     if (opts_.on_health_update)
       opts_.on_health_update(m);
     if (change && opts_.on_quality_change)
       opts_.on_quality_change(*change);
+    if (opts_.on_forecast)
+      for (const auto& s : forecasts)
+        opts_.on_forecast(s);
   }
+  if (maybe_forecast_failover(f, now))
+    return;
   // The level (window mean, with hysteresis) of this link alone: see link_quality_.
   if (link_quality_.level() != Quality::critical) {
     critical_since_.reset();
@@ -1254,6 +1332,9 @@ State Client::connection_status() const {
 }
 double Client::connection_reliability() const {
   return impl_->metrics().reliability;
+}
+Forecast Client::forecast() const {
+  return impl_->forecast();
 }
 QualityMetrics Client::quality_metrics() const {
   return impl_->metrics();

@@ -42,7 +42,7 @@ HeartbeatTracker::HeartbeatTracker(HeartbeatConfig c, TimePoint now) : config_(s
 }
 
 void HeartbeatTracker::reset(TimePoint now) {
-  next_ping_at_ = now + config_.interval;
+  ping_base_ = now;
   last_activity_ = now;
   outstanding_.clear();
   remembered_.clear();
@@ -56,11 +56,21 @@ std::uint32_t HeartbeatTracker::threshold() const {
   return config_.close_on_first_timeout ? 1 : std::max<std::uint32_t>(config_.max_missed, 1);
 }
 
+Duration HeartbeatTracker::ping_period() const {
+  // Rule 1: a counted miss switches to probing every timeout (never slower than interval);
+  // any inbound frame resets missed_ and with it the cadence.
+  return missed_ > 0 ? std::min(config_.interval, config_.timeout) : config_.interval;
+}
+
+TimePoint HeartbeatTracker::next_ping_at() const {
+  return ping_base_ + ping_period();
+}
+
 TimePoint HeartbeatTracker::next_deadline() const {
   if (dead_) {
     return dead_at_;
   }
-  TimePoint t = next_ping_at_;
+  TimePoint t = next_ping_at();
   for (const auto& p : outstanding_) {
     t = std::min(t, p.sent + config_.timeout);
   }
@@ -108,7 +118,7 @@ HeartbeatAction HeartbeatTracker::poll(TimePoint now) {
     }
     outstanding_.clear();
     ++sleeps_detected_;
-    next_ping_at_ = now + config_.interval;
+    ping_base_ = now;
     return HeartbeatAction::verify_ping;
   }
   expire(now);
@@ -117,8 +127,10 @@ HeartbeatAction HeartbeatTracker::poll(TimePoint now) {
     dead_at_ = now;
     return HeartbeatAction::close_dead;
   }
-  if (now >= next_ping_at_) {
-    next_ping_at_ = now + config_.interval;
+  // A miss counted just now (missed_ > 0) makes the probe due at its own deadline: the
+  // re-probe goes out in this same poll(), "at once".
+  if (now >= next_ping_at()) {
+    ping_base_ = now;
     return HeartbeatAction::send_ping;
   }
   return HeartbeatAction::none;
@@ -126,7 +138,7 @@ HeartbeatAction HeartbeatTracker::poll(TimePoint now) {
 
 void HeartbeatTracker::on_ping_sent(std::int64_t token, TimePoint now) {
   outstanding_.push_back(Ping{token, now});
-  next_ping_at_ = now + config_.interval;
+  ping_base_ = now;
 }
 
 PongResult HeartbeatTracker::on_pong(std::int64_t token, TimePoint now) {

@@ -5,7 +5,10 @@
 // timestamp) and the server (protocol ping frames) use it.
 //
 // Rules (all times exact; t0 = construction or reset()):
-//   1. Pings: the first is due at t0 + interval; after that, at (last ping sent) + interval.
+//   1. Pings: the first is due at t0 + interval; after that, at (last ping sent) + interval
+//      while missed() == 0, and at (last ping sent) + min(interval, timeout) while
+//      missed() > 0: a counted miss is re-probed at once (the poll() that counts it returns
+//      send_ping) and then every timeout. Any inbound frame (rule 3) restores the interval.
 //   2. A ping sent at s is answered in time by a matching pong strictly before s + timeout.
 //      At s + timeout exactly it is missed: poll() counts the miss, and a pong arriving at or
 //      after s + timeout is late (PongResult::late, counted in late_pongs(), no RTT sample).
@@ -19,8 +22,10 @@
 //      outstanding then are discarded (neither missed nor fatal; a pong for one still matches
 //      as late) and poll() returns verify_ping: the shell pings at once, and that ping then
 //      counts like any other. missed() keeps its value across the sleep.
-// At the defaults (30 s, 10 s, 3) a frozen peer is declared dead 100 s after its last frame:
-// pings at 30, 60, 90 s, the third missed at 100 s.
+// At the defaults (30 s, 10 s, 3) a peer frozen at t0 is declared dead at 60 s: the ping at
+// 30 s is missed at 40 s, the probes at 40 and 50 s at 50 and 60 s. In general within
+// interval + timeout + (max_missed - 1) * min(interval, timeout) of its last frame
+// (interval + 3 x timeout at the defaults), and one lost pong costs one extra ping, no close.
 //
 // Thread-safety: not thread-safe; owned by one session/client and used only on its strand.
 #pragma once
@@ -125,11 +130,13 @@ class HeartbeatTracker {
   };
 
   std::uint32_t threshold() const;
+  Duration ping_period() const;
+  TimePoint next_ping_at() const;
   void remember(const Ping& p);
   void expire(TimePoint now);
 
   HeartbeatConfig config_;
-  TimePoint next_ping_at_;
+  TimePoint ping_base_;  // the last ping sent (or t0): the next is due a period after it
   TimePoint last_activity_;
   // Vectors, not deques: both hold a handful of 16-byte entries at most, and an empty vector
   // allocates nothing, where libstdc++'s deque allocates ~600 bytes up front. Every server

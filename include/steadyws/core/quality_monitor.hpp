@@ -42,6 +42,10 @@ struct QualityMetrics {
   double reliability = 100;           // 0-100, see reliability_score() below
   std::int64_t uptime_ms = 0;         // the current connection's age; 0 while disconnected
   std::uint32_t reconnect_count = 0;  // since construction or reset()
+  // The forecast (core/forecast.hpp): filled by steadyws::Client from its QualityForecaster;
+  // QualityMonitor::metrics() leaves them at 0 / excellent.
+  double degradation_risk = 0;                   // 0-1, P(poor or worse within the horizon)
+  Quality predicted_level = Quality::excellent;  // the level expected within the horizon
 };
 
 struct QualityConfig {

@@ -1,6 +1,7 @@
 #include "steadyws/core/heartbeat_tracker.hpp"
 
 #include <cstdint>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -43,22 +44,25 @@ TEST(HeartbeatTracker, ActionNames) {
   EXPECT_EQ(to_string(A::close_dead), "close_dead");
 }
 
-// The STYLE 3.7 example, with our semantics: pings at 30, 60, 90 s, misses at 40, 70, 100 s.
+// The STYLE 3.7 example, with our semantics (issue 15): the ping at 30 s is missed at 40 s
+// and re-probed at once; the probes at 40 and 50 s are missed at 50 and 60 s: dead at
+// interval + 3 x timeout = 60 s (it was 100 s with pings every interval: 30, 60, 90 s).
 TEST(HeartbeatTracker, ClosesAfterMaxMissed) {
   const TimePoint t0{};
   HeartbeatTracker hb({.interval = 30s, .timeout = 10s, .max_missed = 3}, t0);
   EXPECT_EQ(hb.poll(t0 + 30s), HeartbeatAction::send_ping);
   hb.on_ping_sent(1, t0 + 30s);
-  EXPECT_EQ(hb.poll(t0 + 40s), HeartbeatAction::none);
+  EXPECT_EQ(hb.poll(t0 + 40s - 1ms), HeartbeatAction::none);
+  EXPECT_EQ(hb.poll(t0 + 40s), HeartbeatAction::send_ping);  // miss 1, re-probed at once
   EXPECT_EQ(hb.missed(), 1u);
-  EXPECT_EQ(hb.poll(t0 + 60s), HeartbeatAction::send_ping);
-  hb.on_ping_sent(2, t0 + 60s);
-  EXPECT_EQ(hb.poll(t0 + 70s), HeartbeatAction::none);
+  hb.on_ping_sent(2, t0 + 40s);
+  EXPECT_EQ(hb.next_deadline(), t0 + 50s);
+  EXPECT_EQ(hb.poll(t0 + 50s - 1ms), HeartbeatAction::none);
+  EXPECT_EQ(hb.poll(t0 + 50s), HeartbeatAction::send_ping);  // miss 2, probe again
   EXPECT_EQ(hb.missed(), 2u);
-  EXPECT_EQ(hb.poll(t0 + 90s), HeartbeatAction::send_ping);
-  hb.on_ping_sent(3, t0 + 90s);
-  EXPECT_EQ(hb.poll(t0 + 100s - 1ms), HeartbeatAction::none);
-  EXPECT_EQ(hb.poll(t0 + 100s), HeartbeatAction::close_dead);
+  hb.on_ping_sent(3, t0 + 50s);
+  EXPECT_EQ(hb.poll(t0 + 60s - 1ms), HeartbeatAction::none);
+  EXPECT_EQ(hb.poll(t0 + 60s), HeartbeatAction::close_dead);
   EXPECT_EQ(hb.poll(t0 + 120s), HeartbeatAction::close_dead);  // sticky until reset()
   EXPECT_EQ(hb.missed(), 3u);
   EXPECT_EQ(hb.total_missed(), 3u);
@@ -97,18 +101,17 @@ TEST(HeartbeatTracker, PingMissedExactlyAtTimeout) {
   step(hb, t0 + 30s);
   EXPECT_EQ(hb.poll(t0 + 40s - 1ms), A::none);
   EXPECT_EQ(hb.missed(), 0u);
-  EXPECT_EQ(hb.poll(t0 + 40s), A::none);
+  EXPECT_EQ(hb.poll(t0 + 40s), A::send_ping);  // counted, and re-probed at once
   EXPECT_EQ(hb.missed(), 1u);
   EXPECT_EQ(hb.total_missed(), 1u);
   EXPECT_EQ(hb.outstanding(), 0u);
-  EXPECT_EQ(hb.next_deadline(), t0 + 60s);
 }
 
 TEST(HeartbeatTracker, PingMissedOneMsAfterTimeout) {
   const TimePoint t0{};
   HeartbeatTracker hb({}, t0);
   step(hb, t0 + 30s);
-  EXPECT_EQ(hb.poll(t0 + 40s + 1ms), A::none);
+  EXPECT_EQ(hb.poll(t0 + 40s + 1ms), A::send_ping);
   EXPECT_EQ(hb.missed(), 1u);
   EXPECT_EQ(hb.total_missed(), 1u);
 }
@@ -149,7 +152,7 @@ TEST(HeartbeatTracker, LatePongAfterPollCountsTheSame) {
   const TimePoint t0{};
   HeartbeatTracker hb({}, t0);
   step(hb, t0 + 30s);
-  EXPECT_EQ(hb.poll(t0 + 40s), A::none);
+  EXPECT_EQ(hb.poll(t0 + 40s), A::send_ping);
   EXPECT_EQ(hb.missed(), 1u);
   const auto r = hb.on_pong(token_at(t0 + 30s), t0 + 45s);
   EXPECT_TRUE(r.matched);
@@ -222,15 +225,16 @@ TEST(HeartbeatTracker, PongBetweenMissesResetsTheCount) {
   const TimePoint t0{};
   HeartbeatTracker hb({}, t0);
   step(hb, t0 + 30s);
-  step(hb, t0 + 40s);  // miss 1
-  step(hb, t0 + 60s);
-  step(hb, t0 + 70s);  // miss 2
+  EXPECT_EQ(step(hb, t0 + 40s), A::send_ping);  // miss 1, probe
+  EXPECT_EQ(step(hb, t0 + 50s), A::send_ping);  // miss 2, probe
   ASSERT_EQ(hb.missed(), 2u);
-  EXPECT_EQ(step(hb, t0 + 90s), A::send_ping);
-  hb.on_pong(token_at(t0 + 90s), t0 + 90s + 5ms);
+  hb.on_pong(token_at(t0 + 50s), t0 + 50s + 5ms);
   EXPECT_EQ(hb.missed(), 0u);
-  step(hb, t0 + 120s);
-  EXPECT_EQ(step(hb, t0 + 130s), A::none);  // miss 1 again, not 3
+  // Back to the interval: the next ping 30 s after the answered probe, not 10 s.
+  EXPECT_EQ(hb.next_deadline(), t0 + 80s);
+  EXPECT_EQ(step(hb, t0 + 60s), A::none);
+  EXPECT_EQ(step(hb, t0 + 80s), A::send_ping);
+  EXPECT_EQ(step(hb, t0 + 90s), A::send_ping);  // miss 1 again, not 3
   EXPECT_EQ(hb.missed(), 1u);
   EXPECT_EQ(hb.total_missed(), 3u);
 }
@@ -240,14 +244,17 @@ TEST(HeartbeatTracker, ActivityResetsMissed) {
   HeartbeatTracker hb({}, t0);
   step(hb, t0 + 30s);
   step(hb, t0 + 40s);
-  step(hb, t0 + 60s);
-  step(hb, t0 + 70s);
+  step(hb, t0 + 50s);  // misses at 40 and 50 s; the probe sent at 50 s is outstanding
   ASSERT_EQ(hb.missed(), 2u);
-  hb.on_activity(t0 + 75s);
+  hb.on_activity(t0 + 55s);
   EXPECT_EQ(hb.missed(), 0u);
   EXPECT_EQ(hb.total_missed(), 2u);  // totals are history, not reset
-  EXPECT_EQ(hb.last_activity(), t0 + 75s);
-  EXPECT_EQ(hb.next_deadline(), t0 + 90s);  // the schedule is untouched
+  EXPECT_EQ(hb.last_activity(), t0 + 55s);
+  EXPECT_EQ(hb.outstanding(), 1u);          // outstanding pings are untouched
+  EXPECT_EQ(hb.next_deadline(), t0 + 60s);  // the probe's deadline
+  EXPECT_EQ(hb.poll(t0 + 60s), A::none);    // its miss is excused (activity after it)
+  EXPECT_EQ(hb.missed(), 0u);
+  EXPECT_EQ(hb.next_deadline(), t0 + 80s);  // and the cadence is the interval again
 }
 
 // Rule 3: a frame after the ping proves liveness, so the lost pong is loss, not death.
@@ -280,6 +287,8 @@ TEST(HeartbeatTracker, UnmatchedPongStillProvesLiveness) {
   ASSERT_EQ(hb.missed(), 1u);
   EXPECT_FALSE(hb.on_pong(999, t0 + 45s).matched);
   EXPECT_EQ(hb.missed(), 0u);
+  EXPECT_EQ(hb.poll(t0 + 50s), A::none);  // the probe's miss is excused by that pong
+  EXPECT_EQ(hb.next_deadline(), t0 + 70s);
 }
 
 TEST(HeartbeatTracker, TimeoutLongerThanIntervalTracksSeveralPings) {
@@ -311,10 +320,190 @@ TEST(HeartbeatTracker, PingSentByShellReschedules) {
   HeartbeatTracker hb({}, t0);
   hb.on_ping_sent(7, t0 + 12s);  // e.g. a user-triggered ping
   EXPECT_EQ(hb.next_deadline(), t0 + 22s);
-  EXPECT_EQ(hb.poll(t0 + 22s), A::none);  // its miss
+  EXPECT_FALSE(hb.on_pong(7, t0 + 12s + 3ms).late);
   EXPECT_EQ(hb.next_deadline(), t0 + 42s);
   EXPECT_EQ(hb.poll(t0 + 30s), A::none);  // the old 30 s slot was moved
   EXPECT_EQ(hb.poll(t0 + 42s), A::send_ping);
+}
+
+TEST(HeartbeatTracker, ShellPingMissedIsReprobedAtOnce) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({}, t0);
+  hb.on_ping_sent(7, t0 + 12s);
+  EXPECT_EQ(hb.poll(t0 + 22s - 1ms), A::none);
+  EXPECT_EQ(hb.poll(t0 + 22s), A::send_ping);  // its miss, and the probe
+  EXPECT_EQ(hb.missed(), 1u);
+}
+
+// ---- issue 15 part 3: after a counted miss, probe at once and then every timeout ----------
+
+// The probe is due at the missed ping's deadline itself, not a millisecond later, and the
+// poll() that counts the miss is the one that asks for it.
+TEST(HeartbeatTracker, ReprobeAtTheMissInstant) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({}, t0);
+  step(hb, t0 + 30s);
+  EXPECT_EQ(hb.next_deadline(), t0 + 40s);
+  EXPECT_EQ(hb.poll(t0 + 40s - 1ms), A::none);
+  EXPECT_EQ(hb.missed(), 0u);
+  EXPECT_EQ(hb.poll(t0 + 40s), A::send_ping);
+  EXPECT_EQ(hb.missed(), 1u);
+  EXPECT_EQ(hb.poll(t0 + 40s), A::none);  // asked once
+  hb.on_ping_sent(2, t0 + 40s);
+  EXPECT_EQ(hb.outstanding(), 1u);
+  EXPECT_EQ(hb.next_deadline(), t0 + 50s);
+}
+
+// While misses accumulate, pings go out every timeout (10 s), not every interval (30 s).
+TEST(HeartbeatTracker, ProbesEveryTimeoutWhileMissing) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({.max_missed = 5}, t0);
+  step(hb, t0 + 30s);
+  for (int k = 1; k <= 4; ++k) {
+    const TimePoint miss = t0 + 30s + k * 10s;
+    ASSERT_EQ(hb.poll(miss - 1ms), A::none) << k;
+    ASSERT_EQ(step(hb, miss), A::send_ping) << k;
+    ASSERT_EQ(hb.missed(), static_cast<std::uint32_t>(k));
+    ASSERT_EQ(hb.next_deadline(), miss + 10s) << k;
+  }
+  EXPECT_EQ(hb.poll(t0 + 80s - 1ms), A::none);
+  EXPECT_EQ(hb.poll(t0 + 80s), A::close_dead);  // 30 + 5 x 10 s
+}
+
+// A single lost pong costs one extra ping and nothing else: the probe's answer resets the
+// count and the next ping is an interval after the probe, exactly.
+TEST(HeartbeatTracker, SingleLostPongCostsNothing) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({}, t0);
+  step(hb, t0 + 30s);                           // its pong is lost
+  EXPECT_EQ(step(hb, t0 + 40s), A::send_ping);  // miss 1 -> probe
+  const auto r = hb.on_pong(token_at(t0 + 40s), t0 + 40s + 7ms);
+  EXPECT_TRUE(r.matched);
+  EXPECT_FALSE(r.late);
+  EXPECT_EQ(hb.last_rtt(), 7ms);
+  EXPECT_EQ(hb.missed(), 0u);
+  EXPECT_EQ(hb.total_missed(), 1u);  // still counted as loss
+  EXPECT_EQ(hb.next_deadline(), t0 + 70s);
+  EXPECT_EQ(hb.poll(t0 + 70s - 1ms), A::none);
+  EXPECT_EQ(step(hb, t0 + 70s), A::send_ping);
+  EXPECT_FALSE(hb.is_dead());
+}
+
+// A late pong for the missed ping, arriving while the probe is out, also resets: the probe's
+// own miss is then excused (the late pong came after it was sent), and the cadence returns to
+// the interval counted from the probe.
+TEST(HeartbeatTracker, LatePongThenGoodOneResets) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({}, t0);
+  step(hb, t0 + 30s);
+  step(hb, t0 + 40s);  // miss 1, probe at 40 s
+  const auto late = hb.on_pong(token_at(t0 + 30s), t0 + 44s);
+  EXPECT_TRUE(late.matched);
+  EXPECT_TRUE(late.late);
+  EXPECT_EQ(hb.missed(), 0u);
+  EXPECT_EQ(hb.next_deadline(), t0 + 50s);  // the probe's deadline
+  const auto good = hb.on_pong(token_at(t0 + 40s), t0 + 45s);
+  EXPECT_FALSE(good.late);
+  EXPECT_EQ(hb.next_deadline(), t0 + 70s);
+  EXPECT_EQ(hb.poll(t0 + 70s - 1ms), A::none);
+  EXPECT_EQ(hb.poll(t0 + 70s), A::send_ping);
+  EXPECT_EQ(hb.total_missed(), 1u);
+  EXPECT_EQ(hb.late_pongs(), 1u);
+}
+
+// Two misses, then an answered probe: back to interval, and a later outage needs three
+// fresh misses again.
+TEST(HeartbeatTracker, TwoMissesThenAnswerStartsOver) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({}, t0);
+  step(hb, t0 + 30s);
+  step(hb, t0 + 40s);
+  step(hb, t0 + 50s);
+  ASSERT_EQ(hb.missed(), 2u);
+  hb.on_pong(token_at(t0 + 50s), t0 + 59s);  // 1 ms before the probe's deadline: in time
+  EXPECT_EQ(hb.poll(t0 + 60s), A::none);
+  EXPECT_EQ(hb.next_deadline(), t0 + 80s);
+  step(hb, t0 + 80s);
+  EXPECT_EQ(step(hb, t0 + 90s), A::send_ping);
+  EXPECT_EQ(step(hb, t0 + 100s), A::send_ping);
+  EXPECT_EQ(hb.poll(t0 + 110s - 1ms), A::none);
+  EXPECT_EQ(hb.poll(t0 + 110s), A::close_dead);
+}
+
+// A miss excused by other traffic (rule 3) is loss, not a step toward death: no probing.
+TEST(HeartbeatTracker, ExcusedMissKeepsTheInterval) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({}, t0);
+  step(hb, t0 + 30s);
+  hb.on_activity(t0 + 31s);
+  EXPECT_EQ(hb.poll(t0 + 40s), A::none);
+  EXPECT_EQ(hb.total_missed(), 1u);
+  EXPECT_EQ(hb.missed(), 0u);
+  EXPECT_EQ(hb.next_deadline(), t0 + 60s);
+}
+
+// The bound, for every moment of death across two ping cycles (1 ms steps over the edges,
+// 250 ms elsewhere): a peer that answers every ping in 5 ms until it freezes at d is
+// declared dead at most interval + 3 x timeout after its last frame, and at least 3 timeouts
+// after it (three misses).
+TEST(HeartbeatTracker, DeadWithinIntervalPlusThreeTimeouts) {
+  constexpr auto kRtt = 5ms;
+  for (auto d = Duration{0}; d <= 60s; d += (d % 30s < 10ms || d % 30s > 29990ms) ? 1ms : 250ms) {
+    const TimePoint t0{};
+    HeartbeatTracker hb({}, t0);
+    TimePoint last_frame = t0;
+    TimePoint now = t0;
+    std::optional<TimePoint> died;
+    for (int guard = 0; guard < 100 && !died; ++guard) {
+      now = hb.next_deadline();
+      const A a = hb.poll(now);
+      if (a == A::close_dead) {
+        died = now;
+      } else if (a == A::send_ping) {
+        hb.on_ping_sent(token_at(now), now);
+        if (now + kRtt <= t0 + d) {  // the peer still answers
+          hb.on_pong(token_at(now), now + kRtt);
+          last_frame = now + kRtt;
+        }
+      }
+    }
+    ASSERT_TRUE(died) << d.count();
+    EXPECT_LE(*died - last_frame, 30s + 3 * 10s) << "death at " << d.count() << " ms";
+    EXPECT_GE(*died - last_frame, 3 * 10s - kRtt) << "death at " << d.count() << " ms";
+  }
+}
+
+// At the old worst case (frozen just after answering a ping) the new bound is met exactly.
+TEST(HeartbeatTracker, WorstCaseIsExactlyIntervalPlusThreeTimeouts) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({}, t0);
+  step(hb, t0 + 30s);
+  hb.on_pong(token_at(t0 + 30s), t0 + 30s);  // last frame, at the send instant (0 ms RTT)
+  step(hb, t0 + 60s);
+  step(hb, t0 + 70s);
+  step(hb, t0 + 80s);
+  EXPECT_EQ(hb.poll(t0 + 90s - 1ms), A::none);
+  EXPECT_EQ(hb.poll(t0 + 90s), A::close_dead);  // 30 s + 60 s after the last frame
+}
+
+// timeout >= interval: the probe cadence is never slower than the interval.
+TEST(HeartbeatTracker, ProbePeriodNeverExceedsInterval) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({.interval = 1s, .timeout = 3s, .max_missed = 3}, t0);
+  step(hb, t0 + 1s);
+  step(hb, t0 + 2s);
+  step(hb, t0 + 3s);
+  EXPECT_EQ(step(hb, t0 + 4s), A::send_ping);  // the first ping's miss, and the 4 s ping
+  EXPECT_EQ(hb.missed(), 1u);
+  EXPECT_EQ(hb.next_deadline(), t0 + 5s);
+}
+
+// A close_on_first_timeout tracker still dies at the first miss; nothing is probed.
+TEST(HeartbeatTracker, FirstTimeoutModeDoesNotProbe) {
+  const TimePoint t0{};
+  HeartbeatTracker hb({.close_on_first_timeout = true}, t0);
+  step(hb, t0 + 30s);
+  EXPECT_EQ(hb.poll(t0 + 40s), A::close_dead);
 }
 
 // Rule 5 edges: exactly next_deadline() + late_wakeup is ordinary lateness; 1 ms more is sleep.
@@ -344,15 +533,14 @@ TEST(HeartbeatTracker, LaptopSleepThenHealthyPeer) {
   const TimePoint t0{};
   HeartbeatTracker hb({}, t0);
   step(hb, t0 + 30s);
-  step(hb, t0 + 40s);  // miss 1
-  step(hb, t0 + 60s);
-  // Lid closed at 61 s, opened at 3 h: the timer for 70 s fires at 3 h.
+  step(hb, t0 + 40s);  // miss 1, probe sent at 40 s
+  // Lid closed at 41 s, opened at 3 h: the timer for 50 s fires at 3 h.
   const TimePoint wake = t0 + 3h;
   EXPECT_EQ(step(hb, wake), A::verify_ping);
   EXPECT_EQ(hb.missed(), 1u);  // unchanged across the sleep
   EXPECT_EQ(hb.total_missed(), 1u);
-  // The stale ping's pong, queued in the socket, still matches, as late.
-  const auto stale = hb.on_pong(token_at(t0 + 60s), wake + 1ms);
+  // The stale probe's pong, queued in the socket, still matches, as late.
+  const auto stale = hb.on_pong(token_at(t0 + 40s), wake + 1ms);
   EXPECT_TRUE(stale.matched);
   EXPECT_TRUE(stale.late);
   EXPECT_EQ(hb.late_pongs(), 1u);
@@ -368,10 +556,8 @@ TEST(HeartbeatTracker, MissedVerificationPingCountsNormally) {
   const TimePoint t0{};
   HeartbeatTracker hb({}, t0);
   step(hb, t0 + 30s);
-  step(hb, t0 + 40s);  // miss 1
-  step(hb, t0 + 60s);
-  step(hb, t0 + 70s);  // miss 2
-  step(hb, t0 + 90s);  // third ping outstanding, then the process sleeps
+  step(hb, t0 + 40s);  // miss 1, probe
+  step(hb, t0 + 50s);  // miss 2, probe outstanding, then the process sleeps
   const TimePoint wake = t0 + 10min;
   EXPECT_EQ(step(hb, wake), A::verify_ping);
   EXPECT_EQ(hb.missed(), 2u);
@@ -429,15 +615,17 @@ TEST(HeartbeatTracker, RemembersOnlyRecentExpiredPings) {
   const TimePoint t0{};
   HeartbeatTracker hb({.max_missed = 1000}, t0);
   const std::size_t n = HeartbeatTracker::kRememberedPings + 1;
-  for (std::size_t i = 1; i <= n; ++i) {
-    const TimePoint sent = t0 + static_cast<int>(i) * 30s;
-    ASSERT_EQ(step(hb, sent), A::send_ping);
-    ASSERT_EQ(hb.poll(sent + 10s), A::none);
+  // Ping at 30 s, then (every one missed) a probe every 10 s: ping i is sent at 20 + 10 i s.
+  ASSERT_EQ(step(hb, t0 + 30s), A::send_ping);
+  for (std::size_t i = 2; i <= n; ++i) {
+    ASSERT_EQ(step(hb, t0 + 20s + static_cast<int>(i) * 10s), A::send_ping) << i;
   }
+  const TimePoint last_deadline = t0 + 30s + static_cast<int>(n) * 10s;
+  ASSERT_EQ(hb.poll(last_deadline), A::send_ping);  // the n-th miss; this probe is not sent
   EXPECT_EQ(hb.total_missed(), n);
-  const TimePoint later = t0 + static_cast<int>(n) * 30s + 15s;
+  const TimePoint later = last_deadline + 5s;
   EXPECT_FALSE(hb.on_pong(token_at(t0 + 30s), later).matched);  // the oldest was forgotten
-  EXPECT_TRUE(hb.on_pong(token_at(t0 + 60s), later).matched);
+  EXPECT_TRUE(hb.on_pong(token_at(t0 + 40s), later).matched);
 }
 
 TEST(HeartbeatTracker, ZeroIntervalIsClampedNotASpin) {
