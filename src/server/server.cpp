@@ -26,6 +26,7 @@
 
 #include "server/config.hpp"
 #include "server/http_session.hpp"
+#include "server/metrics_history_sampler.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_session.hpp"
@@ -294,10 +295,12 @@ int run(const ServerConfig& config) {
   listener->run();
   auto sweeper = std::make_shared<Sweeper>(ioc, state);
   sweeper->run();
+  auto history = std::make_shared<MetricsHistorySampler>(state);
+  history->run();
 
   Watchdog watchdog(ioc);
   net::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&, listener, sweeper](beast::error_code ec, int sig) {
+  signals.async_wait([&, listener, sweeper, history](beast::error_code ec, int sig) {
     if (ec)
       return;
     // CONTRACT §1: stop accepting, close every WebSocket with 1001 and a spread reconnect
@@ -306,6 +309,7 @@ int run(const ServerConfig& config) {
     state->draining.store(true);
     listener->stop();
     sweeper->stop();
+    history->stop();
     auto conns = state->connections.snapshot();
     state->log.info("serve: draining signal=" + std::to_string(sig) +
                     " connections=" + std::to_string(conns.size()) +

@@ -21,6 +21,7 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/metrics_history_sampler.hpp"
 #include "server/session_registry.hpp"
 
 namespace steadyws::server {
@@ -84,6 +85,7 @@ struct ServerState {
   boost::asio::io_context& ioc;
   Log log;
   Metrics metrics;
+  MetricsHistoryLog history;  // 1 s samples for /api/websocket/metrics/history
   std::unique_ptr<hub::Hub> hub;
   SessionRegistry sessions;
   LiveSet<WsSession> connections;  // accepted WebSockets
