@@ -4,7 +4,8 @@
 //           order, flushed per line.
 //   stdin   each non-empty line is published to --publish-channel (default: the first
 //           --channel): as JSON when it parses, else as a JSON string.
-//   stderr  with --events, JSON lines: state, reconnect_attempt, quality, fallback, recovered
+//   stderr  with --events, JSON lines: state, reconnect_attempt, quality, fallback, recovered,
+//           bandwidth
 //           (and error); without, one human log line per state change and error.
 //
 // Exit codes: 0 on stdin EOF once every publish was acked, or on SIGINT/SIGTERM; 1 on a bad
@@ -118,6 +119,20 @@ void install_callbacks(ConnectArgs& a) {
     } else if (!quiet) {
       write_line(stderr, "info connect quality level=" + std::string(to_string(q)) +
                              " latency_ms=" + std::to_string(last->latency));
+    }
+  };
+  // CONTRACT §10: when throttled changes, and at most every 5 s while it holds.
+  o.on_bandwidth = [ev, quiet](const BandwidthEstimate& b) {
+    const auto bps = static_cast<std::uint64_t>(b.bytes_per_second);
+    if (ev) {
+      event({{"event", "bandwidth"},
+             {"bytesPerSecond", bps},
+             {"throttled", b.throttled},
+             {"time", wall_ms()}});
+    } else if (!quiet) {
+      write_line(stderr, std::string("info connect bandwidth throttled=") +
+                             (b.throttled ? "true" : "false") +
+                             " bytes_per_sec=" + std::to_string(bps));
     }
   };
   o.on_fallback_activated = [ev, quiet](bool active) {

@@ -53,6 +53,9 @@ using error_code = boost::system::error_code;
 
 namespace {
 
+// The subprotocol the client offers (CONTRACT §10).
+constexpr const char* kProtocolVersion = "steadyws.v1";
+
 // One WebSocket attempt, and the connection it becomes. Owned by Impl through link_; a
 // completion whose link is no longer link_ is stale and ignored.
 struct WsLink {
@@ -140,7 +143,18 @@ class Client::Impl {
   }
   std::vector<std::string> recommendations() const {
     std::lock_guard lock(mu_);
-    return quality_.recommendations(Clock::now());
+    const auto now = Clock::now();
+    auto r = quality_.recommendations(now);
+    if (const auto b = bandwidth_.estimate(now); b.throttled)
+      r.push_back("The link looks throttled (about " +
+                  std::to_string(static_cast<std::uint64_t>(b.bytes_per_second / 1024)) +
+                  " KB/s while messages wait): subscribe to fewer channels, send smaller or "
+                  "fewer messages, turn on compression, or move to a faster network");
+    return r;
+  }
+  BandwidthEstimate bandwidth() const {
+    std::lock_guard lock(mu_);
+    return bandwidth_.estimate(Clock::now());
   }
   bool using_fallback() const { return fallback_mirror_.load(); }
   bool given_up() const { return given_up_.load(); }
@@ -179,6 +193,7 @@ class Client::Impl {
   void do_write(std::shared_ptr<WsLink> l);
   void on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_t);
   void on_frame(const std::shared_ptr<WsLink>& l, std::string text);
+  void report_bandwidth(TimePoint now);  // on_bandwidth when take_report says so
   void on_welcome(const std::shared_ptr<WsLink>& l);
   // The link (attempt or connection) ended. `clean`: closed by a close frame, not an error.
   void on_link_lost(const std::shared_ptr<WsLink>& l, std::string reason, bool clean,
@@ -257,10 +272,11 @@ class Client::Impl {
 
   // Shared with other threads.
   mutable std::mutex mu_;
-  OutboundQueue queue_;                // guarded by mu_
-  QualityMonitor quality_;             // guarded by mu_
-  State state_ = State::disconnected;  // guarded by mu_; mirrors sm_
-  std::string current_url_;            // guarded by mu_
+  OutboundQueue queue_;                  // guarded by mu_
+  QualityMonitor quality_;               // guarded by mu_
+  ReceiveBandwidthEstimator bandwidth_;  // guarded by mu_
+  State state_ = State::disconnected;    // guarded by mu_; mirrors sm_
+  std::string current_url_;              // guarded by mu_
   std::atomic<bool> fallback_mirror_{false};
   std::atomic<bool> callbacks_enabled_{true};
   std::atomic<bool> given_up_{false};
@@ -554,6 +570,11 @@ void Client::Impl::on_tcp_connect(std::shared_ptr<WsLink> l, error_code ec, tcp:
   l->ws.set_option(t);
   l->ws.read_message_max(64u << 20);
   l->ws.text(true);
+  // CONTRACT §10: ask for the protocol version we speak (a server that ignores it still
+  // speaks v1 to us).
+  l->ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    req.set(http::field::sec_websocket_protocol, kProtocolVersion);
+  }));
   l->ws.async_handshake(l->endpoint.host_header(), l->endpoint.target,
                         [this, l](error_code e) { on_handshake(l, e); });
 }
@@ -622,6 +643,11 @@ void Client::Impl::on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_
 void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) {
   const TimePoint now = Clock::now();
   hb_.on_activity(now);
+  {
+    std::lock_guard lock(mu_);
+    bandwidth_.on_message(text.size(), now);
+  }
+  report_bandwidth(now);
   auto parsed = protocol::parse_server(text);
   if (!parsed) {
     report_error("read", make_error_code(parsed.error().code),
@@ -648,7 +674,9 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
               std::lock_guard lock(mu_);
               quality_.record_rtt(r.rtt_exact, now);
               link_quality_.record_rtt(r.rtt_exact, now);
+              bandwidth_.on_rtt(std::chrono::duration_cast<Duration>(r.rtt_exact), now);
             }
+            report_bandwidth(now);
             after_quality_sample(now);
           }
         } else if constexpr (std::is_same_v<T, protocol::Subscribed>) {
@@ -676,6 +704,16 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
       *parsed);
 }
 
+void Client::Impl::report_bandwidth(TimePoint now) {
+  std::optional<BandwidthEstimate> r;
+  {
+    std::lock_guard lock(mu_);
+    r = bandwidth_.take_report(now);
+  }
+  if (r && opts_.on_bandwidth && callbacks_on())
+    opts_.on_bandwidth(*r);
+}
+
 void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
   const TimePoint now = Clock::now();
   connect_timer_.cancel();
@@ -692,6 +730,7 @@ void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
   link_quality_.reset();
   {
     std::lock_guard lock(mu_);
+    bandwidth_.reset();  // a new link, maybe another path: its own base RTT and rate
     if (ever_connected_)
       quality_.record_reconnect(now);
     quality_.record_connected(now);
@@ -1181,6 +1220,9 @@ bool Client::has_given_up() const {
 }
 std::vector<std::string> Client::recommendations() const {
   return impl_->recommendations();
+}
+BandwidthEstimate Client::bandwidth() const {
+  return impl_->bandwidth();
 }
 std::size_t Client::queued() const {
   return impl_->queued();

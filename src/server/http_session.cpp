@@ -17,6 +17,7 @@
 #include "protocol/json_text.hpp"
 #include "server/pages.hpp"
 #include "server/poll_waiter.hpp"
+#include "server/subprotocol.hpp"
 #include "server/web_assets.hpp"
 #include "server/ws_session.hpp"
 
@@ -179,6 +180,14 @@ void HttpSession::handle(Request&& req) {
       return answer_health();
     case Route::metrics_json:
       return answer_metrics_json();
+    case Route::metrics_history: {
+      auto body =
+          history_answer(state_->history, Clock::now(), target->get("since"));  // CONTRACT §10
+      if (!body)
+        return send_error(http::status::bad_request, "bad_message",
+                          "since must be a time in ms since the Unix epoch");
+      return send_json(http::status::ok, std::move(*body));
+    }
     case Route::sessions:
       return answer_sessions();
     case Route::prometheus:
@@ -216,6 +225,12 @@ void HttpSession::upgrade(Request&& req, Target&& target) {
     state_->metrics.handshake_failed();
     return send_error(http::status::forbidden, "forbidden",
                       "origin not allowed; add it with --allowed-origin");
+  }
+  // CONTRACT §10: offering only versions we do not speak is refused here, readably; the 101
+  // selects ours in WsSession::run.
+  if (const auto sp = request_subprotocol(req); sp.kind == SubprotocolChoice::Kind::unsupported) {
+    state_->metrics.handshake_failed();
+    return send_error(http::status::bad_request, "bad_message", sp.message);
   }
   if (state_->draining.load() || !state_->try_reserve_connection()) {
     state_->metrics.handshake_failed();
@@ -308,8 +323,14 @@ void HttpSession::answer_metrics_json() {
   const auto live = live_health(*state_);
   const auto a = state_->metrics.aggregate(live);
   json::array details;
-  for (const auto& h : live)
-    details.push_back(health_json(h));
+  for (const auto& h : live) {
+    auto d = health_json(h);
+    // CONTRACT §10: what the server estimates it can send that client.
+    d["bandwidth"] =
+        json::object{{"bytesPerSecond", static_cast<std::uint64_t>(h.bandwidth_bytes_per_second)},
+                     {"throttled", h.bandwidth_throttled}};
+    details.push_back(std::move(d));
+  }
   json::object o{{"serverMetrics",
                   {{"totalConnections", a.total_connections},
                    {"activeConnections", a.active_connections},
