@@ -2,12 +2,23 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 namespace steadyws {
+
+namespace {
+// An empty ring entry, and "no sample yet" in newest_: no slot a clock can reach. (The
+// header's -1 defaults are overwritten here: -1 is a real slot, the second before a clock's
+// epoch, which the window reaches whenever the clock is under 15 minutes past it.)
+constexpr std::int64_t kNoSlot = std::numeric_limits<std::int64_t>::min();
+}  // namespace
 
 MetricsHistory::MetricsHistory(Duration interval, std::size_t capacity)
     : interval_(interval), ring_(capacity) {
   assert(interval > Duration::zero() && capacity > 0);
+  for (auto& e : ring_)
+    e.slot = kNoSlot;
+  newest_ = kNoSlot;
 }
 
 std::int64_t MetricsHistory::slot_of(TimePoint t) const {
@@ -22,7 +33,7 @@ std::int64_t MetricsHistory::slot_of(TimePoint t) const {
 
 void MetricsHistory::record(TimePoint now, const MetricsSample& s) {
   const std::int64_t slot = slot_of(now);
-  if (newest_ >= 0 && slot < newest_)
+  if (newest_ != kNoSlot && slot < newest_)
     return;
   const auto n = static_cast<std::int64_t>(ring_.size());
   Entry& e = ring_[static_cast<std::size_t>(((slot % n) + n) % n)];
@@ -33,7 +44,7 @@ void MetricsHistory::record(TimePoint now, const MetricsSample& s) {
 
 std::vector<MetricsSample> MetricsHistory::samples(TimePoint now) const {
   std::vector<MetricsSample> out;
-  if (newest_ < 0)
+  if (newest_ == kNoSlot)
     return out;
   const auto n = static_cast<std::int64_t>(ring_.size());
   const std::int64_t last = slot_of(now);
