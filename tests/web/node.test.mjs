@@ -109,3 +109,25 @@ test('Node: on the polling fallback (WebSocket refused) messages arrive over /ap
     s.proc.kill('SIGKILL');
   }
 });
+
+test('Node: a reconnect resumes the same session (with its resume token when the server issues one)', { skip }, async () => {
+  const s = await serve();
+  const client = new SteadyClient(`ws://127.0.0.1:${s.port}/ws`, { WebSocket, channels: ['resume'] });
+  const welcomes = [];
+  client.on('welcome', (w) => welcomes.push(w));
+  try {
+    const first = until(client, 'state', (t) => t.to === 'connected');
+    client.connect();
+    await first;
+    const again = until(client, 'state', (t) => t.to === 'connected');
+    client.reconnect();
+    await again;
+    assert.equal(welcomes.length, 2);
+    assert.equal(welcomes[1].sessionId, welcomes[0].sessionId);
+    assert.equal(welcomes[1].resumed, true);
+    if (welcomes[0].resumeToken) assert.equal(client.resumeToken, welcomes[1].resumeToken || welcomes[0].resumeToken);
+  } finally {
+    client.destroy();
+    s.proc.kill('SIGKILL');
+  }
+});

@@ -75,3 +75,17 @@ test('the core is at most 12 KB minified + gzip (issue 14 target; docs/benchmark
   const react = await measure("export * from 'steadyws/react';");
   assert.ok(react.gzip - core.gzip <= 3 * 1024, `react entry adds ${react.gzip - core.gzip} B gzip`);
 });
+
+test('every export of both entries is declared in their .d.ts', async () => {
+  for (const [mod, dts] of [
+    ['src/steadyws.js', 'types/index.d.ts'],
+    ['src/react.js', 'types/react.d.ts'],
+  ]) {
+    const names = Object.keys(await import(path.join(PKG, mod)));
+    const text = readFileSync(path.join(PKG, dts), 'utf8');
+    assert.ok(names.length > 0);
+    for (const n of names) {
+      assert.match(text, new RegExp(`export (declare )?(const|function|class) ${n}\\b`), `${n} (${mod}) in ${dts}`);
+    }
+  }
+});
