@@ -79,7 +79,9 @@ void wait_live(std::uint16_t server_port, const std::string& channel, Recorder& 
   }));
 }
 
-// The server's view of the subscriber: the connectionDetails entry that sent the most.
+// The server's view of the subscriber: the connectionDetails entry with the highest estimate.
+// (Not the one that sent the most: the publisher gets one ack per message the subscriber
+// gets, so their messagesSent tie. Its acks are too few bytes to earn a probe.)
 struct ServerView {
   double bytes_per_second = 0;
   bool throttled = false;
@@ -89,15 +91,12 @@ ServerView server_view(std::uint16_t port) {
   ServerView v;
   const auto r = http_call(port, boost::beast::http::verb::get, "/api/websocket/metrics");
   const auto o = boost::json::parse(r.body).as_object();
-  std::int64_t best = -1;
   for (const auto& d : o.at("connectionDetails").as_array()) {
-    const auto& c = d.as_object();
-    const auto sent = c.at("messagesSent").to_number<std::int64_t>();
-    if (sent <= best)
+    const auto& b = d.as_object().at("bandwidth").as_object();
+    const double bps = b.at("bytesPerSecond").to_number<double>();
+    if (v.found && bps <= v.bytes_per_second)
       continue;
-    best = sent;
-    const auto& b = c.at("bandwidth").as_object();
-    v.bytes_per_second = b.at("bytesPerSecond").to_number<double>();
+    v.bytes_per_second = bps;
     v.throttled = b.at("throttled").as_bool();
     v.found = true;
   }
