@@ -34,6 +34,7 @@
 #include <boost/json/value.hpp>
 
 #include "steadyws/client_options.hpp"
+#include "steadyws/core/bandwidth.hpp"
 #include "steadyws/core/connection_state.hpp"
 #include "steadyws/core/outbound_queue.hpp"
 #include "steadyws/core/quality_monitor.hpp"
@@ -92,6 +93,9 @@ class Client {
   std::vector<std::string> recommendations() const;
   // The latest quality forecast (also in quality_metrics(): degradation_risk, predicted_level).
   Forecast forecast() const;
+  // The link's usable bandwidth as this client sees it (CONTRACT §10; see
+  // steadyws/core/bandwidth.hpp): arrival rate, and throttled when RTT inflates under load.
+  BandwidthEstimate bandwidth() const;
   // Publishes not yet acked (queued or in flight).
   std::size_t queued() const;
   // The URL of the current or most recent WebSocket attempt.

@@ -26,6 +26,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "steadyws/core/backoff.hpp"
+#include "steadyws/core/bandwidth.hpp"
 #include "steadyws/core/connection_state.hpp"
 #include "steadyws/core/forecast.hpp"
 #include "steadyws/core/outbound_queue.hpp"
@@ -142,6 +143,9 @@ struct ClientOptions {
   std::function<void(const QualityMetrics&)> on_health_update;  // after every heartbeat sample
   std::function<void(Quality)> on_quality_change;
   std::function<void(const ForecastSample&)> on_forecast;  // after every heartbeat sample
+  // The bandwidth estimate when `throttled` changes, and every 5 s while it holds (CONTRACT
+  // §10 `bandwidth` event).
+  std::function<void(const BandwidthEstimate&)> on_bandwidth;
   // After a resume (re-subscribe with since/epoch): recovered false means the server could
   // not replay what was missed (history gone or epoch changed): a gap the application must
   // handle. Delivery continues from the server's current position.

@@ -5,7 +5,8 @@
 //   stdin   each non-empty line is published to --publish-channel (default: the first
 //           --channel): as JSON when it parses, else as a JSON string.
 //   stderr  with --events, JSON lines: state, reconnect_attempt, quality, forecast, fallback,
-//           recovered (and error); without, one human log line per state change and error.
+//           recovered, bandwidth (and error); without, one human log line per state change
+//           and error.
 //   --forecast-trace FILE: every heartbeat sample and its forecast as a JSON line (the
 //           traces of docs/prediction.md are recorded with it).
 //
@@ -187,6 +188,20 @@ void install_callbacks(ConnectArgs& a) {
              {"predictedLevel", to_string(f.predicted_level)},
              {"horizonMs", f.horizon.count()},
              {"time", wall_ms()}});
+    }
+  };
+  // CONTRACT §10: when throttled changes, and at most every 5 s while it holds.
+  o.on_bandwidth = [ev, quiet](const BandwidthEstimate& b) {
+    const auto bps = static_cast<std::uint64_t>(b.bytes_per_second);
+    if (ev) {
+      event({{"event", "bandwidth"},
+             {"bytesPerSecond", bps},
+             {"throttled", b.throttled},
+             {"time", wall_ms()}});
+    } else if (!quiet) {
+      write_line(stderr, std::string("info connect bandwidth throttled=") +
+                             (b.throttled ? "true" : "false") +
+                             " bytes_per_sec=" + std::to_string(bps));
     }
   };
   o.on_fallback_activated = [ev, quiet](bool active) {

@@ -56,6 +56,9 @@ using error_code = boost::system::error_code;
 
 namespace {
 
+// The subprotocol the client offers (CONTRACT §10).
+constexpr const char* kProtocolVersion = "steadyws.v1";
+
 // One WebSocket attempt, and the connection it becomes. Owned by Impl through link_; a
 // completion whose link is no longer link_ is stale and ignored.
 struct WsLink {
@@ -150,7 +153,8 @@ class Client::Impl {
   }
   std::vector<std::string> recommendations() const {
     std::lock_guard lock(mu_);
-    auto out = quality_.recommendations(Clock::now());
+    const auto now = Clock::now();
+    auto out = quality_.recommendations(now);
     const Forecast f = forecaster_.last();
     if (f.samples > 0 && f.risk >= 0.5) {
       out.push_back("Quality is likely to degrade to poor within " +
@@ -158,7 +162,16 @@ class Client::Impl {
                     std::to_string(static_cast<int>(f.risk * 100 + 0.5)) +
                     " %): defer large transfers, or move to another server before it does.");
     }
+    if (const auto b = bandwidth_.estimate(now); b.throttled)
+      out.push_back("The link looks throttled (about " +
+                    std::to_string(static_cast<std::uint64_t>(b.bytes_per_second / 1024)) +
+                    " KB/s while messages wait): subscribe to fewer channels, send smaller or "
+                    "fewer messages, turn on compression, or move to a faster network");
     return out;
+  }
+  BandwidthEstimate bandwidth() const {
+    std::lock_guard lock(mu_);
+    return bandwidth_.estimate(Clock::now());
   }
   bool using_fallback() const { return fallback_mirror_.load(); }
   bool given_up() const { return given_up_.load(); }
@@ -198,6 +211,7 @@ class Client::Impl {
   void do_write(std::shared_ptr<WsLink> l);
   void on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_t);
   void on_frame(const std::shared_ptr<WsLink>& l, std::string text);
+  void report_bandwidth(TimePoint now);  // on_bandwidth when take_report says so
   void on_welcome(const std::shared_ptr<WsLink>& l);
   // CONTRACT §8, token_provider: ask for the token (before a connect, before exp), and
   // refresh an open connection in place.
@@ -295,6 +309,7 @@ class Client::Impl {
   mutable std::mutex mu_;
   OutboundQueue queue_;                            // guarded by mu_
   QualityMonitor quality_;                         // guarded by mu_
+  ReceiveBandwidthEstimator bandwidth_;            // guarded by mu_
   QualityForecaster forecaster_;                   // guarded by mu_; fed every sample quality_ gets
   std::vector<ForecastSample> forecast_pending_;   // guarded by mu_; for on_forecast
   bool forecast_reconnected_ = false;              // guarded by mu_
@@ -622,12 +637,15 @@ void Client::Impl::do_upgrade(std::shared_ptr<WsLink> l) {
   l->ws.set_option(t);
   l->ws.read_message_max(64u << 20);
   l->ws.text(true);
-  if (opts_.token_provider && !l->endpoint.token.empty()) {
-    l->ws.set_option(websocket::stream_base::decorator(
-        [token = l->endpoint.token](websocket::request_type& req) {
+  // CONTRACT §10: ask for the protocol version we speak (a server that ignores it still
+  // speaks v1 to us); with a token provider, its token as a Bearer header.
+  l->ws.set_option(websocket::stream_base::decorator(
+      [token = opts_.token_provider ? l->endpoint.token : std::string()](
+          websocket::request_type& req) {
+        req.set(http::field::sec_websocket_protocol, kProtocolVersion);
+        if (!token.empty())
           req.set(beast::http::field::authorization, "Bearer " + token);
-        }));
-  }
+      }));
   l->ws.async_handshake(l->endpoint.host_header(), l->endpoint.target,
                         [this, l](error_code e) { on_handshake(l, e); });
 }
@@ -696,6 +714,11 @@ void Client::Impl::on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_
 void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) {
   const TimePoint now = Clock::now();
   hb_.on_activity(now);
+  {
+    std::lock_guard lock(mu_);
+    bandwidth_.on_message(text.size(), now);
+  }
+  report_bandwidth(now);
   auto parsed = protocol::parse_server(text);
   if (!parsed) {
     report_error("read", make_error_code(parsed.error().code),
@@ -723,7 +746,9 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
               quality_.record_rtt(r.rtt_exact, now);
               link_quality_.record_rtt(r.rtt_exact, now);
               forecast_sample(r.rtt_exact);
+              bandwidth_.on_rtt(std::chrono::duration_cast<Duration>(r.rtt_exact), now);
             }
+            report_bandwidth(now);
             after_quality_sample(now);
           }
         } else if constexpr (std::is_same_v<T, protocol::Subscribed>) {
@@ -751,6 +776,16 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
       *parsed);
 }
 
+void Client::Impl::report_bandwidth(TimePoint now) {
+  std::optional<BandwidthEstimate> r;
+  {
+    std::lock_guard lock(mu_);
+    r = bandwidth_.take_report(now);
+  }
+  if (r && opts_.on_bandwidth && callbacks_on())
+    opts_.on_bandwidth(*r);
+}
+
 void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
   const TimePoint now = Clock::now();
   connect_timer_.cancel();
@@ -767,6 +802,7 @@ void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
   link_quality_.reset();
   {
     std::lock_guard lock(mu_);
+    bandwidth_.reset();  // a new link, maybe another path: its own base RTT and rate
     if (ever_connected_) {
       quality_.record_reconnect(now);
       forecaster_.on_reconnect();
@@ -1350,6 +1386,9 @@ bool Client::has_given_up() const {
 }
 std::vector<std::string> Client::recommendations() const {
   return impl_->recommendations();
+}
+BandwidthEstimate Client::bandwidth() const {
+  return impl_->bandwidth();
 }
 std::size_t Client::queued() const {
   return impl_->queued();

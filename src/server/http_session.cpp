@@ -20,6 +20,7 @@
 #include "server/hub_call.hpp"
 #include "server/pages.hpp"
 #include "server/poll_waiter.hpp"
+#include "server/subprotocol.hpp"
 #include "server/web_assets.hpp"
 #include "server/ws_session.hpp"
 
@@ -248,6 +249,14 @@ void HttpSession::handle(Request&& req) {
       return answer_health(decision.show_connection_lists);
     case Route::metrics_json:
       return answer_metrics_json(decision.show_connection_lists);
+    case Route::metrics_history: {
+      auto body =
+          history_answer(state_->history, Clock::now(), target->get("since"));  // CONTRACT §10
+      if (!body)
+        return send_error(http::status::bad_request, "bad_message",
+                          "since must be a time in ms since the Unix epoch");
+      return send_json(http::status::ok, std::move(*body));
+    }
     case Route::sessions:
       return answer_sessions();
     case Route::prometheus:
@@ -286,6 +295,12 @@ void HttpSession::upgrade(Request&& req, Target&& target, Credential&& credentia
     return send_error(http::status::upgrade_required, "upgrade_required",
                       "this is the WebSocket endpoint; connect with a WebSocket client "
                       "(Upgrade: websocket)");
+  }
+  // CONTRACT §10: offering only versions we do not speak is refused here, readably; the 101
+  // selects ours in WsSession::run.
+  if (const auto sp = request_subprotocol(req); sp.kind == SubprotocolChoice::Kind::unsupported) {
+    state_->metrics.handshake_failed();
+    return send_error(http::status::bad_request, "bad_message", sp.message);
   }
   if (state_->draining.load() || !state_->try_reserve_connection()) {
     state_->metrics.handshake_failed();
@@ -422,8 +437,14 @@ void HttpSession::answer_metrics_json(bool lists) {
                    {"overallLatency", a.average_latency}}}};
   if (lists) {
     json::array details;
-    for (const auto& h : live)
-      details.push_back(health_json(h));
+    for (const auto& h : live) {
+      auto d = health_json(h);
+      // CONTRACT §10: what the server estimates it can send that client.
+      d["bandwidth"] = json::object{
+          {"bytesPerSecond", static_cast<std::uint64_t>(h.bandwidth_bytes_per_second)},
+          {"throttled", h.bandwidth_throttled}};
+      details.push_back(std::move(d));
+    }
     o["connectionDetails"] = std::move(details);
   }
   send_json(http::status::ok, protocol::to_json_text(o));

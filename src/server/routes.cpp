@@ -21,6 +21,7 @@ Route route_of(std::string_view path) {
       {"/ws", Route::ws},
       {"/api/health", Route::health},
       {"/api/websocket/metrics", Route::metrics_json},
+      {"/api/websocket/metrics/history", Route::metrics_history},
       {"/api/sessions", Route::sessions},
       {"/api/poll", Route::poll},
       {"/api/publish", Route::publish},
@@ -65,6 +66,7 @@ bool needs_token(Route route) {
     case Route::ws:
     case Route::health:
     case Route::metrics_json:
+    case Route::metrics_history:
     case Route::sessions:
     case Route::poll:
     case Route::publish:

@@ -17,6 +17,7 @@ enum class Route {
   ws,                // GET /ws (upgrade)
   health,            // GET /api/health
   metrics_json,      // GET /api/websocket/metrics
+  metrics_history,   // GET /api/websocket/metrics/history (CONTRACT §10)
   sessions,          // GET /api/sessions
   poll,              // GET /api/poll
   publish,           // POST /api/publish

@@ -32,6 +32,7 @@
 #include "server/config.hpp"
 #include "server/http_session.hpp"
 #include "server/jwt_authenticator.hpp"
+#include "server/metrics_history_sampler.hpp"
 #include "server/routes.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_session.hpp"
@@ -375,6 +376,8 @@ int run(const ServerConfig& config) {
   }
   auto sweeper = std::make_shared<Sweeper>(ioc, state);
   sweeper->run();
+  auto history = std::make_shared<MetricsHistorySampler>(state);
+  history->run();
 
   Watchdog watchdog(ioc);
   // CONTRACT §6: SIGHUP reloads the certificate and key; connections already open keep the
@@ -400,7 +403,7 @@ int run(const ServerConfig& config) {
   };
   wait_hup();
   net::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&, listener, sweeper](beast::error_code ec, int sig) {
+  signals.async_wait([&, listener, sweeper, history](beast::error_code ec, int sig) {
     if (ec)
       return;
     beast::error_code hup_ignored;
@@ -413,6 +416,7 @@ int run(const ServerConfig& config) {
     sweeper->stop();
     if (state->cluster)
       state->cluster->stop();
+    history->stop();
     auto conns = state->connections.snapshot();
     state->log.info("serve: draining signal=" + std::to_string(sig) +
                     " connections=" + std::to_string(conns.size()) +

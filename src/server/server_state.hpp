@@ -25,6 +25,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/policy.hpp"
+#include "server/metrics_history_sampler.hpp"
 #include "server/session_registry.hpp"
 #include "server/tls_context.hpp"
 
@@ -95,6 +96,7 @@ struct ServerState {
   // The hub: in-memory, or the Redis hub when --redis (then `cluster` is the same object).
   std::shared_ptr<hub::redis::RedisHub> cluster;
   std::shared_ptr<hub::Hub> hub;
+  MetricsHistoryLog history;  // 1 s samples for /api/websocket/metrics/history
   SessionRegistry sessions;
   LiveSet<WsSession> connections;  // accepted WebSockets
   LiveSet<HttpSession> http;       // HTTP sessions (closed on drain)

@@ -12,6 +12,7 @@
 #include "protocol/codec.hpp"
 #include "server/hub_call.hpp"
 #include "server/jwt_authenticator.hpp"
+#include "server/subprotocol.hpp"
 
 namespace steadyws::server {
 
@@ -121,8 +122,15 @@ void WsSession::run(http::request<http::string_body> req, Target target, std::st
   t.idle_timeout = websocket::stream_base::none();  // our HeartbeatTracker owns liveness
   t.keep_alive_pings = false;
   handshake_->set_option(t);
-  handshake_->set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "steadyws"); }));
+  // CONTRACT §10: the 101 selects steadyws.v1 when the client offered it (HttpSession
+  // already refused offers of versions we do not speak).
+  subprotocol_ = request_subprotocol(req).name;
+  handshake_->set_option(
+      websocket::stream_base::decorator([sp = subprotocol_](websocket::response_type& res) {
+        res.set(http::field::server, "steadyws");
+        if (!sp.empty())
+          res.set(http::field::sec_websocket_protocol, sp);
+      }));
   handshake_->async_accept(req,
                            beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
 }
@@ -191,7 +199,8 @@ void WsSession::on_accept(beast::error_code ec) {
   // logged.
   state_->log.info("ws open id=" + id_ + " session=" + session_id_ + " remote=" + remote_ +
                    (a.resumed ? " resumed=true" : "") +
-                   (a.refused ? " resume_refused=" + quoted(*requested_session_) : ""));
+                   (a.refused ? " resume_refused=" + quoted(*requested_session_) : "") +
+                   (subprotocol_.empty() ? "" : " protocol=" + subprotocol_));
   if (!early_.empty()) {  // frames sent before the 101 arrived
     const CollectWakes collect(&wakes_);
     const std::size_t used = consume(early_.data(), early_.size());
@@ -360,6 +369,14 @@ void WsSession::on_peer_ping(std::string_view payload) {
 }
 
 void WsSession::on_peer_pong(std::string_view payload) {
+  if (!payload.empty() && payload.front() == 'b') {  // a bandwidth probe's pong
+    std::uint64_t probe = 0;
+    auto [p, err] = std::from_chars(payload.data() + 1, payload.data() + payload.size(), probe);
+    if (err == std::errc() && p == payload.data() + payload.size()) {
+      bandwidth_.on_probe_answered(probe, turn_now_);
+      publish_bandwidth(turn_now_);
+    }
+  }
   std::int64_t token = 0;
   auto [p, err] = std::from_chars(payload.data(), payload.data() + payload.size(), token);
   const auto r = err == std::errc() && p == payload.data() + payload.size()
@@ -369,6 +386,7 @@ void WsSession::on_peer_pong(std::string_view payload) {
   health_.last_heartbeat = std::chrono::system_clock::now();
   health_.missed_heartbeats = tracker_.missed();
   if (r.matched && !r.late) {
+    bandwidth_.on_rtt(std::chrono::duration_cast<Duration>(r.rtt_exact));
     const double ms = to_ms(r.rtt_exact);
     health_.record_latency(ms);
     state_->metrics.latency(ms);
@@ -719,6 +737,39 @@ void WsSession::drain_inbox() {
 void WsSession::on_written(std::size_t frames, std::size_t bytes) {
   sent_.fetch_add(frames, std::memory_order_relaxed);
   state_->metrics.messages_out(frames, bytes);
+  bytes_written_ += bytes;
+  if (closing_)
+    return;
+  const auto now = Clock::now();
+  if (bandwidth_.on_written(bytes_written_, now)) {
+    // A bandwidth probe: a protocol ping behind every byte written so far (none is in flight
+    // now; the writer's next batch starts with its control lane). Its pong says the peer has
+    // read them. Payload "b<id>", which the heartbeat's numeric tokens never match.
+    const std::string payload = "b" + std::to_string(bandwidth_.on_probe_sent(bytes_written_, now));
+    std::array<std::uint8_t, 10> h{};
+    const std::size_t n = encode_frame_header(9, payload.size(), h);
+    std::string frame(reinterpret_cast<const char*>(h.data()), n);
+    frame += payload;
+    out_.send_control(std::move(frame));  // FrameWriter flushes right after this callback
+  }
+}
+
+void WsSession::publish_bandwidth(TimePoint now) {
+  const auto e = bandwidth_.estimate(now);
+  bool changed = false;
+  {
+    const std::lock_guard<std::mutex> g(health_mu_);
+    changed = health_.bandwidth_throttled != e.throttled;
+    health_.bandwidth_bytes_per_second = e.bytes_per_second;
+    health_.bandwidth_throttled = e.throttled;
+  }
+  if (changed)
+    state_->log.info(
+        "ws bandwidth id=" + id_ + " throttled=" + (e.throttled ? "true" : "false") +
+        " bytes_per_sec=" + std::to_string(static_cast<std::uint64_t>(e.bytes_per_second)) +
+        (e.throttled ? " hint=\"the link to this client carries less than the server "
+                       "sends; expect 4001 if its queue fills\""
+                     : ""));
 }
 
 void WsSession::on_close_written() {
@@ -768,6 +819,7 @@ void WsSession::on_heartbeat(beast::error_code ec) {
   const auto now = Clock::now();
   const auto missed_before = tracker_.total_missed();
   const auto action = tracker_.poll(now);
+  publish_bandwidth(now);  // an idle connection's throttled ends here (no probes while idle)
   for (auto i = missed_before; i < tracker_.total_missed(); ++i)
     state_->metrics.heartbeat_missed();
   {

@@ -51,6 +51,7 @@
 #include "steadyws/core/rate_limiter.hpp"
 
 #include "auth/jwt.hpp"
+#include "core/send_bandwidth_estimator.hpp"
 #include "hub/hub.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/ws_frame_reader.hpp"
@@ -116,6 +117,7 @@ class WsSession final : public hub::Subscriber,
   void on_message(std::string_view payload, bool text);
   void on_peer_ping(std::string_view payload);
   void on_peer_pong(std::string_view payload);
+  void publish_bandwidth(TimePoint now);  // the estimate into health_, a log line on change
   void on_peer_close(std::uint16_t code, std::string_view reason);
   void on_frame_error(std::uint16_t code, std::string_view reason);
   void handle_text(std::string_view text);
@@ -173,9 +175,12 @@ class WsSession final : public hub::Subscriber,
   net::steady_timer timer_;     // heartbeat, then the close deadline
   HeartbeatTracker tracker_;
   RateLimiter limiter_;
+  SendBandwidthEstimator bandwidth_;  // probes while data flows (CONTRACT §10)
+  std::uint64_t bytes_written_ = 0;   // every frame's bytes, for the bandwidth probes
   std::string id_;
   std::string remote_;
   std::string session_id_;
+  std::string subprotocol_;  // selected in the 101 (CONTRACT §10), or empty: none offered
   std::uint64_t generation_ = 0;
   std::set<std::string, std::less<>> subscriptions_;
   std::optional<std::string> requested_session_;

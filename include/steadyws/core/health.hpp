@@ -39,6 +39,10 @@ struct ConnectionHealth {
   std::uint64_t messages_sent = 0;      // frames sent to the peer
   std::uint64_t messages_received = 0;  // frames received from the peer
   bool is_alive = true;
+  // The server's estimate of what it can send this peer (CONTRACT §10 "bandwidth"; see
+  // core/send_bandwidth_estimator.hpp). 0 bytes/s: not measured yet.
+  double bandwidth_bytes_per_second = 0;
+  bool bandwidth_throttled = false;
 
   // Appends an RTT sample (ms), dropping the oldest beyond kHealthLatencySamples. Allocates
   // at most once per connection (the vector's capacity then stays).
