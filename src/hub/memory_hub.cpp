@@ -189,9 +189,9 @@ class MemoryHub final : public Hub {
     // and across epochs because the epoch is.
     r.id = id ? std::string(*id) : c.epoch + "-" + std::to_string(seq);
 
-    auto frame = std::make_shared<std::string>();
-    protocol::serialize_message(*frame, name, seq, r.id, data, timestamp_ms);
-    Frame shared = std::move(frame);
+    std::string text;
+    protocol::serialize_message(text, name, seq, r.id, data, timestamp_ms);
+    const Frame shared = make_frame(std::move(text));
 
     remember(c, seq, r.id, shared);
 

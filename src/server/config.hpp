@@ -38,6 +38,13 @@ struct ServerConfig {
   // Gather every queued frame of a connection into one write (docs/decisions/0001). Off only
   // to measure what it buys (hidden flag --write-coalescing=false).
   bool write_coalescing = true;
+  // permessage-deflate (CONTRACT §7): off by default; messages of at least
+  // compression_min_bytes go out compressed (256: below that deflate's few bytes of framing
+  // and the CPU buy little). compression_context_takeover (hidden flag): allow context
+  // takeover where the client does (per-connection zlib state; see docs/operations.md).
+  bool compression = false;
+  std::size_t compression_min_bytes = 256;
+  bool compression_context_takeover = false;
 };
 
 // Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`

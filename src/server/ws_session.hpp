@@ -51,6 +51,7 @@
 
 #include "hub/hub.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/permessage_deflate.hpp"
 #include "protocol/ws_frame_reader.hpp"
 #include "server/frame_writer.hpp"
 #include "server/routes.hpp"
@@ -114,6 +115,8 @@ class WsSession final : public hub::Subscriber,
   void send_error(errc code, std::string_view message);
   void send_frame(std::string&& json);
   void queue_data(const hub::Frame& frame);
+  // queue_data for a frame that goes out compressed: returns the data bytes queued.
+  std::size_t queue_compressed(const hub::Frame& frame);
   void drain_inbox();
   void post_drain();
   void wake_subscribers();
@@ -141,6 +144,8 @@ class WsSession final : public hub::Subscriber,
   std::shared_ptr<ServerState> state_;
   FrameWriter out_;
   protocol::FrameReader reader_;
+  std::optional<protocol::DeflateParams> deflate_;  // permessage-deflate agreed (CONTRACT §7)
+  std::unique_ptr<protocol::Deflater> deflater_;    // ours, with context takeover only
   std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // during the upgrade only
   std::string early_;           // bytes read with the upgrade request, until on_accept
   beast::flat_buffer pending_;  // an unfinished frame carried to the next read; no block when idle
