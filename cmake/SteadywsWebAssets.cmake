@@ -1,4 +1,4 @@
-# Compiles web/ (the dashboard, the reliability test page, the browser client) and the
+# Compiles web/ (the dashboard, the reliability test page), the browser client (clients/js/src) and the
 # vendored uPlot files into steadyws_server, so the server stays one file to deploy
 # (issue 5). Included by src/CMakeLists.txt right after the server layer is defined.
 #
@@ -29,6 +29,22 @@ foreach(f IN LISTS _steadyws_web_files)
     string(APPEND _steadyws_manifest "/reliability-test|${f}\n")
   endif()
   string(APPEND _steadyws_manifest "/${rel}|${f}\n")
+  list(APPEND _steadyws_web_deps ${f})
+endforeach()
+
+# The browser client is the npm package in clients/js (issue 14). Its core is plain ES modules
+# with no import outside clients/js/src, so the files themselves are the browser build: each
+# clients/js/src/*.js except the React entry (which imports "react") is served at /<name>,
+# /steadyws.js first of all. tests/web checks that the served file is the package's source.
+set(_steadyws_js_dir ${PROJECT_SOURCE_DIR}/clients/js/src)
+file(GLOB _steadyws_js_files CONFIGURE_DEPENDS ${_steadyws_js_dir}/*.js)
+list(SORT _steadyws_js_files)
+foreach(f IN LISTS _steadyws_js_files)
+  get_filename_component(name ${f} NAME)
+  if(name MATCHES "^react")
+    continue()
+  endif()
+  string(APPEND _steadyws_manifest "/${name}|${f}\n")
   list(APPEND _steadyws_web_deps ${f})
 endforeach()
 

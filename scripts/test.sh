@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every suite, in order: unit + integration (release build, warnings as errors), the browser
-# client's units under Node, interop
+# Every suite, in order: unit + integration (release build, warnings as errors), the JS
+# package under Node (tests/web: fake timers, the React hook, tsc, npm pack), interop
 # (npm `ws` against the real binary), browser (headless Chromium), then the unit and
 # integration tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Called by `make test` after the release build; prints one closing line
@@ -65,7 +65,7 @@ run_node_suite() {  # dir, name
 }
 
 run_suites release release
-run_node_suite tests/web "browser client units (node, fake timers)"
+run_node_suite tests/web "JS package: client, React hook, types, npm pack (node)"
 run_node_suite tests/interop "interop (npm ws)"
 run_node_suite tests/browser "browser (headless chromium)"
 

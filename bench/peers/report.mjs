@@ -349,6 +349,30 @@ const summary = {
 };
 writeFileSync(join(out, 'server.json'), JSON.stringify(summary, null, 2) + '\n');
 
+
+// bench/js/bundle-size.mjs's figures (issue 14), when that ran first.
+function jsBundleSection() {
+  const file = join(out, 'js-bundle-size.json');
+  if (!existsSync(file)) return '';
+  const j = JSON.parse(readFileSync(file, 'utf8'));
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  const rows = j.rows.map((r) => `| ${r.name} | ${kb(r.minified)} | ${kb(r.gzip)} |`).join('\n');
+  return `## JavaScript bundle size
+
+\`node bench/js/bundle-size.mjs\`: each entry bundled by esbuild ${j.esbuild} (ESM, minified,
+browser platform, \`react\`/\`react-dom\` external since they are the app's), then gzip -9.
+The npm peers are built the same way from their published packages (devDependencies only for
+this measurement). Target (issue 14): the core at most 12 KB min + gzip, also checked by
+\`tests/web/package.test.mjs\`. The React entry includes the core it imports; the hook alone
+adds the difference.
+
+| bundle | minified | min + gzip |
+|---|---:|---:|
+${rows}
+
+`;
+}
+
 // --- docs/benchmarks.md -------------------------------------------------------------------
 
 function workloadTable(name) {
@@ -566,7 +590,7 @@ ${herdTable()}
 zero lost, zero duplicated and flat server memory, or it fails. It takes 10 minutes and
 compares against nothing, so \`make bench\` does not run it; docs/soak.md records its last run.
 
-## Micro-benchmarks
+${jsBundleSection()}## Micro-benchmarks
 
 ${microTable()}`;
 

@@ -74,11 +74,11 @@ export async function startProxy(upstreamPort, flags = []) {
 }
 
 // Restarting on the same port right after a kill can race the kernel; retry for up to 10 s.
-export async function restartServer(port) {
+export async function restartServer(port, extra = []) {
   const deadline = Date.now() + 10000;
   for (;;) {
     try {
-      return await startServer(port);
+      return await startServer(port, extra);
     } catch (e) {
       if (Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 200)); // a bind retry, not a wait for the page

@@ -1,4 +1,4 @@
-// Test doubles for web/steadyws.js under Node: a fake clock with timers (time moves only when
+// Test doubles for clients/js/src/steadyws.js under Node: a fake clock with timers (time moves only when
 // a test says so), a scripted WebSocket, and a scripted fetch. Nothing here touches the
 // network or sleeps.
 

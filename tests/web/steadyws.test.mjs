@@ -1,4 +1,4 @@
-// Unit tests of the browser client (web/steadyws.js) under Node, with fake time, a scripted
+// Unit tests of the browser client (clients/js/src/steadyws.js) under Node, with fake time, a scripted
 // WebSocket and a scripted fetch: `node --test tests/web/*.test.mjs`. No sleeps, no network.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import {
   classify,
   isLegalTransition,
   reliabilityScore,
-} from '../../web/steadyws.js';
+} from '../../clients/js/src/steadyws.js';
 import { FakeClock, flush, makeFakeFetch, makeFakeWebSocket } from './fakes.mjs';
 
 // ---- pure pieces ----------------------------------------------------------------------------
@@ -149,10 +149,11 @@ test('cursors drop seq at or below the last delivered and jump on recovered:fals
   assert.equal(c.onMessage('a', 5), 'duplicate');
   assert.equal(c.onMessage('a', 3), 'duplicate');
   assert.deepEqual(c.subscribeFrame('a'), { type: 'subscribe', channel: 'a', since: 5, epoch: 'E1' });
-  const out = c.onSubscribed({ channel: 'a', seq: 2, epoch: 'E2', recovered: false });
-  assert.deepEqual(out, { known: true, recovered: false });
-  assert.equal(c.last('a'), 2);
-  assert.equal(c.epoch('a'), 'E2');
+  // Same epoch, history gone: jump to the server's position.
+  const out = c.onSubscribed({ channel: 'a', seq: 9, epoch: 'E1', recovered: false });
+  assert.deepEqual(out, { known: true, recovered: false, catchUp: false });
+  assert.equal(c.last('a'), 9);
+  assert.equal(c.epoch('a'), 'E1');
   assert.equal(c.onMessage('b', 1), 'unsubscribed');
 });
 

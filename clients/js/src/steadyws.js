@@ -1,13 +1,21 @@
-// steadyws browser client: a reconnecting WebSocket client for the steadyws server, with the
-// same behaviour as the C++ steadyws::Client (include/steadyws/client.hpp):
+// steadyws: the core of the npm package (clients/js, CONTRACT §9), a reconnecting WebSocket
+// client for the steadyws server in browsers and Node >= 20, with the same behaviour as the
+// C++ steadyws::Client (include/steadyws/client.hpp; docs/js-client.md maps each rule):
 //   - the connection state machine with the contract's state names (connecting, connected,
 //     disconnected, reconnecting, error, closed) and its legal-transition table;
-//   - jittered exponential backoff between attempts (1 s, 2 s, 4 s, … ±1 s, 5 attempts);
+//   - jittered exponential backoff between attempts (1 s, 2 s, 4 s, … ±1 s, 5 attempts; jitter
+//     modes none/symmetric/full/decorrelated as core/backoff.hpp), several URLs with failover;
 //   - app-level ping/pong heartbeats measuring latency, jitter and loss, and the quality levels
 //     (excellent … critical, held for 3 samples before the level moves);
 //   - an offline queue of publishes, deduplicated by id and resent until acked;
+//   - an ack timeout: nothing acked for ackTimeout while publishes are in flight resends them;
 //   - resume: every channel is re-subscribed with since+epoch, anything at or below the last
-//     delivered seq is dropped, and a lost history is reported as recovered:false;
+//     delivered seq (or with a recently delivered id) is dropped, a lost history is reported
+//     as recovered:false, and a new epoch (server restart) is caught up from its seq 0;
+//     the session is resumed with ?session=ID&resume=TOKEN;
+//   - tokens from a tokenProvider before every connect and before expiry ({"type":"refresh"});
+//   - page lifecycle: no retries while hidden or offline, a check at once when visible,
+//     online or restored from the bfcache; sleep detection by wall clock; persist: 'session';
 //   - the server's 1001 {"retryAfterMs":N} replaces the next backoff delay;
 //   - when the WebSocket still fails after maxReconnectAttempts, HTTP long polling
 //     (/api/poll, POST /api/publish) takes over at once, and the WebSocket is probed with an
@@ -22,7 +30,7 @@
 // script: callbacks run on the event loop, one at a time.
 //
 // Usage:
-//   import { SteadyClient } from '/steadyws.js';
+//   import { SteadyClient } from 'steadyws';   // or '/steadyws.js' from a steadyws server
 //   const c = new SteadyClient('ws://127.0.0.1:6011/ws', { channels: ['news'] });
 //   c.on('message', (m) => console.log(m.channel, m.seq, m.data));
 //   c.on('state', (t) => console.log(t.from, '->', t.to, t.reason));
@@ -36,7 +44,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
   reconnectInterval: 1000, // the first delay
   exponentialBackoff: true, // the delay doubles per attempt up to maxBackoffDelay
   maxBackoffDelay: 30000, // 30 s cap
-  jitter: 1000, // ± this much on every delay: spreads a thundering herd
+  jitter: 1000, // ± this much on every delay (jitterMode 'symmetric'): spreads a thundering herd
+  jitterMode: 'symmetric', // 'none' | 'symmetric' | 'full' | 'decorrelated' (core/backoff.hpp)
   heartbeatInterval: 30000, // an app-level ping every 30 s: under the 60 s idle cut of proxies
   heartbeatTimeout: 10000, // a pong later than this counts as missed
   maxMissedHeartbeats: 3, // 3 missed pings in a row: the link is dead, reconnect
@@ -50,6 +59,10 @@ export const DEFAULT_OPTIONS = Object.freeze({
   queueMaxBytes: 1048576,
   qualityWindow: 50, // heartbeat samples kept for latency, jitter and loss
   qualityHoldSamples: 3, // consecutive samples before the quality level moves
+  ackTimeout: 10000, // no ack at all for this long while publishes are in flight: resend them
+  lateWakeup: 0, // a heartbeat timer this late means the machine slept; 0 = max(timeout, 5 s)
+  tokenRefreshMargin: 30000, // ask tokenProvider this long before the token's exp
+  lifecycle: true, // page visibility, online/offline and bfcache handling (when there is a page)
 });
 
 export const STATES = Object.freeze([
@@ -77,10 +90,17 @@ export function isLegalTransition(from, to) {
 
 // ---- backoff ----------------------------------------------------------------------------
 
-// The delay in ms before attempt k (1-based; 0 acts as 1), symmetric jitter:
-// core = min(base * 2^(k-1), max) (or min(base, max) without exponential backoff), then
-// core + (2u - 1) * jitter, rounded and clamped at 0. u in [0, 1) is the random draw.
-export function backoffDelay(attempt, opts, u) {
+// The delay in ms before attempt k (1-based; 0 acts as 1), exactly as the C++ core's
+// backoff_delay (include/steadyws/core/backoff.hpp). core(k) = min(base * 2^(k-1), max) (or
+// min(base, max) without exponential backoff); u in [0, 1) is the random draw (clamped, NaN
+// is 0); `previous` is the delay handed out before (decorrelated only). By opts.jitterMode:
+//   none:         core(k)
+//   symmetric:    core(k) + (2u - 1) * jitter, clamped at 0 (the default, ORIGIN's ±1 s)
+//   full:         u * core(k)
+//   decorrelated: min(max, base + u * (3 * prev - base)), prev = previous (at least base), or
+//                 base on attempt 1 and without exponential growth
+// Every result is rounded to whole ms and never negative.
+export function backoffDelay(attempt, opts, u, previous = 0) {
   const base = Math.max(0, opts.reconnectInterval);
   const max = Math.max(0, opts.maxBackoffDelay);
   const k = Math.max(1, attempt);
@@ -88,8 +108,20 @@ export function backoffDelay(attempt, opts, u) {
   if (!opts.exponentialBackoff) core = Math.min(base, max);
   else if (k - 1 >= 62) core = max;
   else core = Math.min(base * 2 ** (k - 1), max);
-  const uu = Number.isNaN(u) ? 0 : Math.min(1, Math.max(0, u));
-  return Math.max(0, Math.round(core + (2 * uu - 1) * Math.max(0, opts.jitter)));
+  const uu = Number.isNaN(u) || !(u > 0) ? 0 : Math.min(1, u);
+  const round = (ms) => (ms > 0 ? Math.round(ms) : 0);
+  switch (opts.jitterMode || 'symmetric') {
+    case 'none':
+      return core;
+    case 'full':
+      return round(uu * core);
+    case 'decorrelated': {
+      const prev = k === 1 || !opts.exponentialBackoff ? base : Math.max(Math.max(0, previous || 0), base);
+      return round(Math.min(max, base + uu * (3 * prev - base)));
+    }
+    default:
+      return round(core + (2 * uu - 1) * Math.max(0, opts.jitter ?? 0));
+  }
 }
 
 // Counts attempts; next(u) returns the delay, or null once maxAttempts delays were handed out
@@ -99,17 +131,20 @@ export class Backoff {
     this.opts = opts;
     this.maxAttempts = maxAttempts;
     this.attempts = 0;
+    this.previous = 0; // the last delay handed out (decorrelated jitter grows from it)
   }
   next(u) {
     if (this.exhausted()) return null;
     this.attempts += 1;
-    return backoffDelay(this.attempts, this.opts, u);
+    this.previous = backoffDelay(this.attempts, this.opts, u, this.previous);
+    return this.previous;
   }
   exhausted() {
     return this.maxAttempts > 0 && this.attempts >= this.maxAttempts;
   }
   reset() {
     this.attempts = 0;
+    this.previous = 0;
   }
 }
 
@@ -376,15 +411,26 @@ export class OutboundQueue {
 
 // ---- resume cursors (mirrors src/client/cursors.cpp) ----------------------------------------
 
-// Per subscribed channel: the last seq delivered and its epoch. A channel has a position only
-// once the server told us one; `last` never decreases within one epoch.
+// Ids remembered per channel for dedup across a server restart (about the server's history).
+export const RECENT_IDS = 1024;
+
+// Per subscribed channel: the last seq delivered, its epoch, and the ids of the last
+// RECENT_IDS messages delivered. Invariants (as the C++ ChannelCursors):
+//  1. A channel has a position (last) only once the server told us one.
+//  2. last never decreases within one epoch; it moves back only on recovered:false.
+// Epoch catch-up: when a resume finds a new epoch (the server restarted and lost its history)
+// the cursor goes to 0 of the new epoch and the channel is subscribed again from there, so
+// what was published on the new server before we came back is not skipped. While that catch-up
+// is outstanding, live messages of the channel are dropped (the replay brings them in order).
+// Id dedup: a message whose id was delivered recently is dropped even with a new seq (a
+// publish whose ack was lost is resent to a restarted server, which accepts it again).
 export class ChannelCursors {
   constructor() {
     this.channels = new Map();
   }
   add(channel) {
     if (this.channels.has(channel)) return false;
-    this.channels.set(channel, { last: null, epoch: null });
+    this.channels.set(channel, { last: null, epoch: null, catchingUp: false, ids: [], idSet: new Set() });
     return true;
   }
   remove(channel) {
@@ -406,12 +452,30 @@ export class ChannelCursors {
     }
     return f;
   }
-  // Returns {known, recovered}: recovered is set only for a resume (since was known).
+  // Returns {known, recovered, catchUp}: recovered is set only for a resume (since was
+  // known); catchUp: send subscribeFrame(channel) again now (a new epoch, from its seq 0).
   onSubscribed(s) {
     const c = this.channels.get(s.channel);
-    if (!c) return { known: false, recovered: null };
+    if (!c) return { known: false, recovered: null, catchUp: false };
+    const out = { known: true, recovered: null, catchUp: false };
     const resumed = c.last !== null;
-    const out = { known: true, recovered: resumed ? Boolean(s.recovered) : null };
+    if (c.catchingUp) {
+      // The answer to our since=0 catch-up, already reported as a gap. If even the new
+      // epoch's history is gone, continue from its current position.
+      c.catchingUp = false;
+      c.epoch = s.epoch ?? c.epoch;
+      if (!s.recovered) c.last = Math.max(c.last, s.seq);
+      return out;
+    }
+    if (resumed) out.recovered = Boolean(s.recovered);
+    const epochChanged = resumed && c.epoch !== null && s.epoch !== undefined && c.epoch !== s.epoch;
+    if (resumed && !s.recovered && epochChanged && s.seq > 0) {
+      c.last = 0;
+      c.epoch = s.epoch;
+      c.catchingUp = true;
+      out.catchUp = true;
+      return out;
+    }
     if (!resumed || !s.recovered) {
       // Nothing replayed: continue from the server's position, but a duplicate answer in the
       // same epoch must not move us backwards.
@@ -421,22 +485,37 @@ export class ChannelCursors {
     if (s.epoch !== undefined) c.epoch = s.epoch;
     return out;
   }
-  // 'deliver', 'duplicate' (seq <= cursor) or 'unsubscribed'.
-  onMessage(channel, seq) {
+  // 'deliver', 'duplicate' (seq <= cursor, a recent id, or a catch-up outstanding) or
+  // 'unsubscribed'.
+  onMessage(channel, seq, id) {
     const c = this.channels.get(channel);
     if (!c) return 'unsubscribed';
+    if (c.catchingUp) return 'duplicate';
     if (c.last !== null && seq <= c.last) return 'duplicate';
-    c.last = seq;
+    c.last = seq; // even for an id duplicate: this seq is consumed either way
+    if (id === undefined || id === null || id === '') return 'deliver';
+    if (c.idSet.has(id)) return 'duplicate';
+    c.ids.push(id);
+    c.idSet.add(id);
+    if (c.ids.length > RECENT_IDS) c.idSet.delete(c.ids.shift());
     return 'deliver';
   }
-  // One channel of an /api/poll answer, before its messages are delivered.
+  // One channel of an /api/poll answer, before its messages are delivered. catchUp: drop
+  // this answer's messages for the channel; the next poll asks from 0 of the new epoch.
   onPollChannel(channel, cursor, epoch, recovered, firstSeq, askedSince) {
     const c = this.channels.get(channel);
-    if (!c) return { known: false, recovered: null };
-    const out = { known: true, recovered: null };
+    if (!c) return { known: false, recovered: null, catchUp: false };
+    c.catchingUp = false; // a WebSocket catch-up that got no answer: this poll is it
+    const out = { known: true, recovered: null, catchUp: false };
     const epochChanged = epoch != null && c.epoch !== null && epoch !== c.epoch;
     if (askedSince && recovered != null) out.recovered = Boolean(recovered);
     else if (askedSince && epochChanged) out.recovered = false;
+    if (out.recovered === false && epochChanged) {
+      c.last = 0;
+      c.epoch = epoch;
+      out.catchUp = true;
+      return out;
+    }
     if (out.recovered === false) {
       if (firstSeq != null) c.last = firstSeq > 0 ? firstSeq - 1 : 0;
       else if (cursor != null) c.last = cursor;
@@ -457,6 +536,28 @@ export class ChannelCursors {
   epoch(channel) {
     const c = this.channels.get(channel);
     return c ? c.epoch : null;
+  }
+  // For persist: plain data, and back. A restored catch-up is asked again (since 0).
+  save() {
+    const out = {};
+    for (const [name, c] of this.channels) out[name] = { last: c.last, epoch: c.epoch, ids: c.ids.slice(-RECENT_IDS) };
+    return out;
+  }
+  restore(data) {
+    if (!data || typeof data !== 'object') return;
+    for (const [name, d] of Object.entries(data)) {
+      if (!d || typeof d !== 'object') continue;
+      this.add(name);
+      const c = this.channels.get(name);
+      if (Number.isFinite(d.last) && c.last === null) c.last = d.last;
+      if (typeof d.epoch === 'string' && c.epoch === null) c.epoch = d.epoch;
+      for (const id of Array.isArray(d.ids) ? d.ids : []) {
+        if (typeof id === 'string' && !c.idSet.has(id)) {
+          c.ids.push(id);
+          c.idSet.add(id);
+        }
+      }
+    }
   }
 }
 
@@ -496,7 +597,28 @@ const realTimers = {
       : Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h),
+  // Sleep detection reads the wall clock: a monotonic clock may stand still while a laptop
+  // sleeps, the wall clock does not (core/heartbeat_tracker.hpp rule 5).
+  wall: () => Date.now(),
 };
+
+// The `exp` claim of a JWT in ms, or null (no JWT, or no exp). Only read, never verified.
+export function jwtExpiry(token) {
+  if (typeof token !== 'string') return null;
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  try {
+    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const json =
+      typeof atob === 'function'
+        ? atob(b64 + '==='.slice((b64.length + 3) % 4))
+        : Buffer.from(b64, 'base64').toString('binary');
+    const exp = JSON.parse(json).exp;
+    return Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
 
 function randomId() {
   if (typeof crypto !== 'undefined' && crypto.randomUUID) return crypto.randomUUID();
@@ -528,16 +650,33 @@ export function defaultUrl(loc = globalThis.location) {
 //   quality          {level, metrics} when the held level changes
 //   fallback         {active, reason, time}
 //   poll             {messages, time} after every successful poll
+//   refreshed        {exp} the server took the token from tokenProvider
+//   wake             {cause: 'visible'|'online'|'pageshow'|'sleep', sleptMs?} a check started
 //   error            {where, message, code}
 export class SteadyClient {
-  // url: the WebSocket URL (ws://host:port/ws); defaults to this page's host.
-  // options: DEFAULT_OPTIONS plus channels [names], token, httpUrl (base of /api, derived from
-  // url), timers {now, setTimeout, clearTimeout}, random () => [0,1), WebSocket, fetch.
+  // url: the WebSocket URL (ws://host:port/ws), or several (failover: a failed attempt moves
+  // to the next); defaults to this page's host.
+  // options: DEFAULT_OPTIONS plus channels [names], urls [more URLs], token, tokenProvider
+  // (() => Promise<string | {token, expiresAt}>, asked before every connect and
+  // tokenRefreshMargin before expiry), persist ('session': queue and cursors survive a
+  // reload), persistKey, storage, httpUrl (base of /api, derived from the URL), timers {now,
+  // setTimeout, clearTimeout, wall?}, random () => [0,1), WebSocket, fetch, document, window.
   constructor(url, options = {}) {
-    this.url = url || defaultUrl();
     this.opts = { ...DEFAULT_OPTIONS, ...options };
-    this.httpUrl = this.opts.httpUrl || httpBaseOf(this.url);
+    const urls = [...(Array.isArray(url) ? url : url ? [url] : []), ...(this.opts.urls || [])];
+    this.urls = urls.length > 0 ? urls : [defaultUrl()];
+    this.urlIndex = 0;
     this.timers = this.opts.timers || realTimers;
+    const timers = this.timers;
+    this.wall = timers.wall ? () => timers.wall() : () => timers.now();
+    this.token = this.opts.token || null;
+    this.tokenExpiresAt = null;
+    this.refreshTimer = null;
+    this.resumeToken = null;
+    this.acks = 0;
+    this.ackTimer = null;
+    this.deferredRetry = null; // a retry that came due while the page was hidden or offline
+    this.persistTimer = null;
     this.random = this.opts.random || Math.random;
     this.WebSocketImpl = this.opts.WebSocket || globalThis.WebSocket;
     this.fetchImpl = this.opts.fetch || ((...a) => globalThis.fetch(...a));
@@ -556,6 +695,15 @@ export class SteadyClient {
     });
     this.cursors = new ChannelCursors();
     for (const c of this.opts.channels || []) this.cursors.add(c);
+    this.storage = null;
+    if (this.opts.persist === 'session') {
+      try {
+        this.storage = this.opts.storage || globalThis.sessionStorage || null;
+      } catch {
+        this.storage = null; // storage disabled by the browser: keep running without it
+      }
+    }
+    this.persistKey = this.opts.persistKey || `steadyws:${this.urls[0]}`;
     this.pollSchedule = new PollSchedule(this.opts.fallbackPollInterval);
     this.sessionId = null;
     this.link = null; // {ws, welcomed, connectTimer}
@@ -590,6 +738,180 @@ export class SteadyClient {
       pollFailures: 0,
       duplicatesDropped: 0,
     };
+    this.restoreState();
+    this.lifecycle = this.attachLifecycle();
+  }
+
+  // The URL of the current (or next) attempt, and the base of /api that goes with it.
+  get url() {
+    return this.urls[this.urlIndex];
+  }
+  get httpUrl() {
+    return this.opts.httpUrl || httpBaseOf(this.url);
+  }
+
+  // ---- persist: 'session' (the queue, the cursors and the session survive a reload) ----
+
+  restoreState() {
+    if (!this.storage) return;
+    let d = null;
+    try {
+      d = JSON.parse(this.storage.getItem(this.persistKey) || 'null');
+    } catch {
+      d = null;
+    }
+    if (!d || typeof d !== 'object') return;
+    this.cursors.restore(d.cursors);
+    for (const e of Array.isArray(d.queue) ? d.queue : []) {
+      if (!e || typeof e.id !== 'string' || typeof e.channel !== 'string') continue;
+      const frame = { type: 'publish', channel: e.channel, data: e.data, id: e.id };
+      this.queue.enqueue(e.id, JSON.stringify(frame), { channel: e.channel, data: e.data });
+    }
+    if (typeof d.sessionId === 'string') this.sessionId = d.sessionId;
+    if (typeof d.resumeToken === 'string') this.resumeToken = d.resumeToken;
+  }
+
+  // now: write at once (the queue changed); else at most once a second (cursors move with
+  // every message).
+  saveState(now = false) {
+    if (!this.storage) return;
+    if (!now) {
+      if (this.persistTimer === null)
+        this.persistTimer = this.timers.setTimeout(() => {
+          this.persistTimer = null;
+          this.saveState(true);
+        }, 1000);
+      return;
+    }
+    if (this.persistTimer !== null) this.timers.clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    const cursors = this.cursors.save();
+    for (const c of Object.values(cursors)) c.ids = c.ids.slice(-256); // the likely resends
+    const d = {
+      cursors,
+      queue: [...this.queue.entries.values()].map((e) => ({ id: e.id, channel: e.channel, data: e.data })),
+      sessionId: this.sessionId,
+      resumeToken: this.resumeToken,
+    };
+    try {
+      this.storage.setItem(this.persistKey, JSON.stringify(d));
+    } catch (e) {
+      this.emit('error', { where: 'persist', message: `sessionStorage: ${e && e.message ? e.message : e}` });
+    }
+  }
+
+  // ---- page lifecycle (browsers; inert under Node unless a document/window is injected) ----
+
+  attachLifecycle() {
+    if (!this.opts.lifecycle) return null;
+    const doc = this.opts.document || globalThis.document;
+    const win = this.opts.window || (doc ? globalThis.window || globalThis : null);
+    if (!doc || !win || typeof win.addEventListener !== 'function') return null;
+    const handlers = [
+      [doc, 'visibilitychange', () => {
+        if (doc.visibilityState === 'visible') this.onWake('visible');
+        else this.saveState(true);
+      }],
+      [win, 'online', () => this.onWake('online')],
+      [win, 'pageshow', (ev) => {
+        if (ev && ev.persisted) this.onWake('pageshow');
+      }],
+      [win, 'pagehide', () => this.saveState(true)],
+    ];
+    for (const [t, n, f] of handlers) t.addEventListener(n, f);
+    return {
+      doc,
+      win,
+      detach: () => {
+        for (const [t, n, f] of handlers) t.removeEventListener(n, f);
+      },
+    };
+  }
+
+  // No reconnect storm: while the page is hidden or the browser offline, a retry that comes
+  // due waits (deferredRetry) for the page to come back.
+  paused() {
+    const l = this.lifecycle;
+    if (!l) return false;
+    if (l.doc.visibilityState === 'hidden') return true;
+    const nav = l.win.navigator || globalThis.navigator;
+    return Boolean(nav && nav.onLine === false);
+  }
+
+  // The page is back (visible, online, restored from the bfcache) or the machine slept: an
+  // open link is verified with a ping at once; a waiting retry runs now (after `online`
+  // from attempt 1: the network changed, the old backoff means nothing).
+  onWake(cause, sleptMs) {
+    if (!this.want || this.paused()) return;
+    this.emit('wake', sleptMs === undefined ? { cause } : { cause, sleptMs });
+    if (this.linkReady()) {
+      this.verifyPing();
+      return;
+    }
+    if (this.link) return; // an attempt is under way
+    const deferred = this.deferredRetry;
+    if (deferred === null && this.retryTimer === null) return;
+    if (this.manualFallback) return;
+    this.deferredRetry = null;
+    this.cancelRetry();
+    if (cause === 'online') this.backoff.reset();
+    const probe = deferred ? deferred.probe : this.fallbackActive;
+    if (probe) {
+      if (!this.fallbackActive) return;
+      this.probing = true;
+      this.transition('reconnecting', `probing the websocket (${cause})`);
+    } else {
+      this.transition('reconnecting', `reconnecting now (${cause})`);
+    }
+    this.startAttempt();
+  }
+
+  verifyPing() {
+    this.sendPing(null, null);
+    this.nextPingAt = this.timers.now() + this.opts.heartbeatInterval;
+    this.armHeartbeat();
+  }
+
+  // ---- tokens ----
+
+  // Asks tokenProvider for a token; returns it (and remembers its expiry), or throws.
+  async fetchToken() {
+    const r = await this.opts.tokenProvider();
+    const token = typeof r === 'string' ? r : r && typeof r.token === 'string' ? r.token : null;
+    if (!token) throw new Error('tokenProvider gave no token');
+    this.token = token;
+    const exp = r && typeof r === 'object' && Number.isFinite(r.expiresAt) ? r.expiresAt : jwtExpiry(token);
+    this.tokenExpiresAt = exp;
+    this.armRefresh();
+    return token;
+  }
+
+  // A timer tokenRefreshMargin before expiry (wall clock: exp is Unix ms).
+  armRefresh() {
+    if (this.refreshTimer !== null) this.timers.clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (!this.opts.tokenProvider || this.tokenExpiresAt === null || !this.want) return;
+    const delay = Math.max(0, this.tokenExpiresAt - this.opts.tokenRefreshMargin - this.wall());
+    this.refreshTimer = this.timers.setTimeout(() => {
+      this.refreshTimer = null;
+      this.refreshToken();
+    }, delay);
+  }
+
+  async refreshToken() {
+    let token;
+    try {
+      token = await this.fetchToken();
+    } catch (e) {
+      this.emit('error', { where: 'token', message: `tokenProvider: ${e && e.message ? e.message : e}` });
+      // Try again in a while (never a tight loop), unless the token is gone by then.
+      this.refreshTimer = this.timers.setTimeout(() => {
+        this.refreshTimer = null;
+        this.refreshToken();
+      }, Math.max(1000, Math.min(this.opts.tokenRefreshMargin / 2, 30000)));
+      return;
+    }
+    if (this.linkReady()) this.send({ type: 'refresh', token });
   }
 
   // ---- events ----
@@ -637,6 +959,10 @@ export class SteadyClient {
     return this.quality.recommendations(this.timers.now());
   }
 
+  get isUsingFallback() {
+    return this.fallbackActive;
+  }
+
   // Starts connecting (from disconnected, error or closed). No-op when already trying.
   connect() {
     if (this.want && this.state !== 'closed') return;
@@ -666,6 +992,9 @@ export class SteadyClient {
   close(reason = 'close()') {
     this.want = false;
     this.cancelRetry();
+    if (this.refreshTimer !== null) this.timers.clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    this.saveState(true);
     this.probing = false;
     this.dropWelcomedLink(reason);
     this.deactivateFallback();
@@ -674,6 +1003,12 @@ export class SteadyClient {
   }
   disconnect() {
     this.close('disconnect()');
+  }
+  // close() and remove the page listeners: the object is done.
+  destroy() {
+    this.close('destroy()');
+    if (this.lifecycle) this.lifecycle.detach();
+    this.lifecycle = null;
   }
 
   // Leaves the WebSocket for HTTP polling now and stays there (no probes) until reconnect().
@@ -692,11 +1027,13 @@ export class SteadyClient {
 
   subscribe(channel) {
     if (!this.cursors.add(channel)) return;
+    this.saveState();
     if (this.linkReady()) this.send(this.cursors.subscribeFrame(channel));
     else if (this.fallbackActive) this.restartPoll();
   }
   unsubscribe(channel) {
     if (!this.cursors.remove(channel)) return;
+    this.saveState();
     if (this.linkReady()) this.send({ type: 'unsubscribe', channel });
     else if (this.fallbackActive) this.restartPoll();
   }
@@ -708,6 +1045,7 @@ export class SteadyClient {
     const frame = { type: 'publish', channel, data, id };
     const result = this.queue.enqueue(id, JSON.stringify(frame), { channel, data });
     if (result === 'accepted') {
+      this.saveState(true);
       if (this.linkReady()) this.flushQueue();
       else if (this.fallbackActive) this.httpPublishNext();
     }
@@ -741,8 +1079,11 @@ export class SteadyClient {
 
   wsUrl() {
     const u = new URL(this.url);
-    if (this.sessionId) u.searchParams.set('session', this.sessionId);
-    if (this.opts.token) u.searchParams.set('token', this.opts.token);
+    if (this.sessionId) {
+      u.searchParams.set('session', this.sessionId);
+      if (this.resumeToken) u.searchParams.set('resume', this.resumeToken);
+    }
+    if (this.token) u.searchParams.set('token', this.token);
     return u.toString();
   }
 
@@ -751,9 +1092,37 @@ export class SteadyClient {
   }
 
   startAttempt() {
-    let ws;
     const link = { ws: null, welcomed: false, connectTimer: null };
     this.link = link;
+    if (!this.opts.tokenProvider) {
+      this.openSocket(link);
+      return;
+    }
+    // A fresh token before every connect; the connect timeout covers the wait for it.
+    link.connectTimer = this.timers.setTimeout(() => {
+      this.onLinkLost(link, `no token within ${this.opts.connectTimeout} ms`, false, null);
+    }, this.opts.connectTimeout);
+    this.fetchToken().then(
+      () => {
+        if (this.link !== link) return;
+        this.timers.clearTimeout(link.connectTimer);
+        link.connectTimer = null;
+        this.openSocket(link);
+      },
+      (e) => {
+        if (this.link !== link) return;
+        this.emit('error', { where: 'token', message: `tokenProvider: ${e && e.message ? e.message : e}` });
+        this.timers.clearTimeout(link.connectTimer);
+        link.connectTimer = this.timers.setTimeout(
+          () => this.onLinkLost(link, `no token: ${e && e.message ? e.message : e}`, false, null),
+          0,
+        );
+      },
+    );
+  }
+
+  openSocket(link) {
+    let ws;
     try {
       ws = new this.WebSocketImpl(this.wsUrl());
     } catch (e) {
@@ -794,6 +1163,8 @@ export class SteadyClient {
     if (!link) return;
     this.link = null;
     if (link.connectTimer !== null) this.timers.clearTimeout(link.connectTimer);
+    if (this.ackTimer !== null) this.timers.clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     this.stopHeartbeat();
     if (link.ws) {
       link.ws.onmessage = null;
@@ -838,12 +1209,27 @@ export class SteadyClient {
         break;
       case 'subscribed': {
         const out = this.cursors.onSubscribed(m);
+        // A new epoch: subscribe again from its seq 0 (epoch catch-up), so nothing the
+        // restarted server took before we came back is skipped.
+        if (out.catchUp) this.send(this.cursors.subscribeFrame(m.channel));
         if (out.known && out.recovered !== null)
           this.emit('recovered', { channel: m.channel, recovered: out.recovered });
+        this.saveState();
         break;
       }
       case 'ack':
-        if (this.queue.ack(m.id)) this.emit('ack', { id: m.id, channel: m.channel, seq: m.seq });
+        this.acks += 1;
+        if (this.queue.ack(m.id)) {
+          this.saveState(true);
+          this.emit('ack', { id: m.id, channel: m.channel, seq: m.seq });
+        }
+        break;
+      case 'refreshed':
+        if (Number.isFinite(m.exp)) {
+          this.tokenExpiresAt = m.exp;
+          this.armRefresh();
+        }
+        this.emit('refreshed', { exp: m.exp });
         break;
       case 'message':
         this.deliver(m, false);
@@ -866,7 +1252,10 @@ export class SteadyClient {
     this.probing = false;
     this.backoff.reset();
     this.probeBackoff.reset();
+    if (m.sessionId && m.sessionId !== this.sessionId) this.resumeToken = null;
     this.sessionId = m.sessionId || this.sessionId;
+    if (typeof m.resumeToken === 'string' && m.resumeToken) this.resumeToken = m.resumeToken;
+    this.saveState(true);
     this.criticalSince = null;
     if (this.everConnected) this.quality.recordReconnect(now);
     this.quality.recordConnected(now);
@@ -893,20 +1282,41 @@ export class SteadyClient {
   }
 
   flushQueue() {
+    let sent = false;
     for (const e of this.queue.pending()) {
-      if (!this.send(e.payload)) return;
+      if (!this.send(e.payload)) break;
       this.queue.markSent(e.id);
       this.stats.messagesSent += 1;
+      sent = true;
     }
+    if (sent) this.armAckTimer();
+  }
+
+  // No ack at all within ackTimeout while publishes are in flight (a refused publish, e.g.
+  // rate_limited, names no id): everything in flight goes again (the server dedups by id).
+  // As Client::Impl::arm_ack_timer in src/client/client.cpp.
+  armAckTimer() {
+    if (this.ackTimer !== null || !(this.opts.ackTimeout > 0)) return;
+    const acksThen = this.acks;
+    const link = this.link;
+    this.ackTimer = this.timers.setTimeout(() => {
+      this.ackTimer = null;
+      if (link !== this.link || !this.linkReady()) return;
+      if (this.queue.size === 0) return;
+      if (this.acks === acksThen) this.queue.onDisconnect();
+      this.flushQueue();
+      this.armAckTimer();
+    }, this.opts.ackTimeout);
   }
 
   deliver(m, viaFallback) {
-    const verdict = this.cursors.onMessage(m.channel, m.seq);
+    const verdict = this.cursors.onMessage(m.channel, m.seq, m.id);
     if (verdict !== 'deliver') {
       if (verdict === 'duplicate') this.stats.duplicatesDropped += 1;
       return;
     }
     this.stats.messagesReceived += 1;
+    this.saveState();
     this.emit('message', { ...m, viaFallback });
   }
 
@@ -921,6 +1331,7 @@ export class SteadyClient {
     const wasConnected = link.welcomed;
     this.dropLink(false, reason);
     if (wasConnected) this.onDisconnected();
+    else if (this.urls.length > 1) this.urlIndex = (this.urlIndex + 1) % this.urls.length; // failover
     if (!this.want) return;
     if (!clean) this.emit('error', { where: wasConnected ? 'connection' : 'attempt', message: reason });
     if (this.probing) {
@@ -968,6 +1379,10 @@ export class SteadyClient {
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null;
       if (!this.want) return;
+      if (this.paused()) {
+        this.deferredRetry = { probe }; // onWake runs it when the page is back
+        return;
+      }
       if (probe) {
         if (!this.fallbackActive || this.manualFallback) return;
         this.probing = true;
@@ -980,6 +1395,7 @@ export class SteadyClient {
   cancelRetry() {
     if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.deferredRetry = null;
   }
 
   giveUp() {
@@ -1008,15 +1424,28 @@ export class SteadyClient {
     let at = this.nextPingAt;
     for (const p of this.outstanding.values()) at = Math.min(at, p.sentAt + this.opts.heartbeatTimeout);
     const delay = Math.max(0, at - this.timers.now());
+    const dueWall = this.wall() + delay;
     this.hbTimer = this.timers.setTimeout(() => {
       this.hbTimer = null;
-      this.onHeartbeatTimer();
+      this.onHeartbeatTimer(dueWall);
     }, delay);
   }
 
-  onHeartbeatTimer() {
+  onHeartbeatTimer(dueWall) {
     if (!this.linkReady()) return;
     const now = this.timers.now();
+    // Sleep detection (core/heartbeat_tracker.hpp rule 5): the timer ran far later than it was
+    // due by the wall clock, so this machine did not run (lid closed, tab frozen). The pings
+    // outstanding are discarded (not missed, not fatal) and a verification ping goes out now.
+    const lateBy = this.wall() - dueWall;
+    const lateWakeup = this.opts.lateWakeup > 0 ? this.opts.lateWakeup : Math.max(this.opts.heartbeatTimeout, 5000);
+    if (dueWall !== undefined && lateBy > lateWakeup) {
+      for (const p of this.outstanding.values()) if (p.reject) p.reject(new Error('slept'));
+      this.outstanding.clear();
+      this.emit('wake', { cause: 'sleep', sleptMs: lateBy });
+      this.verifyPing();
+      return;
+    }
     let sampled = false;
     // At exactly sentAt + timeout the ping is missed (docs/core/backoff-state-heartbeat.md §3.2).
     for (const [token, p] of this.outstanding) {
@@ -1102,7 +1531,7 @@ export class SteadyClient {
   apiUrl(path, params = []) {
     const u = new URL(path, this.httpUrl);
     for (const [k, v] of params) u.searchParams.append(k, String(v));
-    if (this.opts.token) u.searchParams.set('token', this.opts.token);
+    if (this.token) u.searchParams.set('token', this.token);
     return u.toString();
   }
 
@@ -1174,7 +1603,10 @@ export class SteadyClient {
       }
     }
     params.push(['timeout', this.opts.longPollTimeout]);
-    if (this.sessionId) params.push(['session', this.sessionId]);
+    if (this.sessionId) {
+      params.push(['session', this.sessionId]);
+      if (this.resumeToken) params.push(['resume', this.resumeToken]);
+    }
     const poll = typeof AbortController !== 'undefined' ? new AbortController() : { abort() {} };
     this.pollAbort = poll;
     const started = this.timers.now();
@@ -1214,6 +1646,7 @@ export class SteadyClient {
     const cursors = answer.cursors || {};
     const epochs = answer.epochs || {};
     const recovered = answer.recovered || {};
+    const skip = new Set(); // channels in epoch catch-up: their messages come again next poll
     for (const a of asked) {
       let first = null;
       for (const m of answer.messages) if (m.channel === a.channel && (first === null || m.seq < first)) first = m.seq;
@@ -1225,9 +1658,10 @@ export class SteadyClient {
         first,
         a.since !== null,
       );
+      if (out.catchUp) skip.add(a.channel);
       if (out.known && out.recovered !== null) this.emit('recovered', { channel: a.channel, recovered: out.recovered });
     }
-    const msgs = [...answer.messages].sort((x, y) =>
+    const msgs = answer.messages.filter((m) => !skip.has(m.channel)).sort((x, y) =>
       x.channel === y.channel ? x.seq - y.seq : x.channel < y.channel ? -1 : 1,
     );
     const gen = this.fallbackGen;
@@ -1235,9 +1669,9 @@ export class SteadyClient {
       if (gen !== this.fallbackGen || !this.fallbackActive) return; // a listener changed course
       this.deliver(m, true);
     }
-    for (const [c, cur] of Object.entries(cursors)) this.cursors.onPollCursor(c, cur);
+    for (const [c, cur] of Object.entries(cursors)) if (!skip.has(c)) this.cursors.onPollCursor(c, cur);
     this.emit('poll', { messages: msgs.length, time: Date.now() });
-    this.armPoll(this.pollSchedule.interval);
+    this.armPoll(skip.size > 0 ? 0 : this.pollSchedule.interval);
   }
 
   // Heartbeats while polling: POST /api/ping every heartbeatInterval, so latency, loss and
@@ -1309,7 +1743,11 @@ export class SteadyClient {
     if (gen !== this.fallbackGen) return; // the WebSocket is back: it resends
     this.publishing = false;
     if (ack && ack.id === e.id) {
-      if (this.queue.ack(e.id)) this.emit('ack', { id: e.id, channel: ack.channel, seq: ack.seq });
+      this.acks += 1;
+      if (this.queue.ack(e.id)) {
+        this.saveState(true);
+        this.emit('ack', { id: e.id, channel: ack.channel, seq: ack.seq });
+      }
       this.stats.messagesSent += 1;
       this.httpPublishNext();
     } else {

@@ -1,0 +1,251 @@
+// The React example (examples/react-dashboard, issue 14) in headless Chromium against the
+// real server: built from the package with esbuild in development mode (so React 18
+// StrictMode double-mounts every effect), served by its own `serve.mjs` on another port.
+//   - server killed -> reconnecting -> restarted -> connected, and no message lost across it
+//     (the messages published on the new server before the page is back come by epoch
+//     catch-up);
+//   - two components (dashboard + feed) under StrictMode: one connection, one session on
+//     /api/sessions;
+//   - WebSockets blocked by `steadyws proxy` -> polling fallback -> unblocked -> back;
+//   - page lifecycle: offline/online through the DevTools protocol
+//     (Network.emulateNetworkConditions) and a hidden page (visibilityState overridden in the
+//     page: headless Chromium has no hidden tabs) -> no attempts while hidden or offline,
+//     a check at once when back.
+// Cross-origin (the page on serve.mjs's port, the server on its own) for the WebSocket
+// scenarios; the fallback's HTTP calls need the server's CORS (CONTRACT §8): when the
+// server under test does not answer a preflight, that test serves the page same-origin
+// through serve.mjs --proxy and says so in its diagnostic.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+import { ROOT, launchBrowser, publish, restartServer, screenshot, startProxy, startServer, stop, testText, waitText, watchPage } from './support.mjs';
+
+const EXAMPLE = path.join(ROOT, 'examples/react-dashboard');
+const DIST = path.join(ROOT, 'build/react-example');
+let browser;
+
+before(async () => {
+  mkdirSync(DIST, { recursive: true });
+  const r = spawnSync(process.execPath, [path.join(EXAMPLE, 'build.mjs'), '--dev'], {
+    env: { ...process.env, OUT_DIR: DIST },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, `example build failed: ${r.stdout}${r.stderr}`);
+  browser = await launchBrowser();
+});
+after(async () => {
+  if (browser) await browser.close();
+});
+
+// serve.mjs on a free port; upstream only matters with proxy.
+function startExample(upstreamWs = 'ws://127.0.0.1:9/ws', proxy = false) {
+  const args = [path.join(EXAMPLE, 'serve.mjs'), ...(proxy ? ['--proxy'] : [])];
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, PORT: '0', DIST_DIR: DIST, STEADYWS_URL: upstreamWs },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('serve.mjs did not listen within 10 s')), 10000);
+    proc.on('exit', (c) => reject(new Error(`serve.mjs exited ${c}`)));
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[\d.]+:\d+)/);
+      if (!m) return;
+      clearTimeout(timer);
+      proc.removeAllListeners('exit');
+      resolve({ proc, url: m[1] });
+    });
+  });
+}
+
+const QUICK = 'heartbeatInterval=1000&heartbeatTimeout=1000&reconnectInterval=200&maxBackoffDelay=1000&maxReconnectAttempts=0';
+
+async function waitFor(what, fn, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100)); // polling a condition, not a fixed wait
+  }
+}
+
+async function sessions(baseUrl) {
+  const res = await fetch(`${baseUrl}/api/sessions`);
+  return (await res.json()).sessions;
+}
+
+async function receivedIds(page) {
+  const t = await page.getByTestId('received-ids').textContent();
+  return t ? t.split(',') : [];
+}
+
+test('react example: two components under StrictMode share one connection; server killed -> reconnecting -> connected, nothing lost', async () => {
+  const ex = await startExample();
+  const server = await startServer(0, ['--allowed-origin', ex.url]);
+  const page = await browser.context.newPage();
+  const errors = watchPage(page);
+  try {
+    await page.goto(`${ex.url}/?ws=ws://127.0.0.1:${server.port}/ws&${QUICK}`);
+    await waitText(page, 'connection-status', /^connected$/);
+    // Dashboard + feed, StrictMode (development build: every effect mounted twice): one session.
+    const live = await waitFor('the subscription on the server', async () => {
+      const s = (await sessions(server.url)).filter((x) => x.connected);
+      return s.length === 1 && s[0].subscriptions.includes('demo') ? s : null;
+    });
+    assert.equal(live.length, 1, 'one connection for two components');
+    assert.equal((await sessions(server.url)).length, 1, 'and no second session ever opened');
+    for (const id of ['a1', 'a2', 'a3']) await publish(server.url, 'demo', { id }, id);
+    await waitFor('a1..a3 on the page', async () => (await receivedIds(page)).length === 3);
+
+    await stop(server); // SIGKILL: no close frame
+    await waitText(page, 'connection-status', /^(reconnecting|error)$/);
+    const again = await restartServer(server.port);
+    try {
+      // Published on the new server (a new epoch) before the page is back.
+      for (const id of ['b1', 'b2', 'b3']) await publish(again.url, 'demo', { id }, id);
+      await waitText(page, 'connection-status', /^connected$/, 20000);
+      await waitFor('b1..b3 on the page', async () => (await receivedIds(page)).length >= 6, 20000);
+      for (const id of ['b4']) await publish(again.url, 'demo', { id }, id);
+      await waitFor('b4 on the page', async () => (await receivedIds(page)).includes('b4'), 20000);
+      assert.deepEqual(await receivedIds(page), ['a1', 'a2', 'a3', 'b1', 'b2', 'b3', 'b4'], 'every message once, in order');
+      assert.equal(Number(await testText(page, 'reconnect-count')), 1);
+      const s = (await sessions(again.url)).filter((x) => x.connected);
+      assert.equal(s.length, 1);
+      await screenshot(page, 'react-example-restart');
+    } finally {
+      await stop(again);
+    }
+    assert.deepEqual(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  } finally {
+    await page.close();
+    await stop(server);
+    await stop(ex);
+  }
+});
+
+test('react example: WebSockets blocked by steadyws proxy -> polling fallback -> unblocked -> websocket again', async (t) => {
+  // The page's origin is the example server's; the steadyws server allows it.
+  let ex = await startExample();
+  let server = await startServer(0, ['--allowed-origin', ex.url]);
+  const proxy = await startProxy(server.port, ['--block-upgrades']);
+  let page;
+  try {
+    // Cross-origin needs the server's CORS for the fallback's fetches; probe for it.
+    const preflight = await fetch(`${proxy.url}/api/publish`, {
+      method: 'OPTIONS',
+      headers: { Origin: ex.url, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    }).catch(() => null);
+    const cors = Boolean(preflight && preflight.headers.get('access-control-allow-origin') === ex.url);
+    let wsUrl;
+    if (cors) {
+      wsUrl = `ws://127.0.0.1:${proxy.port}/ws`;
+      t.diagnostic('cross-origin: the server answers CORS preflights');
+    } else {
+      // The proxied page has its own origin: serve it to any origin (same port, so the
+      // steadyws proxy in front still points at it).
+      await stop(server);
+      server = await restartServer(server.port);
+      await stop(ex);
+      ex = await startExample(`ws://127.0.0.1:${proxy.port}/ws`, true);
+      wsUrl = `${ex.url.replace('http:', 'ws:')}/ws`;
+      t.diagnostic('same-origin through serve.mjs --proxy: this server has no CORS yet (CONTRACT §8)');
+    }
+    page = await browser.context.newPage();
+    await page.goto(`${ex.url}/?ws=${wsUrl}&heartbeatInterval=1000&heartbeatTimeout=1000&reconnectInterval=200&maxBackoffDelay=1000&maxReconnectAttempts=1&fallbackPollInterval=500`);
+    await waitText(page, 'transport', /^polling$/, 20000);
+    const base = server.url;
+    let n = 0;
+    await waitFor('a message over polling', async () => {
+      n += 1;
+      await publish(base, 'demo', { n }, `p${n}`);
+      return (await receivedIds(page)).length > 0;
+    }, 20000);
+    // Unblock: the client's WebSocket probe holds and it leaves the fallback.
+    const res = await fetch(`http://127.0.0.1:${proxy.controlPort}/mode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ mode: 'block_upgrades', enabled: false }),
+    });
+    assert.equal(res.status, 200);
+    await waitText(page, 'transport', /^websocket$/, 30000);
+    await waitText(page, 'connection-status', /^connected$/);
+    const before = (await receivedIds(page)).length;
+    await publish(base, 'demo', { n: 'ws' }, 'after-fallback');
+    await waitFor('a message over the websocket', async () => (await receivedIds(page)).includes('after-fallback'));
+    const ids = await receivedIds(page);
+    assert.equal(new Set(ids).size, ids.length, 'no message twice across the switch');
+    assert.ok(ids.length === before + 1);
+    await screenshot(page, 'react-example-fallback');
+  } finally {
+    if (page) await page.close();
+    await stop(ex);
+    await stop(proxy);
+    await stop(server);
+  }
+});
+
+test('react example: offline/online via CDP and a hidden page: no attempts meanwhile, a check at once when back', async () => {
+  const ex = await startExample();
+  const server = await startServer(0, ['--allowed-origin', ex.url]);
+  const page = await browser.context.newPage();
+  const cdp = await browser.context.newCDPSession(page);
+  let again = null;
+  // Counts the WebSockets the page opens.
+  await page.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.__wsOpened = 0;
+    window.WebSocket = class extends Native {
+      constructor(...a) {
+        super(...a);
+        window.__wsOpened += 1;
+      }
+    };
+  });
+  try {
+    await page.goto(`${ex.url}/?ws=ws://127.0.0.1:${server.port}/ws&${QUICK}`);
+    await waitText(page, 'connection-status', /^connected$/);
+    await cdp.send('Network.enable');
+    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: true });
+    const offline = (on) =>
+      cdp.send('Network.emulateNetworkConditions', { offline: on, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    // Online again while connected: a verification ping at once.
+    await offline(true);
+    await page.waitForFunction(() => navigator.onLine === false, null, { timeout: 5000 });
+    await offline(false);
+    await waitText(page, 'wakes', /online/);
+
+    // Hidden page, server gone: the client stops trying (no reconnect storm).
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    const opened = () => page.evaluate(() => globalThis.__wsOpened);
+    await stop(server);
+    await waitText(page, 'connection-status', /^(reconnecting|error)$/);
+    again = await restartServer(server.port, ['--allowed-origin', ex.url]);
+    // The next retry comes due while hidden and is held back (deferredRetry), with the server
+    // up again: a visible page would connect now; a hidden one opens no socket.
+    await page.waitForFunction(() => globalThis.steadywsClient.deferredRetry !== null, null, { timeout: 10000 });
+    const held = await opened();
+    assert.equal(await testText(page, 'connection-status'), 'reconnecting');
+    assert.equal(await page.evaluate(() => globalThis.steadywsClient.link), null, 'no attempt under way');
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    assert.equal(await opened(), held + 1, 'one attempt, at once');
+    await waitText(page, 'connection-status', /^connected$/, 5000);
+    await waitText(page, 'wakes', /visible/);
+    await screenshot(page, 'react-example-lifecycle');
+  } finally {
+    await page.close();
+    await stop(again);
+    await stop(server);
+    await stop(ex);
+  }
+});

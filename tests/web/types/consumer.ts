@@ -1,0 +1,52 @@
+// A consumer of the `steadyws` declarations: compiled with `tsc --noEmit` by
+// tests/web/package.test.mjs. Lines marked @ts-expect-error must stay errors.
+import {
+  Backoff,
+  ChannelCursors,
+  DEFAULT_OPTIONS,
+  SteadyClient,
+  backoffDelay,
+  classify,
+  type ConnectionQualityMetrics,
+  type ConnectionStatus,
+  type SteadyMessage,
+} from 'steadyws';
+
+const client = new SteadyClient('ws://127.0.0.1:6011/ws', {
+  channels: ['news'],
+  maxReconnectAttempts: 0,
+  heartbeatInterval: 5000,
+});
+const off = client.on('message', (m: SteadyMessage) => {
+  const c: string = m.channel;
+  const s: number = m.seq;
+  void c;
+  void s;
+});
+off();
+client.on('state', (t) => {
+  const to: ConnectionStatus = t.to;
+  void to;
+});
+client.connect();
+const r = client.publish('news', { hello: 1 });
+const id: string = r.id;
+void id;
+const q: ConnectionQualityMetrics = client.metrics();
+void q;
+const d: number = backoffDelay(1, DEFAULT_OPTIONS, 0.5);
+void d;
+const b = new Backoff(DEFAULT_OPTIONS, 5);
+const n: number | null = b.next(0.5);
+void n;
+void new ChannelCursors().subscribeFrame('news');
+void classify(10, 0);
+void client.ping().then((rtt: number) => rtt);
+
+// @ts-expect-error: not a state name
+const bad: ConnectionStatus = 'open';
+void bad;
+// @ts-expect-error: unknown event
+client.on('nonsense', () => {});
+// @ts-expect-error: options are typed
+new SteadyClient('ws://x/ws', { heartbeatInterval: 'fast' });
