@@ -288,6 +288,7 @@ Inflater::~Inflater() {
 }
 
 void Inflater::reset() {
+  message_input_ = 0;
   if (ok_)
     inflateReset(z_.get());
 }
@@ -334,6 +335,7 @@ InflateResult Inflater::inflate(std::string_view in, bool last, std::string& out
                                 std::size_t limit) {
   if (!ok_)
     return InflateResult::bad_data;
+  message_input_ = last ? 0 : message_input_ + in.size();
   InflateResult r = run(reinterpret_cast<const unsigned char*>(in.data()), in.size(), out, limit);
   if (r == InflateResult::ok && last)
     r = run(kTail, sizeof(kTail), out, limit);

@@ -116,9 +116,13 @@ class Inflater {
   // Forgets the window (client_no_context_takeover: after each message).
   void reset();
 
+  // Compressed bytes given to inflate() since the current message began (0 after `last`).
+  std::size_t message_input_bytes() const noexcept { return message_input_; }
+
  private:
   InflateResult run(const unsigned char* in, std::size_t n, std::string& out, std::size_t limit);
   std::unique_ptr<z_stream_s> z_;
+  std::size_t message_input_ = 0;
   bool ok_ = false;
 };
 

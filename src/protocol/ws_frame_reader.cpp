@@ -218,7 +218,11 @@ WsEvent FrameReader::next(std::span<char> input) {
 
   if (is_data) {
     // The message's size so far: fragments already held, plus this frame.
-    const std::uint64_t held = op == kContinuation ? wire_held_ : 0;
+    // (Compressed: the bytes on the wire, counted by the message's inflate stream.)
+    std::uint64_t held = 0;
+    if (op == kContinuation) {
+      held = message_compressed_ && inflater_ ? inflater_->message_input_bytes() : message_.size();
+    }
     const std::uint64_t limit = max_message_bytes_ != 0
                                     ? std::uint64_t{max_message_bytes_}
                                     : std::uint64_t{std::numeric_limits<std::size_t>::max()};
@@ -261,7 +265,6 @@ WsEvent FrameReader::next(std::span<char> input) {
         }
         if (!fin) {
           in_message_ = true;
-          wire_held_ = payload_len;
           ev.kind = WsEventKind::progress;
           return ev;
         }
@@ -279,7 +282,6 @@ WsEvent FrameReader::next(std::span<char> input) {
       }
       in_message_ = true;
       message_is_text_ = op == kText;
-      wire_held_ = payload_len;
       message_.assign(payload);
       ev.kind = WsEventKind::progress;
       return ev;
@@ -287,7 +289,6 @@ WsEvent FrameReader::next(std::span<char> input) {
       break;
   }
 
-  wire_held_ += payload_len;
   if (message_compressed_) {
     if (WsEvent bad = inflate(payload, false, fin); bad.kind == WsEventKind::error) {
       return bad;
@@ -310,7 +311,6 @@ WsEvent FrameReader::finish_message(WsEvent ev) {
     return fail(kCloseInvalidPayload, "text message is not valid UTF-8");
   }
   in_message_ = false;
-  wire_held_ = 0;
   message_done_ = true;
   ev.kind = message_is_text_ ? WsEventKind::text : WsEventKind::binary;
   ev.payload = message_;

@@ -75,8 +75,9 @@ struct WsEvent {
 //     and does nothing else.
 //  2. in_message_ <=> a text/binary frame without FIN was read and no FIN-ending
 //     continuation yet; message_ then holds the unmasked (and inflated, when
-//     message_compressed_) fragments so far, and wire_held_ and message_.size() are both
-//     <= max_message_bytes_ (when the limit is not 0).
+//     message_compressed_) fragments so far; message_.size() and, when compressed, the
+//     compressed bytes so far (inflater_->message_input_bytes()) are <= max_message_bytes_
+//     (when the limit is not 0).
 //  3. The reader never keeps a pointer into the caller's input between calls.
 class FrameReader {
  public:
@@ -132,7 +133,6 @@ class FrameReader {
   std::string message_;
   std::unique_ptr<Inflater> inflater_;  // a fragmented compressed message, or context takeover
   std::size_t max_message_bytes_;
-  std::size_t wire_held_ = 0;           // payload bytes of the fragmented message's frames so far
   const char* error_reason_ = nullptr;  // static text of the error, when failed
   std::uint16_t error_code_ = 0;        // 0 while healthy
   bool in_message_ = false;

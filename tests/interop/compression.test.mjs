@@ -69,18 +69,19 @@ for (const [name, opts] of [
     const pub = await connect(server, '/ws', pmd(opts));
     const sub = await connect(server, '/ws', pmd(opts));
     assert.equal(pub.ws.extensions, 'permessage-deflate');
-    sub.send({ type: 'subscribe', channel: 'z' });
+    const channel = `z-${name.replace(/\W+/g, '-')}`;
+    sub.send({ type: 'subscribe', channel });
     await sub.nextOfType('subscribed');
     for (let i = 0; i < 5; i++) {
       const data = { i, items: bigPayload(4000 + i * 1000) };
-      pub.send({ type: 'publish', channel: 'z', data }); // ws deflates it (threshold 0)
+      pub.send({ type: 'publish', channel, data }); // ws deflates it (threshold 0)
       const ack = await pub.nextOfType('ack');
       assert.equal(ack.seq, i + 1);
       const m = await sub.nextOfType('message');
       assert.deepEqual(m.data, data);
     }
     // A small one (under --compression-min-bytes) too.
-    pub.send({ type: 'publish', channel: 'z', data: 'tiny' });
+    pub.send({ type: 'publish', channel, data: 'tiny' });
     assert.equal((await sub.nextOfType('message')).data, 'tiny');
     pub.close();
     sub.close();
