@@ -168,6 +168,16 @@ void register_serve(CLI::App& app, Registry& registry) {
                   "Free idle TLS connections' OpenSSL buffers (diagnostic; default true)")
       ->envname("STEADYWS_TLS_RELEASE_BUFFERS")
       ->group("");  // hidden: only for measuring docs/operations.md's TLS memory figures
+  sub->add_flag("--compression", cfg->compression,
+                "Offer permessage-deflate (RFC 7692) to clients that ask for it")
+      ->envname("STEADYWS_COMPRESSION");
+  sub->add_option("--compression-min-bytes", cfg->compression_min_bytes,
+                  "Messages smaller than this go out uncompressed")
+      ->envname("STEADYWS_COMPRESSION_MIN_BYTES")
+      ->capture_default_str();
+  sub->add_flag("--compression-context-takeover", cfg->compression_context_takeover,
+                "Keep a zlib stream per connection where the client allows it")
+      ->group("");  // hidden: costs ~300 KiB per connection; docs/operations.md
   registry.add(sub, [cfg] { return server::run(*cfg); });
 }
 

@@ -36,11 +36,12 @@
 
 #include <boost/json/value.hpp>
 
+#include "hub/frame.hpp"
+
 namespace steadyws::hub {
 
-// One serialized `message` frame (CONTRACT §2), shared by every subscriber and by history:
-// serialized once per publish, never copied per subscriber.
-using Frame = std::shared_ptr<const std::string>;
+// hub::Frame, hub::make_frame: one serialized `message` frame shared by every subscriber and by
+// history, with its shared compressed form (hub/frame.hpp).
 
 // The one factory of frames: every hub builds the frames it delivers and keeps through it.
 inline Frame make_frame(std::string&& text) {

@@ -240,7 +240,7 @@ class MemoryHub final : public Hub {
 
     std::string text;
     protocol::serialize_message(text, name, seq, r.id, data, timestamp_ms);
-    Frame shared = make_frame(std::move(text));
+    const Frame shared = make_frame(std::move(text));
 
     remember(c, seq, r.id, shared);
 

@@ -1,10 +1,10 @@
 // RFC 6455 §5 frame decoding for the server side. See ws_frame_reader.hpp.
 #include "protocol/ws_frame_reader.hpp"
 
-#include <cstring>
 #include <limits>
 
 #include "protocol/codec.hpp"
+#include "protocol/permessage_deflate.hpp"
 
 namespace steadyws::protocol {
 namespace {
@@ -14,35 +14,15 @@ namespace {
 // message does not hold 1 MiB for the rest of its life. 4 KiB: a few chat-sized messages.
 constexpr std::size_t kKeptCapacity = 4096;
 
-constexpr std::size_t kMaxControlPayload = 125;  // RFC 6455 §5.5
-
-enum Opcode : unsigned {
-  kContinuation = 0x0,
-  kText = 0x1,
-  kBinary = 0x2,
-  kClose = 0x8,
-  kPing = 0x9,
-  kPong = 0xA,
-};
-
-// XORs `n` bytes at `p` with the 4-byte masking key (RFC 6455 §5.3), the key's byte 0
-// applying to p[0]. Eight bytes per step through memcpy, so any alignment is fine and the
-// compiler turns each memcpy into one unaligned load or store.
-void unmask(char* p, std::size_t n, const unsigned char key[4]) noexcept {
-  const unsigned char key8[8] = {key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]};
-  std::uint64_t k = 0;
-  std::memcpy(&k, key8, sizeof(k));
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p + i, sizeof(w));
-    w ^= k;
-    std::memcpy(p + i, &w, sizeof(w));
-  }
-  for (; i < n; ++i) {
-    p[i] = static_cast<char>(static_cast<unsigned char>(p[i]) ^ key[i & 3U]);
-  }
+constexpr unsigned op_value(Opcode op) noexcept {
+  return static_cast<unsigned>(op);
 }
+constexpr unsigned kContinuation = op_value(Opcode::continuation);
+constexpr unsigned kText = op_value(Opcode::text);
+constexpr unsigned kBinary = op_value(Opcode::binary);
+constexpr unsigned kClose = op_value(Opcode::close);
+constexpr unsigned kPing = op_value(Opcode::ping);
+constexpr unsigned kPong = op_value(Opcode::pong);
 
 bool is_data_opcode(unsigned op) noexcept {
   return op == kContinuation || op == kText || op == kBinary;
@@ -72,19 +52,37 @@ std::string_view to_string(WsEventKind kind) noexcept {
   return "unknown";
 }
 
-bool is_valid_wire_close_code(std::uint16_t code) noexcept {
-  // Beast 1.81 detail::is_valid_close_code: RFC 6455 §7.4 plus the IANA codes 1012 and 1013;
-  // everything from 3000 up is accepted (the RFC defines none above 4999 but forbids none).
-  if (code >= 1000 && code <= 1003) {
-    return true;
-  }
-  if (code >= 1007 && code <= 1013) {
-    return true;
-  }
-  return code >= 3000;
+FrameReader::FrameReader(std::size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+FrameReader::~FrameReader() = default;
+FrameReader::FrameReader(FrameReader&&) noexcept = default;
+FrameReader& FrameReader::operator=(FrameReader&&) noexcept = default;
+
+void FrameReader::enable_deflate(bool client_no_context_takeover) {
+  deflate_ = true;
+  client_no_context_takeover_ = client_no_context_takeover;
 }
 
-FrameReader::FrameReader(std::size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+WsEvent FrameReader::inflate(std::string_view payload, bool first, bool last) {
+  InflateResult r = InflateResult::ok;
+  if (first && last && client_no_context_takeover_) {
+    // The common case: a whole compressed message in one frame, from a peer that keeps no
+    // context: the thread's inflater, no zlib state on this connection.
+    r = inflate_message(payload, message_, max_message_bytes_);
+  } else {
+    if (!inflater_)
+      inflater_ = std::make_unique<Inflater>();
+    r = inflater_->inflate(payload, last, message_, max_message_bytes_);
+    if (last && client_no_context_takeover_)
+      inflater_.reset();  // nothing to carry to the next message
+  }
+  if (r == InflateResult::too_big) {
+    return fail(kCloseTooBig, "inflated message over max_message_bytes");
+  }
+  if (r == InflateResult::bad_data) {
+    return fail(kCloseInvalidPayload, "invalid permessage-deflate data");
+  }
+  return WsEvent{};
+}
 
 std::size_t FrameReader::capacity_for_test() const noexcept {
   // libstdc++ keeps up to 15 bytes inline (SSO) in an empty string's capacity.
@@ -104,6 +102,7 @@ WsEvent FrameReader::fail(std::uint16_t code, const char* reason) noexcept {
   error_reason_ = reason;
   in_message_ = false;
   message_done_ = false;
+  inflater_.reset();
   // The connection is going away: give the fragment buffer back now rather than with it.
   std::string().swap(message_);
   return error_event();
@@ -155,18 +154,29 @@ WsEvent FrameReader::next(std::span<char> input) {
     return ev;
   }
   const auto* bytes = reinterpret_cast<const unsigned char*>(input.data());
-  const unsigned b0 = bytes[0];
-  const unsigned b1 = bytes[1];
-  const bool fin = (b0 & 0x80U) != 0;
-  const unsigned op = b0 & 0x0FU;
-  const unsigned len7 = b1 & 0x7FU;
+  const FrameStart start = decode_frame_start(bytes[0], bytes[1]);
+  const bool fin = start.fin;
+  const unsigned op = start.opcode;
+  const unsigned len7 = start.len7;
 
   // Everything the first two bytes decide is checked before waiting for the rest of the
   // header. Beast checks the same things in this order (reserved bits come before the
   // mask), only later; every one of them is 1002, so the order shows only in `reason`.
-  if ((b0 & 0x70U) != 0) {
-    return fail(kCloseProtocolError, "reserved bits set (no extension negotiated)");
+  if (start.rsv != 0) {
+    if (!deflate_) {
+      return fail(kCloseProtocolError, "reserved bits set (no extension negotiated)");
+    }
+    if (start.rsv != kRsv1Bit) {
+      return fail(kCloseProtocolError, "RSV2 or RSV3 set");
+    }
+    if (is_control(op)) {
+      return fail(kCloseProtocolError, "RSV1 set on a control frame");
+    }
+    if (op == kContinuation) {
+      return fail(kCloseProtocolError, "RSV1 set on a continuation frame");
+    }
   }
+  const bool compressed = start.rsv != 0;
   const bool is_data = is_data_opcode(op);
   if (!is_data && op != kClose && op != kPing && op != kPong) {
     return fail(kCloseProtocolError, "reserved opcode");
@@ -185,26 +195,19 @@ WsEvent FrameReader::next(std::span<char> input) {
   } else if (in_message_) {
     return fail(kCloseProtocolError, "new data frame inside a fragmented message");
   }
-  if ((b1 & 0x80U) == 0) {
+  if (!start.masked) {
     return fail(kCloseProtocolError, "unmasked client frame");
   }
 
-  const std::size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-  const std::size_t header = 2 + ext + 4;
+  const std::size_t header = start.header;  // masked: 2 + 0/2/8 + 4
   if (size < header) {
     return ev;
   }
-  std::uint64_t len = len7;
-  if (ext == 2) {
-    len = (std::uint64_t{bytes[2]} << 8U) | bytes[3];
-    if (len < 126) {
-      return fail(kCloseProtocolError, "non-minimal 16-bit payload length");
-    }
-  } else if (ext == 8) {
-    len = 0;
-    for (std::size_t i = 0; i < 8; ++i) {
-      len = (len << 8U) | bytes[2 + i];
-    }
+  const std::uint64_t len = decode_payload_length(bytes, start);
+  if (len7 == 126 && len < 126) {
+    return fail(kCloseProtocolError, "non-minimal 16-bit payload length");
+  }
+  if (len7 == 127) {
     if ((len >> 63U) != 0) {
       return fail(kCloseProtocolError, "64-bit payload length with the top bit set");
     }
@@ -215,7 +218,11 @@ WsEvent FrameReader::next(std::span<char> input) {
 
   if (is_data) {
     // The message's size so far: fragments already held, plus this frame.
-    const std::uint64_t held = op == kContinuation ? message_.size() : 0;
+    // (Compressed: the bytes on the wire, counted by the message's inflate stream.)
+    std::uint64_t held = 0;
+    if (op == kContinuation) {
+      held = message_compressed_ && inflater_ ? inflater_->message_input_bytes() : message_.size();
+    }
     const std::uint64_t limit = max_message_bytes_ != 0
                                     ? std::uint64_t{max_message_bytes_}
                                     : std::uint64_t{std::numeric_limits<std::size_t>::max()};
@@ -232,7 +239,7 @@ WsEvent FrameReader::next(std::span<char> input) {
 
   char* payload_ptr = input.data() + header;
   const auto payload_len = static_cast<std::size_t>(len);
-  unmask(payload_ptr, payload_len, bytes + 2 + ext);
+  apply_mask(payload_ptr, payload_len, masking_key(bytes, start));
   const std::string_view payload(payload_ptr, payload_len);
 
   ev.consumed = total;
@@ -249,6 +256,21 @@ WsEvent FrameReader::next(std::span<char> input) {
       return read_close(payload, total);
     case kText:
     case kBinary:
+      if (compressed) {
+        message_compressed_ = true;
+        message_is_text_ = op == kText;
+        message_.clear();
+        if (WsEvent bad = inflate(payload, true, fin); bad.kind == WsEventKind::error) {
+          return bad;
+        }
+        if (!fin) {
+          in_message_ = true;
+          ev.kind = WsEventKind::progress;
+          return ev;
+        }
+        return finish_message(ev);
+      }
+      message_compressed_ = false;
       if (fin) {
         // The common case: a whole message in one frame, handed back where it lies.
         if (op == kText && !is_valid_utf8(payload)) {
@@ -267,11 +289,21 @@ WsEvent FrameReader::next(std::span<char> input) {
       break;
   }
 
-  message_.append(payload);
+  if (message_compressed_) {
+    if (WsEvent bad = inflate(payload, false, fin); bad.kind == WsEventKind::error) {
+      return bad;
+    }
+  } else {
+    message_.append(payload);
+  }
   if (!fin) {
     ev.kind = WsEventKind::progress;
     return ev;
   }
+  return finish_message(ev);
+}
+
+WsEvent FrameReader::finish_message(WsEvent ev) {
   // UTF-8 is checked once over the whole message rather than per fragment: a character may
   // be split across fragments, and Beast, which checks as bytes arrive, reaches the same
   // verdict (only sooner, for a message that is invalid early on).

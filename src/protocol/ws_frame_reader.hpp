@@ -12,20 +12,33 @@
 // checked once a text message is complete, not fragment by fragment (so invalid text is
 // refused when its last fragment arrives; the message size limit still bounds what is held).
 //
-// It is not a writer (it builds no frames, not even the close reply), not the HTTP upgrade
-// handshake, and not a per-message-deflate decoder (no extension is negotiated, so any RSV
-// bit is an error). It does no I/O and never reads a clock.
+// permessage-deflate (RFC 7692), once enable_deflate() was called: a text or binary frame
+// with RSV1 starts a compressed message, inflated with a running limit (over
+// max_message_bytes inflated is 1009 the moment it is passed, never after inflating it
+// whole); invalid deflate data is 1007; RSV1 on a control or continuation frame, and RSV2 or
+// RSV3 on any, are 1002. Without it, any RSV bit is 1002. A compressed single-frame message is
+// inflated by the thread's inflater; only a fragmented one (or a peer with context takeover)
+// has an inflate stream of its own, freed after the message when the peer has none.
+//
+// It is not a writer (it builds no frames, not even the close reply) and not the HTTP upgrade
+// handshake (nor the extension's negotiation: permessage_deflate.hpp). It does no I/O and
+// never reads a clock.
 //
 // Thread-safety: none. One FrameReader per connection, used from that connection's strand.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "protocol/ws_frame.hpp"
+
 namespace steadyws::protocol {
+
+class Inflater;
 
 enum class WsEventKind : std::uint8_t {
   need_more,  // no complete event in the input: call again with more bytes (see `needed`)
@@ -57,23 +70,14 @@ struct WsEvent {
   std::string_view reason;       // error only
 };
 
-// Close codes the reader reports (RFC 6455 §7.4.1).
-inline constexpr std::uint16_t kCloseNoStatus = 1005;        // a close frame without payload
-inline constexpr std::uint16_t kCloseProtocolError = 1002;   // any framing violation
-inline constexpr std::uint16_t kCloseInvalidPayload = 1007;  // text or close reason not UTF-8
-inline constexpr std::uint16_t kCloseTooBig = 1009;          // over max_message_bytes
-
-// True when `code` may appear in a close frame on the wire, exactly as Beast 1.81's
-// is_valid_close_code: 1000-1003, 1007-1013 and 3000-65535. 1004-1006, 1014, 1015,
-// 1016-2999 and 0-999 are reserved or not to be sent.
-bool is_valid_wire_close_code(std::uint16_t code) noexcept;
-
 // Invariants:
 //  1. failed() <=> error_code_ != 0; once failed, next() returns that error with consumed 0
 //     and does nothing else.
 //  2. in_message_ <=> a text/binary frame without FIN was read and no FIN-ending
-//     continuation yet; message_ then holds the unmasked fragments so far and
-//     message_.size() <= max_message_bytes_ (when the limit is not 0).
+//     continuation yet; message_ then holds the unmasked (and inflated, when
+//     message_compressed_) fragments so far; message_.size() and, when compressed, the
+//     compressed bytes so far (inflater_->message_input_bytes()) are <= max_message_bytes_
+//     (when the limit is not 0).
 //  3. The reader never keeps a pointer into the caller's input between calls.
 class FrameReader {
  public:
@@ -81,6 +85,15 @@ class FrameReader {
   // message's frames) accepted; one byte more is error 1009. 0 means no limit, as
   // Beast's read_message_max(0). Control frames are capped at 125 bytes by the RFC instead.
   explicit FrameReader(std::size_t max_message_bytes);
+  ~FrameReader();
+  FrameReader(FrameReader&&) noexcept;
+  FrameReader& operator=(FrameReader&&) noexcept;
+
+  // Accepts RSV1 (compressed) messages from now on: permessage-deflate was agreed.
+  // `client_no_context_takeover`: the peer resets its compressor after each message (we then
+  // keep no inflate stream between messages).
+  void enable_deflate(bool client_no_context_takeover);
+  bool deflate_enabled() const noexcept { return deflate_; }
 
   // Parses at most one event from the front of `input`, unmasking that frame's payload IN
   // PLACE (so the same bytes must not be given again once consumed). Waits for the whole
@@ -108,17 +121,26 @@ class FrameReader {
   WsEvent fail(std::uint16_t code, const char* reason) noexcept;
   WsEvent error_event() const noexcept;
   WsEvent read_close(std::string_view payload, std::size_t consumed) noexcept;
+  // Inflates `payload` (a fragment; `first`/`last` of its message) onto message_: an error
+  // event when that fails, else a need_more event (ignored).
+  WsEvent inflate(std::string_view payload, bool first, bool last);
+  // Delivers message_ (whole) as the message event `ev`, after the UTF-8 check of text.
+  WsEvent finish_message(WsEvent ev);
 
   // Fragments of the message being assembled, unmasked. After the final fragment it still
   // holds the whole message (the event's payload views it) until the next call, which
   // clears it and frees it when its capacity is over kKeptCapacity.
   std::string message_;
+  std::unique_ptr<Inflater> inflater_;  // a fragmented compressed message, or context takeover
   std::size_t max_message_bytes_;
   const char* error_reason_ = nullptr;  // static text of the error, when failed
   std::uint16_t error_code_ = 0;        // 0 while healthy
   bool in_message_ = false;
-  bool message_is_text_ = false;  // opcode of the message being assembled
-  bool message_done_ = false;     // message_ holds a delivered message: clear on next call
+  bool message_is_text_ = false;     // opcode of the message being assembled
+  bool message_done_ = false;        // message_ holds a delivered message: clear on next call
+  bool message_compressed_ = false;  // the message being assembled had RSV1
+  bool deflate_ = false;
+  bool client_no_context_takeover_ = true;
 };
 
 }  // namespace steadyws::protocol

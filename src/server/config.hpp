@@ -60,6 +60,13 @@ struct ServerConfig {
   // OpenSSL frees an idle connection's record buffers (SSL_MODE_RELEASE_BUFFERS). Off only
   // to measure what it saves (hidden flag --tls-release-buffers=false).
   bool tls_release_buffers = true;
+  // permessage-deflate (CONTRACT §7): off by default; messages of at least
+  // compression_min_bytes go out compressed (256: below that deflate's few bytes of framing
+  // and the CPU buy little). compression_context_takeover (hidden flag): allow context
+  // takeover where the client does (per-connection zlib state; see docs/operations.md).
+  bool compression = false;
+  std::size_t compression_min_bytes = 256;
+  bool compression_context_takeover = false;
 };
 
 // Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`

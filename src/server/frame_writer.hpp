@@ -70,10 +70,11 @@ class FrameWriter {
   // Queues one text frame of `payload` on the data lane. Returns the data bytes queued
   // afterwards (compare with --send-queue-bytes), or 0 when the data lane is closed (a close
   // frame was queued or a write failed): the frame was dropped.
-  std::size_t send_data(SharedPayload payload) {
+  // `compressed`: permessage-deflate data, sent with RSV1.
+  std::size_t send_data(SharedPayload payload, bool compressed = false) {
     if (data_closed_)
       return 0;
-    return queue_.push_data(std::move(payload));
+    return queue_.push_data(std::move(payload), compressed);
   }
 
   // Queues a whole frame (header included) on the control lane: our pings, pongs to the
@@ -90,7 +91,7 @@ class FrameWriter {
     if (data_closed_)
       return;
     std::array<std::uint8_t, 10> h{};
-    const std::size_t n = encode_frame_header(10, payload.size(), h);
+    const std::size_t n = encode_frame_header(protocol::Opcode::pong, payload.size(), h);
     pong_.assign(reinterpret_cast<const char*>(h.data()), n);
     pong_.append(payload);
     has_pong_ = true;

@@ -5,47 +5,15 @@
 
 namespace steadyws::server {
 
-std::size_t encode_frame_header(std::uint8_t opcode, std::uint64_t size,
-                                std::array<std::uint8_t, 10>& out) noexcept {
-  out[0] = static_cast<std::uint8_t>(0x80 | (opcode & 0x0f));  // FIN, no RSV, no mask
-  if (size <= 125) {
-    out[1] = static_cast<std::uint8_t>(size);
-    return 2;
-  }
-  if (size <= 0xffff) {
-    out[1] = 126;
-    out[2] = static_cast<std::uint8_t>(size >> 8);
-    out[3] = static_cast<std::uint8_t>(size & 0xff);
-    return 4;
-  }
-  out[1] = 127;
-  for (int i = 0; i < 8; ++i)
-    out[2 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (56 - 8 * i));
-  return 10;
-}
-
-std::string make_close_frame(std::uint16_t code, std::string_view reason) {
-  if (code == 0) {  // no status: an empty close frame (the echo of a peer's empty close)
-    return std::string{'\x88', '\x00'};
-  }
-  reason = reason.substr(0, 123);  // RFC 6455 §5.5: control payloads are <= 125 bytes
-  std::array<std::uint8_t, 10> h{};
-  const std::size_t n = encode_frame_header(8, 2 + reason.size(), h);
-  std::string out(reinterpret_cast<const char*>(h.data()), n);
-  out.push_back(static_cast<char>(code >> 8));
-  out.push_back(static_cast<char>(code & 0xff));
-  out.append(reason);
-  return out;
-}
-
 std::uint64_t SendQueue::push_control(std::string bytes) {
   control_.push_back(std::move(bytes));
   return control_pushed_++;
 }
 
-std::size_t SendQueue::push_data(SharedPayload payload) {
+std::size_t SendQueue::push_data(SharedPayload payload, bool compressed) {
   DataEntry e;
-  e.header_len = static_cast<std::uint8_t>(encode_frame_header(1, payload->size(), e.header));
+  e.header_len = static_cast<std::uint8_t>(
+      encode_frame_header(protocol::Opcode::text, payload->size(), e.header, compressed));
   data_bytes_ += e.header_len + payload->size();
   e.payload = std::move(payload);
   data_.push_back(std::move(e));

@@ -25,20 +25,15 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include "protocol/ws_frame.hpp"
+
 namespace steadyws::server {
 
 using SharedPayload = std::shared_ptr<const std::string>;
 
-// Writes the header of one unmasked, final server frame (RFC 6455 §5.2) with `opcode`
-// (1 text, 2 binary, 8 close, 9 ping, 10 pong) for a payload of `size` bytes into `out`.
-// Returns the header length: 2 (size <= 125), 4 (size <= 65535) or 10.
-std::size_t encode_frame_header(std::uint8_t opcode, std::uint64_t size,
-                                std::array<std::uint8_t, 10>& out) noexcept;
-
-// A close frame (opcode 8) with `code` and `reason`, header included. The reason is cut to
-// the 123 bytes a control frame can carry. `code` 0: an empty close frame (no status, no
-// reason), the echo of a peer's close that carried none.
-std::string make_close_frame(std::uint16_t code, std::string_view reason);
+// The frame header and close frame come from the one framing module (protocol/ws_frame.hpp).
+using protocol::encode_frame_header;
+using protocol::make_close_frame;
 
 class SendQueue {
  public:
@@ -82,7 +77,8 @@ class SendQueue {
   // bytes afterwards (headers included; not the batch in flight, which the kernel already
   // has or is taking): the caller compares it with its bound. A frame is queued even when
   // over the bound; the caller decides to close.
-  std::size_t push_data(SharedPayload payload);
+  // `compressed`: the payload is permessage-deflate data (RSV1 set in the header).
+  std::size_t push_data(SharedPayload payload, bool compressed = false);
 
   // Moves everything that fits one batch out of the lanes into `batch` (reset first), control
   // first. The batch's data bytes leave the queued count here: a consumer that keeps up has

@@ -122,14 +122,34 @@ void WsSession::run(http::request<http::string_body> req, Target target, std::st
   t.idle_timeout = websocket::stream_base::none();  // our HeartbeatTracker owns liveness
   t.keep_alive_pings = false;
   handshake_->set_option(t);
+  // CONTRACT §7: permessage-deflate is ours to negotiate (Beast's own is off; our reader and
+  // writer run after the upgrade). An offer we cannot honour is declined: no header.
+  std::string extensions;
+  if (state_->config.compression) {
+    std::string offers;
+    const auto range = req.equal_range(http::field::sec_websocket_extensions);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (!offers.empty())
+        offers += ", ";
+      offers.append(it->value().data(), it->value().size());
+    }
+    const protocol::DeflatePolicy policy{true, state_->config.compression_context_takeover};
+    if (auto a = protocol::negotiate_deflate(offers, policy)) {
+      deflate_ = a->params;
+      reader_.enable_deflate(a->params.client_no_context_takeover);
+      extensions = std::move(a->response);
+    }
+  }
   // CONTRACT §10: the 101 selects steadyws.v1 when the client offered it (HttpSession
   // already refused offers of versions we do not speak).
   subprotocol_ = request_subprotocol(req).name;
-  handshake_->set_option(
-      websocket::stream_base::decorator([sp = subprotocol_](websocket::response_type& res) {
+  handshake_->set_option(websocket::stream_base::decorator(
+      [ext = std::move(extensions), sp = subprotocol_](websocket::response_type& res) {
         res.set(http::field::server, "steadyws");
         if (!sp.empty())
           res.set(http::field::sec_websocket_protocol, sp);
+        if (!ext.empty())
+          res.set(http::field::sec_websocket_extensions, ext);
       }));
   handshake_->async_accept(req,
                            beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
@@ -648,13 +668,18 @@ void WsSession::send_error(errc code, std::string_view message) {
 }
 
 void WsSession::send_frame(std::string&& json) {
-  queue_data(std::make_shared<const std::string>(std::move(json)));
+  queue_data(hub::make_frame(std::move(json)));
 }
 
 void WsSession::queue_data(const hub::Frame& frame) {
   if (closing_)
     return;
-  const std::size_t queued = out_.send_data(frame);
+  std::size_t queued = 0;
+  if (deflate_ && frame->size() >= state_->config.compression_min_bytes) {
+    queued = queue_compressed(frame);
+  } else {
+    queued = out_.send_data(frame);
+  }
   if (queued > state_->config.send_queue_bytes) {
     // CONTRACT §2: a slow consumer is closed with 4001; the publisher never waits.
     state_->metrics.send_queue_drop();
@@ -667,6 +692,26 @@ void WsSession::queue_data(const hub::Frame& frame) {
                  " bytes; read faster or subscribe to less",
              true, true);
   }
+}
+
+std::size_t WsSession::queue_compressed(const hub::Frame& frame) {
+  if (deflate_->server_no_context_takeover) {
+    // The shared compressor: every subscriber with these window bits sends the same bytes,
+    // deflated once per publish (hub/frame.hpp). Aliasing pointer: no allocation, and the
+    // bytes live as long as the frame.
+    if (const std::string* d = frame->deflated(deflate_->server_max_window_bits))
+      return out_.send_data(SharedPayload(frame, d), true);
+    return out_.send_data(frame);
+  }
+  if (!deflater_)
+    deflater_ = std::make_unique<protocol::Deflater>(deflate_->server_max_window_bits);
+  auto bytes = std::make_shared<std::string>();
+  if (!deflater_->compress(*frame, *bytes, true)) {
+    // The stream was reset: the peer's window no longer matches ours. Nothing sane to send.
+    teardown(static_cast<std::uint16_t>(CloseCode::internal_error), "deflate failed", false, false);
+    return 0;
+  }
+  return out_.send_data(std::move(bytes), true);
 }
 
 void WsSession::deliver(std::string_view, std::uint64_t, const hub::Frame& frame) {
@@ -834,7 +879,7 @@ void WsSession::on_heartbeat(beast::error_code ec) {
       // Our own ping frame on the control lane: it never waits behind queued data.
       const std::string token = std::to_string(++ping_token_);
       std::array<std::uint8_t, 10> h{};
-      const std::size_t n = encode_frame_header(9, token.size(), h);
+      const std::size_t n = encode_frame_header(protocol::Opcode::ping, token.size(), h);
       std::string frame(reinterpret_cast<const char*>(h.data()), n);
       frame += token;
       tracker_.on_ping_sent(ping_token_, now);

@@ -54,6 +54,7 @@
 #include "core/send_bandwidth_estimator.hpp"
 #include "hub/hub.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/permessage_deflate.hpp"
 #include "protocol/ws_frame_reader.hpp"
 #include "server/frame_writer.hpp"
 #include "server/policy.hpp"
@@ -141,6 +142,8 @@ class WsSession final : public hub::Subscriber,
   template <class F>
   void on_hub_strand(F&& f);  // runs f on the strand: now if inline, else posted
   void push_inbox(std::span<const hub::Frame> frames);  // any thread, as deliver()
+  // queue_data for a frame that goes out compressed: returns the data bytes queued.
+  std::size_t queue_compressed(const hub::Frame& frame);
   void drain_inbox();
   void post_drain();
   void wake_subscribers();
@@ -168,6 +171,8 @@ class WsSession final : public hub::Subscriber,
   std::shared_ptr<ServerState> state_;
   FrameWriter out_;
   protocol::FrameReader reader_;
+  std::optional<protocol::DeflateParams> deflate_;  // permessage-deflate agreed (CONTRACT §7)
+  std::unique_ptr<protocol::Deflater> deflater_;    // ours, with context takeover only
   std::unique_ptr<websocket::stream<WsStream&>> handshake_;  // during the upgrade only
   std::string early_;           // bytes read with the upgrade request, until on_accept
   beast::flat_buffer pending_;  // an unfinished frame carried to the next read; no block when idle

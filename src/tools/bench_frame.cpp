@@ -6,32 +6,18 @@ namespace steadyws::tools::bench {
 
 void append_frame(std::vector<char>& out, Opcode op, std::string_view payload, std::uint32_t mask) {
   const std::size_t n = payload.size();
-  const std::size_t header = n < 126 ? 6 : (n <= 0xFFFF ? 8 : 14);
-  const std::size_t at = out.size();
-  out.resize(at + header + n);  // amortized: capacity is kept across clear()
-  auto* p = reinterpret_cast<unsigned char*>(out.data() + at);
-  p[0] = static_cast<unsigned char>(0x80 | static_cast<unsigned>(op));
-  std::size_t i = 2;
-  if (n < 126) {
-    p[1] = static_cast<unsigned char>(0x80 | n);
-  } else if (n <= 0xFFFF) {
-    p[1] = 0x80 | 126;
-    p[2] = static_cast<unsigned char>(n >> 8);
-    p[3] = static_cast<unsigned char>(n);
-    i = 4;
-  } else {
-    p[1] = 0x80 | 127;
-    for (int k = 0; k < 8; ++k)
-      p[2 + k] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (56 - 8 * k));
-    i = 10;
-  }
   unsigned char key[4];
   std::memcpy(key, &mask, 4);
-  std::memcpy(p + i, key, 4);
-  i += 4;
-  const auto* src = reinterpret_cast<const unsigned char*>(payload.data());
-  for (std::size_t k = 0; k < n; ++k)
-    p[i + k] = static_cast<unsigned char>(src[k] ^ key[k & 3]);
+  unsigned char h[protocol::kMaxFrameHeader];
+  const std::size_t header =
+      protocol::encode_frame_header(h, static_cast<unsigned>(op), n, false, key);
+  const std::size_t at = out.size();
+  out.resize(at + header + n);  // amortized: capacity is kept across clear()
+  char* p = out.data() + at;
+  std::memcpy(p, h, header);
+  if (n != 0)
+    std::memcpy(p + header, payload.data(), n);
+  protocol::apply_mask(p + header, n, key);
 }
 
 ParseStatus parse_frame(const char* data, std::size_t n, FrameView& frame, std::size_t& consumed) {
@@ -39,38 +25,24 @@ ParseStatus parse_frame(const char* data, std::size_t n, FrameView& frame, std::
   if (n < 2)
     return ParseStatus::need_more;
   const auto* p = reinterpret_cast<const unsigned char*>(data);
-  if ((p[0] & 0x70) != 0 || (p[1] & 0x80) != 0)  // RSV bits (no extensions), masked
+  const protocol::FrameStart s = protocol::decode_frame_start(p[0], p[1]);
+  if (s.rsv != 0 || s.masked)  // RSV bits (no extensions), masked
     return ParseStatus::bad;
-  const bool fin = (p[0] & 0x80) != 0;
-  const auto op = static_cast<Opcode>(p[0] & 0x0F);
-  std::uint64_t len = p[1] & 0x7F;
-  std::size_t header = 2;
-  if (len == 126) {
-    if (n < 4)
-      return ParseStatus::need_more;
-    len = (std::uint64_t{p[2]} << 8) | p[3];
-    header = 4;
-  } else if (len == 127) {
-    if (n < 10)
-      return ParseStatus::need_more;
-    len = 0;
-    for (int k = 0; k < 8; ++k)
-      len = (len << 8) | p[2 + k];
-    header = 10;
-    if (len > (std::uint64_t{1} << 40))
-      return ParseStatus::bad;
-  }
-  const bool control = (static_cast<unsigned>(op) & 0x8) != 0;
-  if (control && (len > 125 || !fin))
+  if (n < s.header)
+    return ParseStatus::need_more;
+  const std::uint64_t len = protocol::decode_payload_length(p, s);
+  if (s.len7 == 127 && len > (std::uint64_t{1} << 40))
     return ParseStatus::bad;
-  const std::size_t total = header + static_cast<std::size_t>(len);
+  if (protocol::is_control(s.opcode) && (len > protocol::kMaxControlPayload || !s.fin))
+    return ParseStatus::bad;
+  const std::size_t total = s.header + static_cast<std::size_t>(len);
   if (n < total) {
     consumed = total;
     return ParseStatus::need_more;
   }
-  frame.op = op;
-  frame.fin = fin;
-  frame.payload = std::string_view(data + header, static_cast<std::size_t>(len));
+  frame.op = static_cast<Opcode>(s.opcode);
+  frame.fin = s.fin;
+  frame.payload = std::string_view(data + s.header, static_cast<std::size_t>(len));
   consumed = total;
   return ParseStatus::ok;
 }

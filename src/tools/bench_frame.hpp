@@ -13,16 +13,11 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/ws_frame.hpp"
+
 namespace steadyws::tools::bench {
 
-enum class Opcode : std::uint8_t {
-  continuation = 0x0,
-  text = 0x1,
-  binary = 0x2,
-  close = 0x8,
-  ping = 0x9,
-  pong = 0xA,
-};
+using protocol::Opcode;  // one opcode enum for server, reader and bench (protocol/ws_frame.hpp)
 
 // Appends one FIN frame with `op`, `payload` masked with `mask` (RFC 6455 §5.3), to `out`.
 // Grows `out` only when its capacity is short, so a reused buffer allocates nothing.
