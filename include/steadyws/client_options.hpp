@@ -92,6 +92,9 @@ struct ClientOptions {
   // One attempt (TCP connect + upgrade + the server's welcome) must complete within this;
   // 10 s: a server that never sends welcome is an error state and a retry, not a hang.
   Duration connect_timeout{10000};
+  // Offer permessage-deflate (RFC 7692, CONTRACT §7) with client_no_context_takeover; used
+  // when the server agrees (`steadyws serve --compression`). Off by default.
+  bool compression = false;
 
   // ---- heartbeats (core/heartbeat_tracker.hpp) ----
   Duration heartbeat_interval{30000};       // an app-level ping every 30 s: under 60 s proxy cuts

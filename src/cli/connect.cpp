@@ -382,6 +382,8 @@ void register_connect(CLI::App& app, Registry& registry) {
   sub->add_flag_callback(
       "--no-fallback", [&o] { o.enable_fallback = false; },
       "Never fall back to HTTP long polling (give up instead, exit 3)");
+  sub->add_flag("--compression", o.compression,
+                "Offer permessage-deflate (used when the server runs with --compression)");
   ms_opt(sub, "--fallback-poll-interval", o.fallback_poll_interval,
          "First pause between two long polls, ms");
   ms_opt(sub, "--long-poll-timeout", o.long_poll_timeout, "How long the server may hold a poll");

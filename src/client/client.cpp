@@ -636,6 +636,15 @@ void Client::Impl::do_upgrade(std::shared_ptr<WsLink> l) {
   t.keep_alive_pings = false;
   l->ws.set_option(t);
   l->ws.read_message_max(64u << 20);
+  if (opts_.compression) {
+    // CONTRACT §7: Beast's permessage-deflate on our client (its deflater and inflater);
+    // no context takeover on our side, so the server keeps no inflate window for us.
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = true;
+    pmd.client_no_context_takeover = true;
+    pmd.msg_size_threshold = 256;  // as the server's --compression-min-bytes default
+    l->ws.set_option(pmd);
+  }
   l->ws.text(true);
   // CONTRACT §10: ask for the protocol version we speak (a server that ignores it still
   // speaks v1 to us); with a token provider, its token as a Bearer header.
