@@ -33,6 +33,7 @@ struct Dispatch {
   std::size_t operator()(const protocol::Subscribe& m) const { return m.channel.size(); }
   std::size_t operator()(const protocol::Unsubscribe& m) const { return m.channel.size(); }
   std::size_t operator()(const protocol::Publish& m) const { return m.channel.size(); }
+  std::size_t operator()(const protocol::Refresh& m) const { return m.token.size(); }
 };
 
 void BM_Codec_ParsePing(benchmark::State& state) {

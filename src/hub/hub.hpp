@@ -43,11 +43,6 @@ namespace steadyws::hub {
 // hub::Frame, hub::make_frame: one serialized `message` frame shared by every subscriber and by
 // history, with its shared compressed form (hub/frame.hpp).
 
-// The one factory of frames: every hub builds the frames it delivers and keeps through it.
-inline Frame make_frame(std::string&& text) {
-  return std::make_shared<const std::string>(std::move(text));
-}
-
 class Subscriber {
  public:
   virtual ~Subscriber() = default;

@@ -64,7 +64,7 @@ struct Welcome {
   std::int64_t server_time_ms = 0;
   // CONTRACT §8: the secret that resumes this session (?session=ID&resume=TOKEN); empty from
   // a v1 server, and then not serialized. Last, so positional initializers stay valid.
-  std::string resume_token;
+  std::string resume_token = {};
 };
 
 struct Pong {
