@@ -84,7 +84,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::string remote_;
   std::string client_ip_;                                           // for the per-IP rate limit
   std::vector<std::pair<std::string, std::string>> extra_headers_;  // the policy's, for send()
-  Credential credential_;  // what the current request proved (policy.hpp), for the handlers
+  Credential credential_;       // what the current request proved (policy.hpp), for the handlers
   bool poll_reserved_ = false;  // the pending poll holds a --max-connections slot
   unsigned version_ = 11;
   bool keep_alive_ = true;
