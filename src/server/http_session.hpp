@@ -94,7 +94,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::string remote_;
   std::string client_ip_;                                           // for the per-IP rate limit
   std::vector<std::pair<std::string, std::string>> extra_headers_;  // the policy's, for send()
-  Credential credential_;  // what the current request proved (policy.hpp), for the handlers
+  Credential credential_;       // what the current request proved (policy.hpp), for the handlers
   bool poll_reserved_ = false;  // the pending poll holds a --max-connections slot
   std::optional<auth::Claims> claims_;  // the current request's verified JWT (JWT servers)
   unsigned version_ = 11;

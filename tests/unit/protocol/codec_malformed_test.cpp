@@ -313,7 +313,7 @@ TEST(CodecMalformed, EveryServerFieldIsRequiredAndTyped) {
   const auto parse = [](const std::string& t) {
     return parse_server(t);
   };
-  expect_every_field_required_and_typed(to_json(Welcome{"s", true, 1, 2, 3}), parse, {}, {});
+  expect_every_field_required_and_typed(to_json(Welcome{"s", true, 1, 2, 3, ""}), parse, {}, {});
   expect_every_field_required_and_typed(to_json(Pong{json::value(1), 2}), parse, {}, {});
   expect_every_field_required_and_typed(to_json(Subscribed{"c", 1, "e", true}), parse, {}, {});
   expect_every_field_required_and_typed(to_json(Unsubscribed{"c"}), parse, {}, {});
@@ -355,7 +355,7 @@ TEST(CodecMalformed, EveryPrefixOfAValidFrameIsRefusedCleanly) {
   // Truncation at every byte: none may crash, none may parse (each prefix is incomplete).
   const std::string frames[] = {
       R"({"type":"publish","channel":"c","data":{"a":[1,2.5,"x\u00e9",null,true]},"id":"k"})",
-      to_json(Welcome{"s", true, 1, 2, 3}),
+      to_json(Welcome{"s", true, 1, 2, 3, ""}),
   };
   for (const std::string& frame : frames) {
     for (std::size_t n = 0; n < frame.size(); ++n) {

@@ -47,13 +47,13 @@ TEST(Codec, WelcomeCarriesTheResumeTokenWhenSet) {
   auto back = parse_server(to_json(Welcome{"s-1", false, 1, 2, 3, "a1b2"}));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(std::get<Welcome>(*back).resume_token, "a1b2");
-  auto v1 = parse_server(to_json(Welcome{"s-1", false, 1, 2, 3}));
+  auto v1 = parse_server(to_json(Welcome{"s-1", false, 1, 2, 3, ""}));
   ASSERT_TRUE(v1.has_value()) << "a v1 welcome has no token";
   EXPECT_EQ(std::get<Welcome>(*v1).resume_token, "");
 }
 
 TEST(Codec, SerializesServerMessagesInContractOrder) {
-  EXPECT_EQ(to_json(Welcome{"s-1", true, 30000, 10000, 1712345678901}),
+  EXPECT_EQ(to_json(Welcome{"s-1", true, 30000, 10000, 1712345678901, ""}),
             R"({"type":"welcome","sessionId":"s-1","resumed":true,"heartbeatInterval":30000,)"
             R"("heartbeatTimeout":10000,"serverTime":1712345678901})");
   EXPECT_EQ(to_json(Pong{json::value(std::int64_t{42}), 7}),
@@ -102,7 +102,7 @@ TEST(Codec, SerializeMessageFromPartsEqualsSerializeMessage) {
 
 TEST(Codec, SerializesExtremeIntegers) {
   EXPECT_EQ(to_json(Welcome{"", false, std::numeric_limits<std::int64_t>::min(),
-                            std::numeric_limits<std::int64_t>::max(), 0}),
+                            std::numeric_limits<std::int64_t>::max(), 0, ""}),
             R"({"type":"welcome","sessionId":"","resumed":false,)"
             R"("heartbeatInterval":-9223372036854775808,)"
             R"("heartbeatTimeout":9223372036854775807,"serverTime":0})");
@@ -173,7 +173,7 @@ TEST(Codec, ZeroWithAHugeExponentIsEchoedAsZero) {
 // ---- round trips ------------------------------------------------------------------------
 
 TEST(Codec, RoundTripsEveryServerMessage) {
-  const Welcome w{"0f3a-77", true, 25000, 5000, 1712345678901};
+  const Welcome w{"0f3a-77", true, 25000, 5000, 1712345678901, ""};
   const auto w2 = server_as<Welcome>(to_json(w));
   EXPECT_EQ(w2.session_id, w.session_id);
   EXPECT_EQ(w2.resumed, w.resumed);
