@@ -51,12 +51,14 @@ TEST(MetricsHistory, OneSamplePerSecondInTheContractShape) {
   for (const auto& v : s) {
     const auto& o = v.as_object();
     for (const char* k : {"time", "activeConnections", "messagesThroughput", "errorRate",
-                          "averageLatency", "failedConnections"})
+                          "averageLatency", "failedConnections"}) {
       ASSERT_TRUE(o.contains(k) && o.at(k).is_number()) << k << " in " << json::serialize(o);
+    }
     const auto t = o.at("time").to_number<std::int64_t>();
     EXPECT_GT(t, prev) << "oldest first, one per slot";
-    if (prev != 0)
+    if (prev != 0) {
       EXPECT_GE(t - prev, 500) << "about one per second, not more";
+    }
     prev = t;
     saw_throughput = saw_throughput || o.at("messagesThroughput").to_number<double>() > 0;
   }

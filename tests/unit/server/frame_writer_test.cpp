@@ -52,7 +52,7 @@ struct Loopback {
     tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
     tcp::socket c(client_ioc);
     c.connect(acceptor.local_endpoint());
-    server = std::make_unique<FrameWriter>(acceptor.accept());
+    server = std::make_unique<FrameWriter>(WsStream(acceptor.accept()));
     server->set_owner(owner, &rec);
     client = std::make_unique<websocket::stream<tcp::socket>>(std::move(c));
     bool accepted = false;
