@@ -436,7 +436,8 @@ TEST(TlsServer, SighupReloadsUnderLoadWithoutDroppingAConnection) {
         serials[static_cast<std::size_t>(i)] = c.serial();
         std::int64_t t = 0;
         while (!stop.load()) {
-          if (c.ping(++t).at("timestamp").as_int64() != t)
+          ++t;
+          if (c.ping(t).at("timestamp").as_int64() != t)
             ++failures;
           ++round_trips;
         }
