@@ -649,8 +649,8 @@ void Client::Impl::do_upgrade(std::shared_ptr<WsLink> l) {
   // CONTRACT §10: ask for the protocol version we speak (a server that ignores it still
   // speaks v1 to us); with a token provider, its token as a Bearer header.
   l->ws.set_option(websocket::stream_base::decorator(
-      [token = opts_.token_provider ? l->endpoint.token : std::string()](
-          websocket::request_type& req) {
+      [token =
+           opts_.token_provider ? l->endpoint.token : std::string()](websocket::request_type& req) {
         req.set(http::field::sec_websocket_protocol, kProtocolVersion);
         if (!token.empty())
           req.set(beast::http::field::authorization, "Bearer " + token);

@@ -84,8 +84,8 @@ Forecast QualityForecaster::on_sample(std::optional<Clock::duration> rtt, Qualit
   return last_;
 }
 
-// The feature list, in order; clients/js/src/forecast.js and scripts/forecast/common.mjs (through it) mirror it
-// exactly (docs/prediction.md, "Features").
+// The feature list, in order; clients/js/src/forecast.js and scripts/forecast/common.mjs (through
+// it) mirror it exactly (docs/prediction.md, "Features").
 void QualityForecaster::compute_features(Quality level) {
   const auto mean_rtt = [&](std::size_t k) {
     double sum = 0;

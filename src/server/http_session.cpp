@@ -1,5 +1,4 @@
 #include "server/http_session.hpp"
-#include "server/jwt_authenticator.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -18,6 +17,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/json_text.hpp"
 #include "server/hub_call.hpp"
+#include "server/jwt_authenticator.hpp"
 #include "server/pages.hpp"
 #include "server/poll_waiter.hpp"
 #include "server/subprotocol.hpp"
@@ -440,9 +440,9 @@ void HttpSession::answer_metrics_json(bool lists) {
     for (const auto& h : live) {
       auto d = health_json(h);
       // CONTRACT §10: what the server estimates it can send that client.
-      d["bandwidth"] = json::object{
-          {"bytesPerSecond", static_cast<std::uint64_t>(h.bandwidth_bytes_per_second)},
-          {"throttled", h.bandwidth_throttled}};
+      d["bandwidth"] =
+          json::object{{"bytesPerSecond", static_cast<std::uint64_t>(h.bandwidth_bytes_per_second)},
+                       {"throttled", h.bandwidth_throttled}};
       details.push_back(std::move(d));
     }
     o["connectionDetails"] = std::move(details);

@@ -113,7 +113,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::vector<PollChannelState> poll_channels_;
   std::size_t poll_subscribing_ = 0;  // subscribes not completed yet
   bool poll_answer_now_ = false;
-  bool poll_limited_ = false;  // a subscribe hit --max-channels
+  bool poll_limited_ = false;     // a subscribe hit --max-channels
   std::string poll_unavailable_;  // why, when a subscribe failed
   std::chrono::milliseconds poll_timeout_{0};
   std::optional<net::steady_timer> poll_timer_;

@@ -22,8 +22,7 @@ class JwtAuthenticator final : public Authenticator {
  public:
   explicit JwtAuthenticator(const auth::JwtVerifier& verifier) : verifier_(verifier) {}
 
-  Result authenticate(const std::optional<std::string>& token,
-                      std::int64_t now_ms) const override {
+  Result authenticate(const std::optional<std::string>& token, std::int64_t now_ms) const override {
     auto v = verifier_.verify(token.value_or(std::string()), now_ms);
     if (!v)
       return {std::nullopt,

@@ -8,8 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <mutex>

@@ -24,8 +24,8 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
-#include "server/policy.hpp"
 #include "server/metrics_history_sampler.hpp"
+#include "server/policy.hpp"
 #include "server/session_registry.hpp"
 #include "server/tls_context.hpp"
 

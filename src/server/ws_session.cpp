@@ -491,32 +491,31 @@ void WsSession::handle(protocol::Subscribe& m) {
     epoch = *m.epoch;
   auto self = shared_from_this();
   const HubCall call(this);
-  state_->hub->async_subscribe(m.channel, std::static_pointer_cast<hub::Subscriber>(self), m.since,
-                               epoch, [self, channel = m.channel](hub::SubscribeResult r) mutable {
-                                 if (r.status != hub::HubStatus::ok)
-                                   return self->hub_failed(std::move(r.error));
-                                 if (r.limited)  // CONTRACT §8: --max-channels
-                                   return self->hub_refused(errc::limit,
-                                                            std::string(kChannelLimitMessage));
-                                 self->on_hub_strand([self, channel] {
-                                   if (self->finished_)
-                                     return self->state_->hub->async_unsubscribe(channel,
-                                                                                 self.get(), {});
-                                   if (self->subscriptions_.insert(channel).second)
-                                     self->state_->sessions.subscribed(self->session_id_, channel);
-                                 });
-                                 protocol::Subscribed s;
-                                 s.channel = std::move(channel);
-                                 s.seq = r.last_seq;
-                                 s.epoch = std::move(r.epoch);
-                                 s.recovered = r.recovered;
-                                 std::vector<hub::Frame> frames;
-                                 frames.reserve(1 + r.replay.size());
-                                 frames.push_back(hub::make_frame(protocol::to_json(s)));
-                                 for (auto& f : r.replay)
-                                   frames.push_back(std::move(f));
-                                 self->hub_reply(std::move(frames));
-                               });
+  state_->hub->async_subscribe(
+      m.channel, std::static_pointer_cast<hub::Subscriber>(self), m.since, epoch,
+      [self, channel = m.channel](hub::SubscribeResult r) mutable {
+        if (r.status != hub::HubStatus::ok)
+          return self->hub_failed(std::move(r.error));
+        if (r.limited)  // CONTRACT §8: --max-channels
+          return self->hub_refused(errc::limit, std::string(kChannelLimitMessage));
+        self->on_hub_strand([self, channel] {
+          if (self->finished_)
+            return self->state_->hub->async_unsubscribe(channel, self.get(), {});
+          if (self->subscriptions_.insert(channel).second)
+            self->state_->sessions.subscribed(self->session_id_, channel);
+        });
+        protocol::Subscribed s;
+        s.channel = std::move(channel);
+        s.seq = r.last_seq;
+        s.epoch = std::move(r.epoch);
+        s.recovered = r.recovered;
+        std::vector<hub::Frame> frames;
+        frames.reserve(1 + r.replay.size());
+        frames.push_back(hub::make_frame(protocol::to_json(s)));
+        for (auto& f : r.replay)
+          frames.push_back(std::move(f));
+        self->hub_reply(std::move(frames));
+      });
 }
 
 void WsSession::handle(protocol::Unsubscribe& m) {

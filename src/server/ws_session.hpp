@@ -137,7 +137,7 @@ class WsSession final : public hub::Subscriber,
   void queue_data(const hub::Frame& frame);
   // Hub completions (inline on the strand, or any thread): answer frames, in order.
   void hub_reply(std::vector<hub::Frame> frames);
-  void hub_failed(std::string why);  // {"type":"error","code":"unavailable"}
+  void hub_failed(std::string why);              // {"type":"error","code":"unavailable"}
   void hub_refused(errc code, std::string why);  // an error frame, in order with hub replies
   template <class F>
   void on_hub_strand(F&& f);  // runs f on the strand: now if inline, else posted
@@ -189,8 +189,8 @@ class WsSession final : public hub::Subscriber,
   std::uint64_t generation_ = 0;
   std::set<std::string, std::less<>> subscriptions_;
   std::optional<std::string> requested_session_;
-  std::optional<std::string> resume_token_;        // ?resume=, until attach(); never logged
-  Credential credential_;                          // what the upgrade proved (policy.hpp)
+  std::optional<std::string> resume_token_;         // ?resume=, until attach(); never logged
+  Credential credential_;                           // what the upgrade proved (policy.hpp)
   std::optional<auth::Claims> claims_;              // JWT servers only
   std::unique_ptr<net::steady_timer> token_timer_;  // JWT servers only: 4003 on expiry
   std::vector<std::shared_ptr<WsSession>> wakes_;   // subscribers to drain after the batch

@@ -28,8 +28,7 @@ void check(bool ok) {
 }
 
 // Feeds input until need_more or failure; returns bytes consumed.
-std::size_t feed(FrameReader& r, char* input, std::size_t size, std::size_t limit,
-                 bool& failed) {
+std::size_t feed(FrameReader& r, char* input, std::size_t size, std::size_t limit, bool& failed) {
   std::size_t off = 0;
   while (!failed) {
     const WsEvent ev = r.next(std::span<char>(input + off, size - off));

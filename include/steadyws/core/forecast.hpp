@@ -9,8 +9,8 @@
 // samples, consecutive misses, recent reconnects, the current level, the horizon in samples),
 // trained offline by scripts/forecast/train.mjs on traces recorded through `steadyws proxy`
 // (docs/prediction.md). Its coefficients are generated into src/core/forecast_model.inc and
-// clients/js/src/forecast-model.js from scripts/forecast/model.json; clients/js/src/forecast.js computes the same
-// features in the browser.
+// clients/js/src/forecast-model.js from scripts/forecast/model.json; clients/js/src/forecast.js
+// computes the same features in the browser.
 //
 // Features count samples, not milliseconds, because the level does (a 50-sample window with
 // a 3-sample hold): the horizon is turned into samples with the heartbeat interval

@@ -85,7 +85,8 @@ TEST(ClientProxy, BlackholeDetectedWithinIntervalPlusTimeoutThenReconnects) {
   o.heartbeat_timeout = 1000ms;
   // One unanswered ping is death: the bound under test is interval + timeout (with 2 allowed
   // it would be interval + 2 * timeout, with the default of 3, interval + 3 * timeout: a miss
-  // is re-probed at once, then every timeout; docs/client.md). 1 s, not less, so the slack below stays under one more interval.
+  // is re-probed at once, then every timeout; docs/client.md). 1 s, not less, so the slack below
+  // stays under one more interval.
   o.max_missed_heartbeats = 1;
   o.connect_timeout = 1000ms;
   rec.attach(o);

@@ -192,8 +192,8 @@ TEST(ForecastEval, ModelBeatsBothBaselinesOnTheEvaluationTraces) {
   EXPECT_GE(m.median_lead_ms, 10000) << describe("model", m);
 }
 
-// The features and the model in C++ and in clients/js/src/forecast.js agree: train.mjs runs this fixed
-// sequence through the JS predictor and writes the feature sum and the risk it got into
+// The features and the model in C++ and in clients/js/src/forecast.js agree: train.mjs runs this
+// fixed sequence through the JS predictor and writes the feature sum and the risk it got into
 // forecast_model.inc (kForecastParitySum, kForecastParityLogit); the C++ one must match.
 TEST(ForecastEval, FixedSequenceMatchesTheJsPredictor) {
   QualityForecaster f({Duration{30000}, Duration{500}});
