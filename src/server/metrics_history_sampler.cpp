@@ -77,7 +77,15 @@ void MetricsHistorySampler::tick() {
   if (stopped_)
     return;
   const auto now = Clock::now();
-  state_->history.record(now, take_sample(*state_));
+  auto s = take_sample(*state_);
+  // Stamped with the wall time of its slot's start, not of the wakeup: a timer that fires
+  // late in one slot and on time in the next would otherwise give two samples a few ms
+  // apart, and a chart an uneven axis. Consecutive samples are then one interval apart.
+  const auto slot_start = state_->history.next_due(now) - state_->history.interval();
+  s.time_ms =
+      to_unix_ms(std::chrono::system_clock::now() -
+                 std::chrono::duration_cast<std::chrono::system_clock::duration>(now - slot_start));
+  state_->history.record(now, s);
   arm();
 }
 
