@@ -353,10 +353,11 @@ TEST(ServeSecurity, SubscriptionsPerConnectionStopAtTheLimit) {
 }
 
 TEST(ServeSecurity, DistinctChannelNamesStopAtMaxChannelsAndMemoryStaysBounded) {
-  // 100,000 distinct names from one client against --max-channels 1000 (the measurement in
-  // docs/security.md runs 1,000,000). Publishes create channels without subscriptions, so
+  // 30,000 distinct names from one client against --max-channels 1000, 30 times the cap
+  // (the measurement in docs/security.md runs 1,000,000; 100,000 here took minutes under
+  // ASan on 2 cores). Publishes create channels without subscriptions, so
   // only --max-channels stops them.
-  constexpr int kNames = 100000;
+  constexpr int kNames = 30000;
   constexpr int kMax = 1000;
   ServerProcess server({"--max-channels", std::to_string(kMax), "--rate-limit", "0"});
   auto c = WsClient::connect(server.port());
@@ -395,8 +396,8 @@ TEST(ServeSecurity, DistinctChannelNamesStopAtMaxChannelsAndMemoryStaysBounded) 
   EXPECT_EQ(limits, kNames - (kMax - 1));
   EXPECT_TRUE(c->alive());
   const std::size_t after = rss_kib(server.pid());
-  // Loose: a channel with one message costs about 0.9 KiB; 100,000 unbounded would be ~90 MiB.
-  EXPECT_LT(after, before + 64 * 1024) << "RSS grew from " << before << " KiB to " << after;
+  // Loose: a channel with one message costs about 0.9 KiB; 30,000 unbounded would be ~27 MiB.
+  EXPECT_LT(after, before + 16 * 1024) << "RSS grew from " << before << " KiB to " << after;
   const auto r = http_post(server.port(), "/api/publish", R"({"channel":"one.more","data":1})");
   EXPECT_TRUE(is_error(r, 429, "limit"));
   EXPECT_EQ(http_post(server.port(), "/api/publish", R"({"channel":"n.0","data":1})").status, 200u)
