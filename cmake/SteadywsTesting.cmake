@@ -10,6 +10,8 @@ function(steadyws_add_test)
                                           steadyws_warnings steadyws_sanitizers)
   target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR}/src)
   target_compile_features(${T_NAME} PRIVATE cxx_std_20)
+  # Line tables only: file:line in gdb and sanitizer stacks at half the build time of -g.
+  target_compile_options(${T_NAME} PRIVATE -g1)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()

@@ -14,53 +14,42 @@
 //
 // Thread-safety: each object is used by one test thread; WsClient's own I/O thread only
 // touches the stream, and hands frames over under a mutex.
+//
+// The Beast code (WsClient's I/O, http_request) is compiled once, in ws_test_client.cpp:
+// inline here, it made every test file that includes this take half a minute to build.
 #pragma once
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
 
 namespace steadyws::test {
 
-namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace json = boost::json;
-using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
 // Generous: a failing wait costs this much, a passing one only as long as the event takes.
@@ -156,43 +145,15 @@ class WsClient {
  public:
   // Connects and upgrades; throws std::runtime_error when refused or unreachable. With
   // expect_welcome, also takes the first frame and throws unless it is a `welcome`.
-  static std::unique_ptr<WsClient> connect(std::uint16_t port, WsOptions opts = {}) {
-    std::unique_ptr<WsClient> c(new WsClient(std::move(opts)));
-    const HandshakeResult r = c->do_connect(port);
-    if (!r.upgraded)
-      throw std::runtime_error("WsClient: upgrade of " + c->opts_.target + " refused: status " +
-                               std::to_string(r.status) + " " + r.error + " " + r.body);
-    if (c->opts_.read_loop)
-      c->start_reading();
-    if (c->opts_.expect_welcome && c->opts_.read_loop) {
-      Frame f = c->next(c->opts_.deadline);
-      if (f.type() != "welcome")
-        throw std::runtime_error("WsClient: first frame is not welcome: " + f.describe());
-      c->welcome_ = f.json();
-    }
-    return c;
-  }
+  static std::unique_ptr<WsClient> connect(std::uint16_t port, WsOptions opts = {});
 
   // Tries an upgrade and reports how it went; the connection is closed again.
-  static HandshakeResult try_connect(std::uint16_t port, WsOptions opts = {}) {
-    opts.read_loop = false;
-    WsClient c(std::move(opts));
-    return c.do_connect(port);
-  }
+  static HandshakeResult try_connect(std::uint16_t port, WsOptions opts = {});
 
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
 
-  ~WsClient() {
-    net::post(ioc_, [this] {
-      boost::system::error_code ec;
-      beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
-      beast::get_lowest_layer(ws_).close();
-    });
-    work_.reset();
-    if (thread_.joinable())
-      thread_.join();
-  }
+  ~WsClient();
 
   const json::object& welcome() const { return welcome_; }
   std::string session_id() const { return str_at(welcome_, "sessionId"); }
@@ -317,198 +278,35 @@ class WsClient {
 
   // Starts the background read loop of a client made with read_loop = false, or resumes
   // one stopped by pause_reading().
-  void start_reading() {
-    net::post(ioc_, [this] {
-      pause_ = false;
-      if (!reading_) {
-        reading_ = true;
-        do_read();
-      }
-    });
-  }
+  void start_reading();
 
   // Stops reading after the read in flight (which may still take one more frame): from
   // then on the server's frames pile up in the socket, as with a consumer that stalled.
-  void pause_reading() {
-    std::promise<void> done;
-    net::post(ioc_, [this, &done] {
-      pause_ = true;
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
+  void pause_reading();
 
   // Starts the close handshake with `code` (the read loop then reports the server's close).
-  void close(std::uint16_t code = 1000) {
-    net::post(ioc_, [this, code] {
-      ws_.async_close(websocket::close_reason(code), [](boost::system::error_code) {});
-    });
-  }
+  void close(std::uint16_t code = 1000);
 
   // Drops the TCP connection without a close frame.
-  void drop() {
-    std::promise<void> done;
-    net::post(ioc_, [this, &done] {
-      boost::system::error_code ec;
-      beast::get_lowest_layer(ws_).socket().close(ec);
-      done.set_value();
-    });
-    done.get_future().wait_for(kDeadline);
-  }
+  void drop();
 
  private:
   enum class WriteKind { text, binary, raw };
-  struct Write {
-    std::string payload;
-    WriteKind kind;
-    std::shared_ptr<std::promise<bool>> done;  // null for fire-and-forget
-  };
+  struct Io;  // the io_context, its thread and the Beast stream (ws_test_client.cpp)
 
-  explicit WsClient(WsOptions opts)
-      : opts_(std::move(opts)), ws_(ioc_), work_(net::make_work_guard(ioc_)) {
-    thread_ = std::thread([this] {
-      try {
-        ioc_.run();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "WsClient: I/O thread threw: %s\n", e.what());
-      }
-    });
-  }
-
-  HandshakeResult do_connect(std::uint16_t port) {
-    auto done = std::make_shared<std::promise<HandshakeResult>>();
-    auto fut = done->get_future();
-    net::post(ioc_, [this, port, done] {
-      auto& stream = beast::get_lowest_layer(ws_);
-      boost::system::error_code open_ec;
-      stream.socket().open(tcp::v4(), open_ec);
-      if (opts_.receive_buffer_bytes > 0)
-        stream.socket().set_option(
-            net::socket_base::receive_buffer_size(opts_.receive_buffer_bytes), open_ec);
-      stream.expires_after(opts_.deadline);
-      const tcp::endpoint ep(net::ip::make_address_v4("127.0.0.1"), port);
-      stream.async_connect(ep, [this, done, port](boost::system::error_code ec) {
-        if (ec) {
-          done->set_value({false, 0, {}, "connect: " + ec.message()});
-          return;
-        }
-        local_port_ = beast::get_lowest_layer(ws_).socket().local_endpoint(ec).port();
-        // Without it a big frame's tail waits for a delayed ACK (40 ms per message).
-        beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
-        ws_.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
-          for (const auto& [k, v] : opts_.headers)
-            req.set(k, v);
-        }));
-        ws_.auto_fragment(false);
-        ws_.read_message_max(0);  // the server's limit is under test, not ours
-        ws_.async_handshake(response_, "127.0.0.1:" + std::to_string(port), opts_.target,
-                            [this, done](boost::system::error_code hs_ec) {
-                              beast::get_lowest_layer(ws_).expires_never();
-                              HandshakeResult r;
-                              r.status = response_.result_int();
-                              r.body = response_.body();
-                              if (hs_ec) {
-                                r.error = "handshake: " + hs_ec.message();
-                              } else {
-                                r.upgraded = true;
-                              }
-                              done->set_value(std::move(r));
-                            });
-      });
-    });
-    if (fut.wait_for(opts_.deadline + 2s) != std::future_status::ready)
-      return {false, 0, {}, "connect: no answer before the deadline"};
-    return fut.get();
-  }
-
-  void do_read() {
-    ws_.async_read(buffer_, [this](boost::system::error_code ec, std::size_t) {
-      Frame f;
-      if (!ec) {
-        f.kind = ws_.got_text() ? Frame::Kind::text : Frame::Kind::binary;
-        f.data = beast::buffers_to_string(buffer_.data());
-        buffer_.consume(buffer_.size());
-        push(std::move(f));
-        if (pause_)
-          reading_ = false;
-        else
-          do_read();
-        return;
-      }
-      if (ec == websocket::error::closed) {
-        f.kind = Frame::Kind::close;
-        f.close_code = static_cast<std::uint16_t>(ws_.reason().code);
-        f.close_reason = std::string(ws_.reason().reason.c_str());
-      } else {
-        f.kind = Frame::Kind::dropped;
-        f.error = ec.message();
-      }
-      std::lock_guard lock(mu_);
-      terminal_ = std::move(f);
-      cv_.notify_all();
-    });
-  }
-
+  explicit WsClient(WsOptions opts);
+  HandshakeResult do_connect(std::uint16_t port);
+  void do_read();
+  void do_write();
   // Puts frames back at the front of the queue, in their order.
-  void requeue_front(std::vector<Frame> frames) {
-    std::lock_guard lock(mu_);
-    for (auto it = frames.rbegin(); it != frames.rend(); ++it)
-      frames_.push_front(std::move(*it));
-  }
-
-  void push(Frame f) {
-    std::lock_guard lock(mu_);
-    frames_.push_back(std::move(f));
-    cv_.notify_all();
-  }
-
-  bool enqueue(std::string payload, WriteKind kind, std::chrono::milliseconds d) {
-    auto done = std::make_shared<std::promise<bool>>();
-    auto fut = done->get_future();
-    net::post(ioc_, [this, w = Write{std::move(payload), kind, done}]() mutable {
-      writes_.push_back(std::move(w));
-      if (writes_.size() == 1)
-        do_write();
-    });
-    return fut.wait_for(d) == std::future_status::ready && fut.get();
-  }
-
-  void enqueue_async(std::string payload, WriteKind kind) {
-    net::post(ioc_, [this, w = Write{std::move(payload), kind, nullptr}]() mutable {
-      writes_.push_back(std::move(w));
-      if (writes_.size() == 1)
-        do_write();
-    });
-  }
-
-  void do_write() {
-    Write& w = writes_.front();
-    auto on_write = [this](boost::system::error_code ec, std::size_t) {
-      if (writes_.front().done)
-        writes_.front().done->set_value(!ec);
-      writes_.pop_front();
-      if (!writes_.empty())
-        do_write();
-    };
-    if (w.kind == WriteKind::raw) {
-      net::async_write(beast::get_lowest_layer(ws_).socket(), net::buffer(w.payload), on_write);
-      return;
-    }
-    ws_.text(w.kind == WriteKind::text);
-    ws_.async_write(net::buffer(w.payload), on_write);
-  }
+  void requeue_front(std::vector<Frame> frames);
+  void push(Frame f);
+  bool enqueue(std::string payload, WriteKind kind, std::chrono::milliseconds d);
+  void enqueue_async(std::string payload, WriteKind kind);
 
   WsOptions opts_;
-  net::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
-  std::thread thread_;
-  websocket::response_type response_;
-  beast::flat_buffer buffer_;
-  std::deque<Write> writes_;  // I/O thread only; front is in flight
-  bool reading_ = false;      // I/O thread only: a read is in flight
-  bool pause_ = false;        // I/O thread only: do not re-arm the read
-  std::uint16_t local_port_ = 0;
+  std::unique_ptr<Io> io_;
+  std::uint16_t local_port_ = 0;  // set on the I/O thread before connect() returns
   json::object welcome_;
   std::int64_t ping_counter_ = 0;
 
@@ -543,61 +341,10 @@ struct HttpResponse {
 };
 
 // One request on a fresh connection, bounded by `d`.
-inline HttpResponse http_request(
-    std::uint16_t port, http::verb method, const std::string& target, const std::string& body = {},
-    const std::vector<std::pair<std::string, std::string>>& headers = {},
-    std::chrono::milliseconds d = kDeadline) {
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  HttpResponse out;
-  boost::system::error_code ec;
-  stream.expires_after(d);
-  stream.async_connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), port),
-                       [&](boost::system::error_code e) { ec = e; });
-  ioc.run();
-  if (ec) {
-    out.error = "connect: " + ec.message();
-    return out;
-  }
-  http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  for (const auto& [k, v] : headers)
-    req.set(k, v);
-  if (!body.empty() || method == http::verb::post) {
-    req.body() = body;
-    if (req.find(http::field::content_type) == req.end())
-      req.set(http::field::content_type, "application/json");
-  }
-  req.prepare_payload();
-  ioc.restart();
-  http::async_write(stream, req, [&](boost::system::error_code e, std::size_t) { ec = e; });
-  ioc.run();
-  // A server may answer (413, 401) and close before reading all of a big body: the write
-  // then fails, but its answer may be waiting, so read it anyway.
-  const boost::system::error_code write_ec = ec;
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 << 20);
-  ioc.restart();
-  http::async_read(stream, buf, parser, [&](boost::system::error_code e, std::size_t) { ec = e; });
-  ioc.run();
-  if (ec) {
-    out.error = (write_ec ? "write: " + write_ec.message() + ", " : std::string()) +
-                "read: " + ec.message();
-    return out;
-  }
-  auto& res = parser.get();
-  out.status = res.result_int();
-  out.body = res.body();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& ch : name)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    out.headers[name] = std::string(f.value());
-  }
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  return out;
-}
+HttpResponse http_request(std::uint16_t port, http::verb method, const std::string& target,
+                          const std::string& body = {},
+                          const std::vector<std::pair<std::string, std::string>>& headers = {},
+                          std::chrono::milliseconds d = kDeadline);
 
 inline HttpResponse http_get(std::uint16_t port, const std::string& target,
                              const std::vector<std::pair<std::string, std::string>>& headers = {},

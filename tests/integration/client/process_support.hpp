@@ -25,20 +25,14 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "support/server_process.hpp"
 #include "support/wait_until.hpp"
+#include "support/ws_test_client.hpp"
 #include "tools/spawn.hpp"
 
 namespace steadyws::test {
@@ -49,45 +43,16 @@ struct HttpAnswer {
 };
 
 // One blocking HTTP/1.1 request to 127.0.0.1:port, bounded by `deadline` (connect, write and
-// read together). Throws on an I/O error or the deadline.
+// read together). Throws on an I/O error or the deadline. (support/ws_test_client's
+// http_request, with the throw these suites want.)
 inline HttpAnswer http_call(std::uint16_t port, boost::beast::http::verb method,
                             const std::string& target, const std::string& body = "",
                             std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
-  namespace net = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::content_type, "application/json");
-  req.body() = body;
-  req.prepare_payload();
-  http::response<http::string_body> res;
-  beast::flat_buffer buf;
-  boost::system::error_code result;
-  stream.expires_after(deadline);
-  stream.async_connect(
-      net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-      [&](boost::system::error_code ec) {
-        if (ec) {
-          result = ec;
-          return;
-        }
-        http::async_write(stream, req, [&](boost::system::error_code wec, std::size_t) {
-          if (wec) {
-            result = wec;
-            return;
-          }
-          http::async_read(stream, buf, res,
-                           [&](boost::system::error_code rec, std::size_t) { result = rec; });
-        });
-      });
-  ioc.run();
-  if (result)
+  const HttpResponse r = http_request(port, method, target, body, {}, deadline);
+  if (r.status == 0)
     throw std::runtime_error("HTTP " + target + " on port " + std::to_string(port) + ": " +
-                             result.message());
-  return {res.result_int(), res.body()};
+                             r.error);
+  return {r.status, r.body};
 }
 
 // POST /api/publish {"channel","data":{"n":n},"id"} on a server; returns the ack's seq.
