@@ -397,7 +397,12 @@ TEST(ServeSecurity, DistinctChannelNamesStopAtMaxChannelsAndMemoryStaysBounded) 
   EXPECT_TRUE(c->alive());
   const std::size_t after = rss_kib(server.pid());
   // Loose: a channel with one message costs about 0.9 KiB; 30,000 unbounded would be ~27 MiB.
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine (tens of MiB here): RSS says nothing under it.
+  std::printf("[ note ] RSS bound not checked under AddressSanitizer\n");
+#else
   EXPECT_LT(after, before + 16 * 1024) << "RSS grew from " << before << " KiB to " << after;
+#endif
   const auto r = http_post(server.port(), "/api/publish", R"({"channel":"one.more","data":1})");
   EXPECT_TRUE(is_error(r, 429, "limit"));
   EXPECT_EQ(http_post(server.port(), "/api/publish", R"({"channel":"n.0","data":1})").status, 200u)
