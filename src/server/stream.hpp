@@ -1,6 +1,6 @@
 // The byte streams under the server's sessions: plain TCP, or TLS over it (CONTRACT §6),
 // chosen per listener at run time so the sessions stay plain classes, not templates
-// (docs/decisions/0003-tls-stream.md).
+// (docs/decisions/0005-tls-stream.md).
 //
 // HttpStream is what HttpSession reads requests from: a beast::tcp_stream (for its
 // per-operation deadlines), or Asio's ssl::stream over one. WsStream is what a WebSocket
