@@ -8,7 +8,8 @@
 
 #include "steadyws/core/outbound_queue.hpp"
 #include "steadyws/core/quality_monitor.hpp"
-#include "steadyws/core/rate_limiter.hpp"
+
+#include "core/rate_limiter.hpp"
 
 namespace {
 

@@ -9,8 +9,7 @@
 #include <benchmark/benchmark.h>
 #include <boost/json.hpp>
 
-#include "steadyws/core/health.hpp"
-
+#include "core/health.hpp"
 #include "hub/hub.hpp"
 
 namespace {

@@ -15,8 +15,8 @@
 // resend safe), and falls back to HTTP long polling when the WebSocket will not hold.
 // Every decision is made by the sans-I/O core (steadyws/core/*); this class is the I/O shell.
 //
-// What it is not: a TLS client (ws:// only for now), or a general WebSocket library: it speaks
-// the steadyws protocol (CONTRACT §2, §3).
+// What it is not: a general WebSocket library: it speaks the steadyws protocol (CONTRACT §2,
+// §3), over ws:// or wss:// (CONTRACT §6, docs/client.md).
 //
 // Threading: the Client owns one thread running its own io_context. Every public method may
 // be called from any thread (including from a callback): commands are posted to that thread
@@ -80,8 +80,8 @@ class Client {
   void unsubscribe(std::string channel);
 
   // ---- getters: a snapshot, safe from any thread ----
-  bool is_connected() const;     // state() == connected (the WebSocket is up)
-  bool is_reconnecting() const;  // state() == reconnecting
+  bool is_connected() const;     // connection_status() == connected (the WebSocket is up)
+  bool is_reconnecting() const;  // connection_status() == reconnecting
   State connection_status() const;
   double connection_reliability() const;  // 0-100, QualityMetrics::reliability
   QualityMetrics quality_metrics() const;

@@ -33,9 +33,7 @@
 
 #include "steadyws/core/backoff.hpp"
 #include "steadyws/core/forecast.hpp"
-#include "steadyws/core/heartbeat_tracker.hpp"
 #include "steadyws/core/outbound_queue.hpp"
-#include "steadyws/core/poll_schedule.hpp"
 #include "steadyws/core/quality_monitor.hpp"
 
 #include "auth/jwt.hpp"
@@ -44,6 +42,8 @@
 #include "client/tls.hpp"
 #include "client/url.hpp"
 #include "client/wire.hpp"
+#include "core/heartbeat_tracker.hpp"
+#include "core/poll_schedule.hpp"
 #include "protocol/codec.hpp"
 
 namespace steadyws {

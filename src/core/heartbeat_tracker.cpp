@@ -1,4 +1,4 @@
-#include "steadyws/core/heartbeat_tracker.hpp"
+#include "core/heartbeat_tracker.hpp"
 
 #include <algorithm>
 

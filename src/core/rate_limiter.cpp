@@ -1,4 +1,4 @@
-#include "steadyws/core/rate_limiter.hpp"
+#include "core/rate_limiter.hpp"
 
 #include <algorithm>
 

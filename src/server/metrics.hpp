@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "steadyws/core/health.hpp"
 #include "steadyws/core/time.hpp"
 
+#include "core/health.hpp"
 #include "hub/hub.hpp"
 
 namespace steadyws::server {

@@ -46,11 +46,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "steadyws/core/health.hpp"
-#include "steadyws/core/heartbeat_tracker.hpp"
-#include "steadyws/core/rate_limiter.hpp"
-
 #include "auth/jwt.hpp"
+#include "core/health.hpp"
+#include "core/heartbeat_tracker.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/send_bandwidth_estimator.hpp"
 #include "hub/hub.hpp"
 #include "protocol/messages.hpp"

@@ -1,4 +1,4 @@
-#include "steadyws/core/health.hpp"
+#include "core/health.hpp"
 
 #include <chrono>
 #include <vector>

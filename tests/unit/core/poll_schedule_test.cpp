@@ -1,4 +1,4 @@
-#include "steadyws/core/poll_schedule.hpp"
+#include "core/poll_schedule.hpp"
 
 #include <chrono>
 #include <cstdint>
