@@ -721,7 +721,7 @@ export class SteadyClient {
     this.criticalSince = null;
     // heartbeats
     this.hbTimer = null;
-    this.nextPingAt = 0;
+    this.pingBase = 0; // the last ping sent (or the welcome): the next is due a period after it
     this.outstanding = new Map(); // token → {sentAt, resolve, reject}
     this.lastActivity = 0;
     this.missedInARow = 0;
@@ -868,7 +868,6 @@ export class SteadyClient {
 
   verifyPing() {
     this.sendPing(null, null);
-    this.nextPingAt = this.timers.now() + this.opts.heartbeatInterval;
     this.armHeartbeat();
   }
 
@@ -1404,12 +1403,29 @@ export class SteadyClient {
 
   // ---- heartbeats ----
 
+  // Heartbeats follow the C++ HeartbeatTracker (include/steadyws/core/heartbeat_tracker.hpp):
+  //   1. the first ping is due an interval after the welcome; after that, a period after the
+  //      last ping sent: the interval while no miss is counted, min(interval, timeout) once
+  //      one is (a counted miss is re-probed at once, then every timeout); any inbound frame
+  //      restores the interval;
+  //   2. a ping sent at s is missed at s + timeout exactly (a pong then is late: no sample);
+  //   3. a miss counts towards death only when nothing at all arrived since its ping;
+  //   4. maxMissedHeartbeats such misses in a row close the link and reconnect.
+  // So a peer that falls silent is declared dead within interval + timeout + (maxMissed - 1) ×
+  // min(interval, timeout) of its last frame: interval + 3 × timeout = 60 s at the defaults
+  // (30 s / 10 s / 3), not 100 s; and one lost pong costs one extra ping, never a reconnect.
   startHeartbeat(now) {
     this.stopHeartbeat();
     this.missedInARow = 0;
     this.lastActivity = now;
-    this.nextPingAt = this.opts.pingOnConnect ? now : now + this.opts.heartbeatInterval;
+    this.pingBase = this.opts.pingOnConnect ? now - this.opts.heartbeatInterval : now;
     this.armHeartbeat();
+  }
+
+  // When the next regular ping is due (rule 1).
+  pingDueAt() {
+    const { heartbeatInterval: i, heartbeatTimeout: t } = this.opts;
+    return this.pingBase + (this.missedInARow > 0 ? Math.min(i, t) : i);
   }
 
   stopHeartbeat() {
@@ -1421,7 +1437,7 @@ export class SteadyClient {
 
   armHeartbeat() {
     if (this.hbTimer !== null) this.timers.clearTimeout(this.hbTimer);
-    let at = this.nextPingAt;
+    let at = this.pingDueAt();
     for (const p of this.outstanding.values()) at = Math.min(at, p.sentAt + this.opts.heartbeatTimeout);
     const delay = Math.max(0, at - this.timers.now());
     const dueWall = this.wall() + delay;
@@ -1469,10 +1485,9 @@ export class SteadyClient {
       );
       return;
     }
-    if (now >= this.nextPingAt) {
-      this.sendPing(null, null);
-      this.nextPingAt = now + this.opts.heartbeatInterval;
-    }
+    // A miss counted just now makes the re-probe due at its own deadline: it goes out in this
+    // same timer run, at once.
+    if (now >= this.pingDueAt()) this.sendPing(null, null);
     this.armHeartbeat();
   }
 
@@ -1482,6 +1497,7 @@ export class SteadyClient {
     // millisecond still match their own pongs. CONTRACT §2: the server echoes it unchanged.
     const token = Math.max(Math.floor(Date.now()), this.lastToken + 1);
     this.lastToken = token;
+    this.pingBase = now; // every ping, ours or ping()'s, re-bases the schedule (C++ on_ping_sent)
     this.outstanding.set(token, { sentAt: now, resolve, reject });
     this.stats.pingsSent += 1;
     this.send({ type: 'ping', timestamp: token });
@@ -1492,6 +1508,15 @@ export class SteadyClient {
     const p = this.outstanding.get(token);
     if (!p) return; // late (already counted as missed) or unknown
     this.outstanding.delete(token);
+    if (now >= p.sentAt + this.opts.heartbeatTimeout) {
+      // At or after its deadline, before the timer saw it: missed, as the timer would have
+      // counted it (rule 2), but the pong itself proved liveness (onFrame), so not fatal.
+      this.stats.pingsMissed += 1;
+      this.quality.recordMissed();
+      if (p.reject) p.reject(new Error('pong timeout'));
+      this.afterQualitySample(now);
+      return;
+    }
     const rtt = Math.max(0, now - p.sentAt);
     this.stats.pongsReceived += 1;
     this.lastRtt = rtt;
