@@ -210,6 +210,49 @@ test('several URLs: a failed attempt moves to the next; a connection stays where
   assert.deepEqual(more.client.urls, ['ws://a.test/ws', 'ws://b.test/ws']);
 });
 
+// ---- subprotocol (CONTRACT §10) --------------------------------------------------------------
+
+test('every attempt offers the subprotocol steadyws.v1; selected or not, the connection works', async () => {
+  for (const selected of ['steadyws.v1', '']) {
+    const { clock, ws, client, of } = setup({ channels: ['news'] });
+    client.connect();
+    assert.deepEqual(ws.last().protocols, ['steadyws.v1']);
+    assert.equal(client.protocol, null, 'nothing selected before a welcome');
+    ws.last().protocol = selected; // the 101's Sec-WebSocket-Protocol, or none (an older server)
+    ws.last().welcome('s1');
+    assert.equal(client.state, 'connected');
+    assert.equal(client.protocol, selected);
+    assert.deepEqual(ws.last().sentOfType('subscribe').map((f) => f.channel), ['news']);
+    ws.last().deliver({ type: 'subscribed', channel: 'news', seq: 0, epoch: 'e1' });
+    ws.last().deliver(msg('news', 1, 'a'));
+    assert.deepEqual(of('message').map((m) => m.seq), [1]);
+    const { id } = client.publish('news', 'x');
+    assert.equal(ws.last().sentOfType('publish')[0].id, id);
+    ws.last().drop(1006);
+    await clock.advance(1000);
+    assert.equal(ws.sockets.length, 2);
+    assert.deepEqual(ws.last().protocols, ['steadyws.v1'], 'the reconnect offers it too');
+    client.close();
+  }
+});
+
+test('a WebSocket implementation that takes only a URL still works (the offer is an extra argument)', async () => {
+  const fake = makeFakeWebSocket();
+  class UrlOnly extends fake.FakeWebSocket {
+    constructor(url) {
+      super(url);
+    }
+  }
+  const { ws, client } = setup({ WebSocket: UrlOnly });
+  void ws;
+  client.connect();
+  assert.equal(fake.last().protocols, undefined);
+  fake.last().welcome('s1');
+  assert.equal(client.state, 'connected');
+  assert.equal(client.protocol, '');
+  client.close();
+});
+
 // ---- resume token --------------------------------------------------------------------------
 
 test('the resume token from welcome goes with ?session= on the next connect and poll', async () => {

@@ -20,7 +20,8 @@
 //   - when the WebSocket still fails after maxReconnectAttempts, HTTP long polling
 //     (/api/poll, POST /api/publish) takes over at once, and the WebSocket is probed with an
 //     unlimited backoff to switch back.
-// Wire protocol: CONTRACT §2 (WebSocket) and §3 (HTTP); docs/protocol.md, docs/web.md.
+// Wire protocol: CONTRACT §2 (WebSocket, offered as the subprotocol steadyws.v1, §10) and §3
+// (HTTP); docs/protocol.md, docs/web.md.
 //
 // What it is not: a transport for binary data, or a multi-tab coordinator (each instance has
 // its own connection).
@@ -64,6 +65,10 @@ export const DEFAULT_OPTIONS = Object.freeze({
   tokenRefreshMargin: 30000, // ask tokenProvider this long before the token's exp
   lifecycle: true, // page visibility, online/offline and bfcache handling (when there is a page)
 });
+
+// The WebSocket subprotocol offered on every connect (CONTRACT §10, docs/protocol.md): the
+// server selects it and speaks v1; a server from before versioning selects none, also v1.
+export const PROTOCOL_VERSION = 'steadyws.v1';
 
 export const STATES = Object.freeze([
   'connecting',
@@ -706,6 +711,7 @@ export class SteadyClient {
     this.persistKey = this.opts.persistKey || `steadyws:${this.urls[0]}`;
     this.pollSchedule = new PollSchedule(this.opts.fallbackPollInterval);
     this.sessionId = null;
+    this.protocol = null; // the subprotocol the server selected at the last welcome ('' = none)
     this.link = null; // {ws, welcomed, connectTimer}
     this.want = false; // the application wants a connection
     this.everConnected = false;
@@ -1123,7 +1129,7 @@ export class SteadyClient {
   openSocket(link) {
     let ws;
     try {
-      ws = new this.WebSocketImpl(this.wsUrl());
+      ws = new this.WebSocketImpl(this.wsUrl(), [PROTOCOL_VERSION]);
     } catch (e) {
       // A malformed URL throws synchronously; treat it like a failed attempt, later.
       link.connectTimer = this.timers.setTimeout(
@@ -1246,6 +1252,7 @@ export class SteadyClient {
     if (link.connectTimer !== null) this.timers.clearTimeout(link.connectTimer);
     link.connectTimer = null;
     link.welcomed = true;
+    this.protocol = (link.ws && link.ws.protocol) || '';
     const wasFallback = this.fallbackActive;
     if (wasFallback) this.deactivateFallback();
     this.probing = false;

@@ -69,13 +69,19 @@ export interface Timers {
 
 /** The subset of the WebSocket constructor the client uses (browser, Node >= 22, or npm ws). */
 export interface WebSocketLike {
+  /** The subprotocol the server selected ('' for none), once open; read at welcome. */
+  readonly protocol?: string;
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * The client calls `new WebSocket(url, ['steadyws.v1'])`; an implementation that takes only
+ * the URL works too (it then offers no subprotocol, which the server also accepts).
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 export type FetchLike = (
   url: string,
@@ -267,6 +273,11 @@ export class SteadyClient {
   readonly want: boolean;
   readonly state: ConnectionStatus;
   readonly sessionId: string | null;
+  /**
+   * The WebSocket subprotocol the server selected at the last welcome: 'steadyws.v1', or ''
+   * when it selected none (a server from before versioning); null before the first welcome.
+   */
+  readonly protocol: string | null;
   readonly stats: ClientStats;
   /** The last RTT measured, ms (null before the first pong). */
   readonly lastRtt: number | null;
@@ -330,6 +341,8 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_OPTIONS: ResolvedOptions;
+/** 'steadyws.v1': the subprotocol offered on every connect (CONTRACT §10). */
+export const PROTOCOL_VERSION: 'steadyws.v1';
 export const STATES: readonly ConnectionStatus[];
 export const QUALITY_LEVELS: readonly QualityLevel[];
 

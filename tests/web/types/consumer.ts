@@ -4,6 +4,7 @@ import {
   Backoff,
   ChannelCursors,
   DEFAULT_OPTIONS,
+  PROTOCOL_VERSION,
   SteadyClient,
   backoffDelay,
   classify,
@@ -42,6 +43,32 @@ void n;
 void new ChannelCursors().subscribeFrame('news');
 void classify(10, 0);
 void client.ping().then((rtt: number) => rtt);
+
+// The subprotocol: offered on every connect, the selected one readable after welcome.
+const offered: 'steadyws.v1' = PROTOCOL_VERSION;
+void offered;
+const selected: string | null = client.protocol;
+void selected;
+// A WebSocket implementation with or without the protocols parameter is accepted.
+class UrlOnlySocket {
+  onmessage = null;
+  onclose = null;
+  onerror = null;
+  constructor(readonly url: string) {}
+  send(_data: string): void {}
+  close(): void {}
+}
+class WithProtocols extends UrlOnlySocket {
+  readonly protocol: string;
+  constructor(url: string, protocols?: string | string[]) {
+    super(url);
+    this.protocol = Array.isArray(protocols) ? protocols[0] : (protocols ?? '');
+  }
+}
+void new SteadyClient('ws://x/ws', { WebSocket: UrlOnlySocket });
+void new SteadyClient('ws://x/ws', { WebSocket: WithProtocols });
+// @ts-expect-error: the selected protocol is read-only
+client.protocol = 'steadyws.v2';
 
 // @ts-expect-error: not a state name
 const bad: ConnectionStatus = 'open';
