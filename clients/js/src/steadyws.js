@@ -6,7 +6,10 @@
 //   - jittered exponential backoff between attempts (1 s, 2 s, 4 s, … ±1 s, 5 attempts; jitter
 //     modes none/symmetric/full/decorrelated as core/backoff.hpp), several URLs with failover;
 //   - app-level ping/pong heartbeats measuring latency, jitter and loss, and the quality levels
-//     (excellent … critical, held for 3 samples before the level moves);
+//     (excellent … critical, held for 3 samples before the level moves); after a miss a probe
+//     at once and then every timeout, so a silent peer is dead at interval + 3 × timeout;
+//   - the quality forecast (./forecast.js, the C++ QualityForecaster's model): after every
+//     sample the risk of poor or worse within forecastHorizon and a predicted level;
 //   - an offline queue of publishes, deduplicated by id and resent until acked;
 //   - an ack timeout: nothing acked for ackTimeout while publishes are in flight resends them;
 //   - resume: every channel is re-subscribed with since+epoch, anything at or below the last
@@ -38,6 +41,10 @@
 //   c.connect();
 //   c.publish('news', { hello: 1 });
 
+import { QualityForecaster } from './forecast.js';
+
+export { QualityForecaster };
+
 // ---- defaults (ORIGIN "Configuration Options"; the C++ ClientOptions use the same) ----------
 
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -60,6 +67,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   queueMaxBytes: 1048576,
   qualityWindow: 50, // heartbeat samples kept for latency, jitter and loss
   qualityHoldSamples: 3, // consecutive samples before the quality level moves
+  forecastHorizon: 30000, // degradationRisk = P(quality poor or worse within this), ms
   ackTimeout: 10000, // no ack at all for this long while publishes are in flight: resend them
   lateWakeup: 0, // a heartbeat timer this late means the machine slept; 0 = max(timeout, 5 s)
   tokenRefreshMargin: 30000, // ask tokenProvider this long before the token's exp
@@ -651,8 +659,10 @@ export function defaultUrl(loc = globalThis.location) {
 //                    plus viaFallback
 //   ack              {id, channel, seq}
 //   recovered        {channel, recovered}
-//   health           metrics() after every heartbeat sample
+//   health           metrics() after every heartbeat sample (with degradationRisk, predictedLevel)
 //   quality          {level, metrics} when the held level changes
+//   forecast         {risk, predictedLevel, horizonMs, samples, time} when predictedLevel
+//                    changes or risk crosses 0.5 (the first forecast counts as a change)
 //   fallback         {active, reason, time}
 //   poll             {messages, time} after every successful poll
 //   refreshed        {exp} the server took the token from tokenProvider
@@ -694,6 +704,13 @@ export class SteadyClient {
       window: this.opts.qualityWindow,
       holdSamples: this.opts.qualityHoldSamples,
     });
+    // Fed every sample the quality monitor gets (core/forecast.hpp, docs/prediction.md).
+    this.forecaster = new QualityForecaster({
+      horizonMs: this.opts.forecastHorizon,
+      heartbeatIntervalMs: this.opts.heartbeatInterval,
+    });
+    this.forecastReported = null; // {level, high} of the last `forecast` event
+    this.forecastPending = [];
     this.queue = new OutboundQueue({
       maxMessages: this.opts.queueMaxMessages,
       maxBytes: this.opts.queueMaxBytes,
@@ -954,14 +971,34 @@ export class SteadyClient {
   get reconnectAttempt() {
     return this.fallbackActive ? this.probeBackoff.attempts : this.backoff.attempts;
   }
+  // The quality metrics plus the forecast: degradationRisk (0-1) and predictedLevel, as the
+  // C++ QualityMetrics' degradation_risk and predicted_level (0 and 'excellent' before any
+  // sample).
   metrics() {
-    return this.quality.metrics(this.timers.now());
+    return this.withForecast(this.quality.metrics(this.timers.now()));
+  }
+  withForecast(m) {
+    const f = this.forecaster.last;
+    m.degradationRisk = f.risk;
+    m.predictedLevel = f.predictedLevel;
+    return m;
+  }
+  // The last forecast: {risk, predictedLevel, horizonMs, samples} (samples 0: none yet).
+  get forecast() {
+    return { ...this.forecaster.last };
   }
   alerts() {
     return this.quality.alerts(this.timers.now());
   }
+  // The monitor's advice, then the forecast's at risk >= 0.5 (the C++ text).
   recommendations() {
-    return this.quality.recommendations(this.timers.now());
+    const out = this.quality.recommendations(this.timers.now());
+    const f = this.forecaster.last;
+    if (f.samples > 0 && f.risk >= 0.5)
+      out.push(
+        `Quality is likely to degrade to poor within ${Math.floor(f.horizonMs / 1000)} s (risk ${Math.floor(f.risk * 100 + 0.5)} %): defer large transfers, or move to another server before it does.`,
+      );
+    return out;
   }
 
   get isUsingFallback() {
@@ -1263,7 +1300,10 @@ export class SteadyClient {
     if (typeof m.resumeToken === 'string' && m.resumeToken) this.resumeToken = m.resumeToken;
     this.saveState(true);
     this.criticalSince = null;
-    if (this.everConnected) this.quality.recordReconnect(now);
+    if (this.everConnected) {
+      this.quality.recordReconnect(now);
+      this.forecaster.onReconnect();
+    }
     this.quality.recordConnected(now);
     this.queue.onDisconnect();
     this.everConnected = true;
@@ -1477,7 +1517,7 @@ export class SteadyClient {
       this.stats.pingsMissed += 1;
       // A peer that talks but loses a pong is alive: only silence since the ping counts.
       if (!(this.lastActivity > p.sentAt)) this.missedInARow += 1;
-      this.quality.recordMissed(now);
+      this.sample(null);
       sampled = true;
       if (p.reject) p.reject(new Error('pong timeout'));
     }
@@ -1519,7 +1559,7 @@ export class SteadyClient {
       // At or after its deadline, before the timer saw it: missed, as the timer would have
       // counted it (rule 2), but the pong itself proved liveness (onFrame), so not fatal.
       this.stats.pingsMissed += 1;
-      this.quality.recordMissed();
+      this.sample(null);
       if (p.reject) p.reject(new Error('pong timeout'));
       this.afterQualitySample(now);
       return;
@@ -1527,16 +1567,35 @@ export class SteadyClient {
     const rtt = Math.max(0, now - p.sentAt);
     this.stats.pongsReceived += 1;
     this.lastRtt = rtt;
-    this.quality.recordRtt(rtt);
+    this.sample(rtt);
     if (p.resolve) p.resolve(rtt);
     this.afterQualitySample(now);
   }
 
+  // One heartbeat sample (an RTT in ms, or null for a missed ping) into the quality monitor
+  // and then the forecaster, with the level the monitor shows after it (as the C++ client's
+  // forecast_sample). A forecast whose predicted level differs from the last reported, or
+  // whose risk crossed 0.5, is queued for the `forecast` event (the first one counts as a
+  // change; CONTRACT §10's rule for `connect --events`).
+  sample(rtt) {
+    if (rtt === null) this.quality.recordMissed();
+    else this.quality.recordRtt(rtt);
+    const f = this.forecaster.onSample(rtt, this.quality.level);
+    const high = f.risk >= 0.5;
+    const r = this.forecastReported;
+    if (r && r.level === f.predictedLevel && r.high === high) return;
+    this.forecastReported = { level: f.predictedLevel, high };
+    this.forecastPending.push({ ...f, time: Date.now() });
+  }
+
   afterQualitySample(now) {
     const change = this.quality.takeLevelChange();
-    const m = this.quality.metrics(now);
+    const m = this.withForecast(this.quality.metrics(now));
     this.emit('health', m);
     if (change) this.emit('quality', { level: change, metrics: m });
+    const forecasts = this.forecastPending;
+    this.forecastPending = [];
+    for (const f of forecasts) this.emit('forecast', f);
     if (this.quality.level !== 'critical') {
       this.criticalSince = null;
       return;
@@ -1745,10 +1804,10 @@ export class SteadyClient {
     if (ok && now - sentAt < this.opts.heartbeatTimeout) {
       this.stats.pongsReceived += 1;
       this.lastRtt = now - sentAt;
-      this.quality.recordRtt(this.lastRtt);
+      this.sample(this.lastRtt);
     } else {
       this.stats.pingsMissed += 1;
-      this.quality.recordMissed();
+      this.sample(null);
     }
     this.afterQualitySample(now);
   }

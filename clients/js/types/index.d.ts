@@ -34,6 +34,20 @@ export interface ConnectionQualityMetrics {
 export interface HealthMetrics extends ConnectionQualityMetrics {
   samples: number;
   level: QualityLevel;
+  /** 0-1: the forecast chance that the level is poor or worse within forecastHorizon (0 before any sample). */
+  degradationRisk: number;
+  /** max(level, poor) at degradationRisk >= 0.5, else min(level, fair); 'excellent' before any sample. */
+  predictedLevel: QualityLevel;
+}
+
+/** One forecast (the C++ core's Forecast; docs/prediction.md). */
+export interface Forecast {
+  /** 0-1: P(level poor or worse at some sample within horizonMs). */
+  risk: number;
+  predictedLevel: QualityLevel;
+  horizonMs: number;
+  /** Samples seen so far (0: nothing forecast yet). */
+  samples: number;
 }
 
 /** A `message` frame (CONTRACT §2), as delivered to the application. */
@@ -107,6 +121,8 @@ export interface SteadyClientOptions {
   jitter?: number;
   /** Default 'symmetric'. */
   jitterMode?: JitterMode;
+  /** The forecast's horizon: degradationRisk is P(quality poor or worse within this), ms. Default 30000. */
+  forecastHorizon?: number;
   /** No ack at all this long while publishes are in flight: resend them, ms. Default 10000; 0 = never. */
   ackTimeout?: number;
   /** A heartbeat timer this late (wall clock) means the machine slept, ms. Default 0 = max(heartbeatTimeout, 5000). */
@@ -217,6 +233,11 @@ export interface ErrorEvent {
 export interface RefreshedEvent {
   exp: number;
 }
+/** When predictedLevel changes or the risk crosses 0.5 (the first forecast counts as a change). */
+export interface ForecastEvent extends Forecast {
+  /** Unix ms. */
+  time: number;
+}
 export interface WakeEvent {
   cause: 'visible' | 'online' | 'pageshow' | 'sleep';
   sleptMs?: number;
@@ -233,6 +254,7 @@ export interface SteadyClientEvents {
   recovered: RecoveredEvent;
   health: HealthMetrics;
   quality: QualityEvent;
+  forecast: ForecastEvent;
   fallback: FallbackEvent;
   poll: PollEvent;
   error: ErrorEvent;
@@ -297,7 +319,10 @@ export class SteadyClient {
   ): void;
 
   metrics(): HealthMetrics;
+  /** The last forecast (a copy). */
+  readonly forecast: Forecast;
   alerts(): Alert[];
+  /** The quality monitor's advice, then the forecast's at risk >= 0.5. */
   recommendations(): string[];
 
   connect(): void;
@@ -333,6 +358,7 @@ export interface ResolvedOptions {
   readonly queueMaxBytes: number;
   readonly qualityWindow: number;
   readonly qualityHoldSamples: number;
+  readonly forecastHorizon: number;
   readonly jitterMode: JitterMode;
   readonly ackTimeout: number;
   readonly lateWakeup: number;
@@ -392,6 +418,25 @@ export class QualityMonitor {
   metrics(now: number): HealthMetrics;
   alerts(now: number): Alert[];
   recommendations(now: number): string[];
+}
+
+/**
+ * The quality forecaster SteadyClient feeds (clients/js/src/forecast.js, the C++ core's
+ * QualityForecaster with the same model): usable on its own beside a QualityMonitor.
+ */
+export class QualityForecaster {
+  constructor(options?: { horizonMs?: number; heartbeatIntervalMs?: number; weights?: readonly number[] });
+  readonly horizonMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** The last forecast (all zero / 'excellent' before the first sample). */
+  readonly last: Forecast;
+  /** The feature vector of the last forecast. */
+  readonly features: readonly number[];
+  reset(): void;
+  /** A reconnection happened: attached to the next sample. */
+  onReconnect(): void;
+  /** One sample: a pong's RTT in ms, or null for a missed ping; `level` is the monitor's level after it. */
+  onSample(rttMs: number | null, level: QualityLevel): Forecast;
 }
 
 export interface QueueEntry {

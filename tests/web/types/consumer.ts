@@ -5,11 +5,15 @@ import {
   ChannelCursors,
   DEFAULT_OPTIONS,
   PROTOCOL_VERSION,
+  QualityForecaster,
   SteadyClient,
   backoffDelay,
   classify,
   type ConnectionQualityMetrics,
   type ConnectionStatus,
+  type Forecast,
+  type ForecastEvent,
+  type QualityLevel,
   type SteadyMessage,
 } from 'steadyws';
 
@@ -43,6 +47,28 @@ void n;
 void new ChannelCursors().subscribeFrame('news');
 void classify(10, 0);
 void client.ping().then((rtt: number) => rtt);
+
+// The forecast: in metrics(), as a getter, as an event, and standalone.
+const risk: number = client.metrics().degradationRisk;
+const predicted: QualityLevel = client.metrics().predictedLevel;
+void [risk, predicted];
+const last: Forecast = client.forecast;
+void last.horizonMs;
+client.on('forecast', (e: ForecastEvent) => {
+  const at: number = e.time;
+  const level: QualityLevel = e.predictedLevel;
+  void [at, level, e.risk, e.samples];
+});
+void new SteadyClient('ws://x/ws', { forecastHorizon: 60000 });
+const fc = new QualityForecaster({ horizonMs: 30000, heartbeatIntervalMs: 1000 });
+fc.onReconnect();
+const one: Forecast = fc.onSample(12, 'good');
+void fc.onSample(null, one.predictedLevel);
+// @ts-expect-error: a level is one of the five names
+fc.onSample(12, 'bad');
+// @ts-expect-error: the risk is a number
+const notRisk: string = client.metrics().degradationRisk;
+void notRisk;
 
 // The subprotocol: offered on every connect, the selected one readable after welcome.
 const offered: 'steadyws.v1' = PROTOCOL_VERSION;
