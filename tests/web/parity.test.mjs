@@ -425,6 +425,41 @@ test('visible, online and pageshow from the bfcache verify an open connection wi
   assert.equal(pings(), 3, 'destroy() removed the listeners');
 });
 
+test('a link that closes while a wake is verifying it reconnects at once, not after the backoff', async () => {
+  const page = fakePage();
+  const { clock, ws, client, of } = setup({ document: page.document, window: page.window });
+  client.connect();
+  ws.last().welcome('s1');
+  page.pageshow(true); // restored from the bfcache: verify
+  assert.equal(ws.last().sentOfType('ping').length, 1);
+  ws.last().drop(1006); // Chromium delivers the close of the frozen socket just after pageshow
+  assert.deepEqual(of('reconnect_attempt').map((a) => [a.attempt, a.delay]), [[1, 0]]);
+  await clock.advance(0);
+  assert.equal(ws.sockets.length, 2, 'a new attempt at once');
+  ws.last().welcome('s1');
+  // Answered verification: a later loss is an ordinary one again, with the backoff.
+  page.online();
+  const ping = ws.last().sentOfType('ping')[0];
+  ws.last().deliver({ type: 'pong', timestamp: ping.timestamp, serverTime: 0 });
+  ws.last().drop(1006);
+  assert.deepEqual(of('reconnect_attempt').at(-1).delay, 1000);
+  await clock.advance(999);
+  assert.equal(ws.sockets.length, 2);
+  await clock.advance(1);
+  assert.equal(ws.sockets.length, 3);
+  // Sleep detection verifies the same way.
+  ws.last().welcome('s1');
+  client.verifyPing();
+  ws.last().drop(1006);
+  assert.deepEqual(of('reconnect_attempt').at(-1).delay, 0);
+  // No wake at all: the backoff as before.
+  await clock.advance(0);
+  ws.last().welcome('s1');
+  ws.last().drop(1006);
+  assert.equal(of('reconnect_attempt').at(-1).delay, 1000);
+  client.destroy();
+});
+
 test('sleep detection by wall clock: late timer discards outstanding pings and verifies at once', async () => {
   const clock = new FakeClock();
   let slept = 0;

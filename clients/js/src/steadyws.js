@@ -729,7 +729,7 @@ export class SteadyClient {
     this.pollSchedule = new PollSchedule(this.opts.fallbackPollInterval);
     this.sessionId = null;
     this.protocol = null; // the subprotocol the server selected at the last welcome ('' = none)
-    this.link = null; // {ws, welcomed, connectTimer}
+    this.link = null; // {ws, welcomed, connectTimer, verifyToken}
     this.want = false; // the application wants a connection
     this.everConnected = false;
     this.fallbackActive = false;
@@ -889,8 +889,14 @@ export class SteadyClient {
     this.startAttempt();
   }
 
+  // The ping of a wake (or of sleep detection). While it is outstanding a link that goes
+  // down reconnects at once instead of after the backoff: the page or the machine was away,
+  // so the socket closing now is the check answering, not a server in trouble. (Chromium
+  // restores a page from the bfcache with its WebSocket still OPEN and delivers the close
+  // a few ms after pageshow.)
   verifyPing() {
-    this.sendPing(null, null);
+    const token = this.sendPing(null, null);
+    if (this.link) this.link.verifyToken = token;
     this.armHeartbeat();
   }
 
@@ -1134,7 +1140,7 @@ export class SteadyClient {
   }
 
   startAttempt() {
-    const link = { ws: null, welcomed: false, connectTimer: null };
+    const link = { ws: null, welcomed: false, connectTimer: null, verifyToken: null };
     this.link = link;
     if (!this.opts.tokenProvider) {
       this.openSocket(link);
@@ -1375,6 +1381,8 @@ export class SteadyClient {
   onLinkLost(link, reason, clean, retryAfter) {
     if (link !== this.link) return;
     const wasConnected = link.welcomed;
+    // Lost while a wake's verification ping is outstanding: try again at once (verifyPing).
+    if (wasConnected && retryAfter === null && this.outstanding.has(link.verifyToken)) retryAfter = 0;
     this.dropLink(false, reason);
     if (wasConnected) this.onDisconnected();
     else if (this.urls.length > 1) this.urlIndex = (this.urlIndex + 1) % this.urls.length; // failover
@@ -1549,6 +1557,7 @@ export class SteadyClient {
     this.stats.pingsSent += 1;
     this.send({ type: 'ping', timestamp: token });
     if (resolve) this.armHeartbeat(); // its deadline may be the earliest now
+    return token;
   }
 
   onPong(token, now) {
