@@ -88,12 +88,14 @@ export async function restartServer(port, extra = []) {
 
 // A headless Chromium with a fresh profile directory, removed on close.
 // `extraArgs`: more Chromium flags (the TLS test trusts its test certificate with
-// --ignore-certificate-errors-spki-list).
-export async function launchBrowser(extraArgs = []) {
+// --ignore-certificate-errors-spki-list). `bfcache: true` keeps the back-forward cache on
+// (playwright passes --disable-back-forward-cache by default).
+export async function launchBrowser(extraArgs = [], { bfcache = false } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), 'steadyws-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    ignoreDefaultArgs: bfcache ? ['--disable-back-forward-cache'] : [],
     args: [
       '--headless',
       '--no-sandbox',

@@ -49,8 +49,10 @@ export class FakeClock {
 export function makeFakeWebSocket() {
   const sockets = [];
   class FakeWebSocket {
-    constructor(url) {
+    constructor(url, protocols) {
       this.url = url;
+      this.protocols = protocols; // what the client offered (Sec-WebSocket-Protocol)
+      this.protocol = ''; // what the "server" selected: set it before welcome()
       this.sent = [];
       this.closed = null;
       this.onmessage = null;

@@ -73,6 +73,33 @@ test('Node: SteadyClient with npm ws against the real server: subscribe, publish
   }
 });
 
+test('Node: the client offers steadyws.v1 and the real server selects it (CONTRACT §10)', { skip }, async () => {
+  const s = await serve();
+  const offered = [];
+  class Recording extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      offered.push(protocols);
+    }
+  }
+  const client = new SteadyClient(`ws://127.0.0.1:${s.port}/ws`, { WebSocket: Recording, channels: ['v1'] });
+  try {
+    const connected = until(client, 'state', (t) => t.to === 'connected');
+    client.connect();
+    await connected;
+    assert.deepEqual(offered, [['steadyws.v1']]);
+    assert.equal(client.protocol, 'steadyws.v1');
+    assert.equal(client.link.ws.protocol, 'steadyws.v1', "the 101's Sec-WebSocket-Protocol");
+    const acked = until(client, 'ack');
+    client.publish('v1', { over: 'v1' }, 'v1-1');
+    assert.equal((await acked).id, 'v1-1');
+    assert.equal(typeof (await client.ping()), 'number');
+  } finally {
+    client.destroy();
+    s.proc.kill('SIGKILL');
+  }
+});
+
 test('Node: on the polling fallback (WebSocket refused) messages arrive over /api/poll with Node fetch', { skip }, async () => {
   const s = await serve();
   // A WebSocket that always fails: the fallback takes over after maxReconnectAttempts.

@@ -27,7 +27,7 @@ test('package.json: name, ES modules, exports with types, no runtime dependency'
   assert.match(pkg.peerDependencies.react, />=\s*18/);
 });
 
-test('the core module imports nothing (it is its own browser build)', () => {
+test('the core module imports only its sibling files (they are its own browser build)', () => {
   const src = readFileSync(path.join(PKG, 'src/steadyws.js'), 'utf8');
   const imports = [...src.matchAll(/^\s*import\s.*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
   for (const i of imports) assert.match(i, /^\.\/[a-z0-9_-]+\.js$/, `core import ${i}`);
@@ -61,6 +61,12 @@ test('the server serves the package source at /steadyws.js', { skip: !existsSync
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') || '', /javascript/);
     assert.equal(await res.text(), readFileSync(path.join(PKG, 'src/steadyws.js'), 'utf8'));
+    // What /steadyws.js imports is served beside it, so a page without a bundler can load it.
+    for (const f of ['forecast.js', 'forecast-model.js']) {
+      const r = await fetch(`http://127.0.0.1:${port}/${f}`);
+      assert.equal(r.status, 200, f);
+      assert.equal(await r.text(), readFileSync(path.join(PKG, 'src', f), 'utf8'), f);
+    }
     const react = await fetch(`http://127.0.0.1:${port}/react.js`);
     assert.equal(react.status, 404, 'the React entry needs a bundler: not served');
   } finally {

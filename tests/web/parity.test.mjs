@@ -210,6 +210,49 @@ test('several URLs: a failed attempt moves to the next; a connection stays where
   assert.deepEqual(more.client.urls, ['ws://a.test/ws', 'ws://b.test/ws']);
 });
 
+// ---- subprotocol (CONTRACT §10) --------------------------------------------------------------
+
+test('every attempt offers the subprotocol steadyws.v1; selected or not, the connection works', async () => {
+  for (const selected of ['steadyws.v1', '']) {
+    const { clock, ws, client, of } = setup({ channels: ['news'] });
+    client.connect();
+    assert.deepEqual(ws.last().protocols, ['steadyws.v1']);
+    assert.equal(client.protocol, null, 'nothing selected before a welcome');
+    ws.last().protocol = selected; // the 101's Sec-WebSocket-Protocol, or none (an older server)
+    ws.last().welcome('s1');
+    assert.equal(client.state, 'connected');
+    assert.equal(client.protocol, selected);
+    assert.deepEqual(ws.last().sentOfType('subscribe').map((f) => f.channel), ['news']);
+    ws.last().deliver({ type: 'subscribed', channel: 'news', seq: 0, epoch: 'e1' });
+    ws.last().deliver(msg('news', 1, 'a'));
+    assert.deepEqual(of('message').map((m) => m.seq), [1]);
+    const { id } = client.publish('news', 'x');
+    assert.equal(ws.last().sentOfType('publish')[0].id, id);
+    ws.last().drop(1006);
+    await clock.advance(1000);
+    assert.equal(ws.sockets.length, 2);
+    assert.deepEqual(ws.last().protocols, ['steadyws.v1'], 'the reconnect offers it too');
+    client.close();
+  }
+});
+
+test('a WebSocket implementation that takes only a URL still works (the offer is an extra argument)', async () => {
+  const fake = makeFakeWebSocket();
+  class UrlOnly extends fake.FakeWebSocket {
+    constructor(url) {
+      super(url);
+    }
+  }
+  const { ws, client } = setup({ WebSocket: UrlOnly });
+  void ws;
+  client.connect();
+  assert.equal(fake.last().protocols, undefined);
+  fake.last().welcome('s1');
+  assert.equal(client.state, 'connected');
+  assert.equal(client.protocol, '');
+  client.close();
+});
+
 // ---- resume token --------------------------------------------------------------------------
 
 test('the resume token from welcome goes with ?session= on the next connect and poll', async () => {
@@ -380,6 +423,41 @@ test('visible, online and pageshow from the bfcache verify an open connection wi
   client.destroy();
   page.show();
   assert.equal(pings(), 3, 'destroy() removed the listeners');
+});
+
+test('a link that closes while a wake is verifying it reconnects at once, not after the backoff', async () => {
+  const page = fakePage();
+  const { clock, ws, client, of } = setup({ document: page.document, window: page.window });
+  client.connect();
+  ws.last().welcome('s1');
+  page.pageshow(true); // restored from the bfcache: verify
+  assert.equal(ws.last().sentOfType('ping').length, 1);
+  ws.last().drop(1006); // Chromium delivers the close of the frozen socket just after pageshow
+  assert.deepEqual(of('reconnect_attempt').map((a) => [a.attempt, a.delay]), [[1, 0]]);
+  await clock.advance(0);
+  assert.equal(ws.sockets.length, 2, 'a new attempt at once');
+  ws.last().welcome('s1');
+  // Answered verification: a later loss is an ordinary one again, with the backoff.
+  page.online();
+  const ping = ws.last().sentOfType('ping')[0];
+  ws.last().deliver({ type: 'pong', timestamp: ping.timestamp, serverTime: 0 });
+  ws.last().drop(1006);
+  assert.deepEqual(of('reconnect_attempt').at(-1).delay, 1000);
+  await clock.advance(999);
+  assert.equal(ws.sockets.length, 2);
+  await clock.advance(1);
+  assert.equal(ws.sockets.length, 3);
+  // Sleep detection verifies the same way.
+  ws.last().welcome('s1');
+  client.verifyPing();
+  ws.last().drop(1006);
+  assert.deepEqual(of('reconnect_attempt').at(-1).delay, 0);
+  // No wake at all: the backoff as before.
+  await clock.advance(0);
+  ws.last().welcome('s1');
+  ws.last().drop(1006);
+  assert.equal(of('reconnect_attempt').at(-1).delay, 1000);
+  client.destroy();
 });
 
 test('sleep detection by wall clock: late timer discards outstanding pings and verifies at once', async () => {

@@ -238,6 +238,12 @@ test('useConnectionQuality follows every sample of the shared connection', async
   assert.equal(q.last().latency, 40);
   assert.equal(q.last().samples, 1);
   assert.equal(q.last().level, 'excellent');
+  // The forecast comes with the full metrics (the client feeds it every sample).
+  const client = w.last().client;
+  assert.equal(client.forecast.samples, 1);
+  assert.equal(q.last().degradationRisk, client.forecast.risk);
+  assert.ok(q.last().degradationRisk > 0 && q.last().degradationRisk < 1);
+  assert.equal(q.last().predictedLevel, client.forecast.predictedLevel);
   await act(async () => r.unmount());
   await flush();
   await macrotask();

@@ -203,10 +203,12 @@ test('three missed pongs close the link and the client reconnects with backoff',
   const { clock, ws, client, states, events } = setup({ heartbeatInterval: 1000, heartbeatTimeout: 500 });
   client.connect();
   ws.last().welcome();
-  // pings at 1000, 2000, 3000; the third is missed at 3500.
-  await clock.advance(3499);
+  // pings at 1000, then re-probes at 1500 and 2000 (each miss probes again at once, then
+  // every timeout); the third is missed at 2500 = interval + 3 × timeout.
+  await clock.advance(2499);
   assert.equal(client.state, 'connected');
   assert.equal(client.stats.pingsMissed, 2);
+  assert.equal(ws.last().sentOfType('ping').length, 3);
   await clock.advance(1);
   assert.deepEqual(states().slice(-2), ['error', 'reconnecting']);
   assert.ok(ws.sockets[0].closed);

@@ -6,8 +6,10 @@
 // from scripts/forecast/model.json by scripts/forecast/train.mjs, which also uses the
 // features below to train.
 //
-// Usage, beside a QualityMonitor (web/steadyws.js):
-//   import { QualityForecaster } from '/forecast.js';
+// SteadyClient (./steadyws.js) owns one and feeds it every heartbeat sample: its metrics()
+// carry degradationRisk and predictedLevel, and it emits `forecast` events. Standalone, beside
+// a QualityMonitor:
+//   import { QualityForecaster } from 'steadyws';   // or '/forecast.js' from a steadyws server
 //   const f = new QualityForecaster({ horizonMs: 30000, heartbeatIntervalMs: 30000 });
 //   // after monitor.recordRtt(rtt) / monitor.recordMissed(now):
 //   const { risk, predictedLevel } = f.onSample(rttMsOrNull, monitor.level);

@@ -255,8 +255,9 @@ export function useWebSocket(url, options = {}) {
   };
 }
 
-// The full metrics (ConnectionQualityMetrics + level and samples) of the shared connection,
-// re-rendering on every heartbeat sample that changes them.
+// The full metrics (ConnectionQualityMetrics + level, samples and the forecast: degradationRisk,
+// predictedLevel) of the shared connection, re-rendering on every heartbeat sample that
+// changes them.
 export function useConnectionQuality(url) {
   const conn = useConnection(url || implicitUrl(), {});
   return useSyncExternalStore(conn.subscribe, conn.getQuality, conn.getQuality);

@@ -6,7 +6,10 @@
 //   - jittered exponential backoff between attempts (1 s, 2 s, 4 s, … ±1 s, 5 attempts; jitter
 //     modes none/symmetric/full/decorrelated as core/backoff.hpp), several URLs with failover;
 //   - app-level ping/pong heartbeats measuring latency, jitter and loss, and the quality levels
-//     (excellent … critical, held for 3 samples before the level moves);
+//     (excellent … critical, held for 3 samples before the level moves); after a miss a probe
+//     at once and then every timeout, so a silent peer is dead at interval + 3 × timeout;
+//   - the quality forecast (./forecast.js, the C++ QualityForecaster's model): after every
+//     sample the risk of poor or worse within forecastHorizon and a predicted level;
 //   - an offline queue of publishes, deduplicated by id and resent until acked;
 //   - an ack timeout: nothing acked for ackTimeout while publishes are in flight resends them;
 //   - resume: every channel is re-subscribed with since+epoch, anything at or below the last
@@ -20,7 +23,8 @@
 //   - when the WebSocket still fails after maxReconnectAttempts, HTTP long polling
 //     (/api/poll, POST /api/publish) takes over at once, and the WebSocket is probed with an
 //     unlimited backoff to switch back.
-// Wire protocol: CONTRACT §2 (WebSocket) and §3 (HTTP); docs/protocol.md, docs/web.md.
+// Wire protocol: CONTRACT §2 (WebSocket, offered as the subprotocol steadyws.v1, §10) and §3
+// (HTTP); docs/protocol.md, docs/web.md.
 //
 // What it is not: a transport for binary data, or a multi-tab coordinator (each instance has
 // its own connection).
@@ -36,6 +40,10 @@
 //   c.on('state', (t) => console.log(t.from, '->', t.to, t.reason));
 //   c.connect();
 //   c.publish('news', { hello: 1 });
+
+import { QualityForecaster } from './forecast.js';
+
+export { QualityForecaster };
 
 // ---- defaults (ORIGIN "Configuration Options"; the C++ ClientOptions use the same) ----------
 
@@ -59,11 +67,16 @@ export const DEFAULT_OPTIONS = Object.freeze({
   queueMaxBytes: 1048576,
   qualityWindow: 50, // heartbeat samples kept for latency, jitter and loss
   qualityHoldSamples: 3, // consecutive samples before the quality level moves
+  forecastHorizon: 30000, // degradationRisk = P(quality poor or worse within this), ms
   ackTimeout: 10000, // no ack at all for this long while publishes are in flight: resend them
   lateWakeup: 0, // a heartbeat timer this late means the machine slept; 0 = max(timeout, 5 s)
   tokenRefreshMargin: 30000, // ask tokenProvider this long before the token's exp
   lifecycle: true, // page visibility, online/offline and bfcache handling (when there is a page)
 });
+
+// The WebSocket subprotocol offered on every connect (CONTRACT §10, docs/protocol.md): the
+// server selects it and speaks v1; a server from before versioning selects none, also v1.
+export const PROTOCOL_VERSION = 'steadyws.v1';
 
 export const STATES = Object.freeze([
   'connecting',
@@ -646,8 +659,10 @@ export function defaultUrl(loc = globalThis.location) {
 //                    plus viaFallback
 //   ack              {id, channel, seq}
 //   recovered        {channel, recovered}
-//   health           metrics() after every heartbeat sample
+//   health           metrics() after every heartbeat sample (with degradationRisk, predictedLevel)
 //   quality          {level, metrics} when the held level changes
+//   forecast         {risk, predictedLevel, horizonMs, samples, time} when predictedLevel
+//                    changes or risk crosses 0.5 (the first forecast counts as a change)
 //   fallback         {active, reason, time}
 //   poll             {messages, time} after every successful poll
 //   refreshed        {exp} the server took the token from tokenProvider
@@ -689,6 +704,13 @@ export class SteadyClient {
       window: this.opts.qualityWindow,
       holdSamples: this.opts.qualityHoldSamples,
     });
+    // Fed every sample the quality monitor gets (core/forecast.hpp, docs/prediction.md).
+    this.forecaster = new QualityForecaster({
+      horizonMs: this.opts.forecastHorizon,
+      heartbeatIntervalMs: this.opts.heartbeatInterval,
+    });
+    this.forecastReported = null; // {level, high} of the last `forecast` event
+    this.forecastPending = [];
     this.queue = new OutboundQueue({
       maxMessages: this.opts.queueMaxMessages,
       maxBytes: this.opts.queueMaxBytes,
@@ -706,7 +728,8 @@ export class SteadyClient {
     this.persistKey = this.opts.persistKey || `steadyws:${this.urls[0]}`;
     this.pollSchedule = new PollSchedule(this.opts.fallbackPollInterval);
     this.sessionId = null;
-    this.link = null; // {ws, welcomed, connectTimer}
+    this.protocol = null; // the subprotocol the server selected at the last welcome ('' = none)
+    this.link = null; // {ws, welcomed, connectTimer, verifyToken}
     this.want = false; // the application wants a connection
     this.everConnected = false;
     this.fallbackActive = false;
@@ -721,7 +744,7 @@ export class SteadyClient {
     this.criticalSince = null;
     // heartbeats
     this.hbTimer = null;
-    this.nextPingAt = 0;
+    this.pingBase = 0; // the last ping sent (or the welcome): the next is due a period after it
     this.outstanding = new Map(); // token → {sentAt, resolve, reject}
     this.lastActivity = 0;
     this.missedInARow = 0;
@@ -866,9 +889,14 @@ export class SteadyClient {
     this.startAttempt();
   }
 
+  // The ping of a wake (or of sleep detection). While it is outstanding a link that goes
+  // down reconnects at once instead of after the backoff: the page or the machine was away,
+  // so the socket closing now is the check answering, not a server in trouble. (Chromium
+  // restores a page from the bfcache with its WebSocket still OPEN and delivers the close
+  // a few ms after pageshow.)
   verifyPing() {
-    this.sendPing(null, null);
-    this.nextPingAt = this.timers.now() + this.opts.heartbeatInterval;
+    const token = this.sendPing(null, null);
+    if (this.link) this.link.verifyToken = token;
     this.armHeartbeat();
   }
 
@@ -949,14 +977,34 @@ export class SteadyClient {
   get reconnectAttempt() {
     return this.fallbackActive ? this.probeBackoff.attempts : this.backoff.attempts;
   }
+  // The quality metrics plus the forecast: degradationRisk (0-1) and predictedLevel, as the
+  // C++ QualityMetrics' degradation_risk and predicted_level (0 and 'excellent' before any
+  // sample).
   metrics() {
-    return this.quality.metrics(this.timers.now());
+    return this.withForecast(this.quality.metrics(this.timers.now()));
+  }
+  withForecast(m) {
+    const f = this.forecaster.last;
+    m.degradationRisk = f.risk;
+    m.predictedLevel = f.predictedLevel;
+    return m;
+  }
+  // The last forecast: {risk, predictedLevel, horizonMs, samples} (samples 0: none yet).
+  get forecast() {
+    return { ...this.forecaster.last };
   }
   alerts() {
     return this.quality.alerts(this.timers.now());
   }
+  // The monitor's advice, then the forecast's at risk >= 0.5 (the C++ text).
   recommendations() {
-    return this.quality.recommendations(this.timers.now());
+    const out = this.quality.recommendations(this.timers.now());
+    const f = this.forecaster.last;
+    if (f.samples > 0 && f.risk >= 0.5)
+      out.push(
+        `Quality is likely to degrade to poor within ${Math.floor(f.horizonMs / 1000)} s (risk ${Math.floor(f.risk * 100 + 0.5)} %): defer large transfers, or move to another server before it does.`,
+      );
+    return out;
   }
 
   get isUsingFallback() {
@@ -1092,7 +1140,7 @@ export class SteadyClient {
   }
 
   startAttempt() {
-    const link = { ws: null, welcomed: false, connectTimer: null };
+    const link = { ws: null, welcomed: false, connectTimer: null, verifyToken: null };
     this.link = link;
     if (!this.opts.tokenProvider) {
       this.openSocket(link);
@@ -1124,7 +1172,7 @@ export class SteadyClient {
   openSocket(link) {
     let ws;
     try {
-      ws = new this.WebSocketImpl(this.wsUrl());
+      ws = new this.WebSocketImpl(this.wsUrl(), [PROTOCOL_VERSION]);
     } catch (e) {
       // A malformed URL throws synchronously; treat it like a failed attempt, later.
       link.connectTimer = this.timers.setTimeout(
@@ -1247,6 +1295,7 @@ export class SteadyClient {
     if (link.connectTimer !== null) this.timers.clearTimeout(link.connectTimer);
     link.connectTimer = null;
     link.welcomed = true;
+    this.protocol = (link.ws && link.ws.protocol) || '';
     const wasFallback = this.fallbackActive;
     if (wasFallback) this.deactivateFallback();
     this.probing = false;
@@ -1257,7 +1306,10 @@ export class SteadyClient {
     if (typeof m.resumeToken === 'string' && m.resumeToken) this.resumeToken = m.resumeToken;
     this.saveState(true);
     this.criticalSince = null;
-    if (this.everConnected) this.quality.recordReconnect(now);
+    if (this.everConnected) {
+      this.quality.recordReconnect(now);
+      this.forecaster.onReconnect();
+    }
     this.quality.recordConnected(now);
     this.queue.onDisconnect();
     this.everConnected = true;
@@ -1329,6 +1381,8 @@ export class SteadyClient {
   onLinkLost(link, reason, clean, retryAfter) {
     if (link !== this.link) return;
     const wasConnected = link.welcomed;
+    // Lost while a wake's verification ping is outstanding: try again at once (verifyPing).
+    if (wasConnected && retryAfter === null && this.outstanding.has(link.verifyToken)) retryAfter = 0;
     this.dropLink(false, reason);
     if (wasConnected) this.onDisconnected();
     else if (this.urls.length > 1) this.urlIndex = (this.urlIndex + 1) % this.urls.length; // failover
@@ -1404,12 +1458,29 @@ export class SteadyClient {
 
   // ---- heartbeats ----
 
+  // Heartbeats follow the C++ HeartbeatTracker (include/steadyws/core/heartbeat_tracker.hpp):
+  //   1. the first ping is due an interval after the welcome; after that, a period after the
+  //      last ping sent: the interval while no miss is counted, min(interval, timeout) once
+  //      one is (a counted miss is re-probed at once, then every timeout); any inbound frame
+  //      restores the interval;
+  //   2. a ping sent at s is missed at s + timeout exactly (a pong then is late: no sample);
+  //   3. a miss counts towards death only when nothing at all arrived since its ping;
+  //   4. maxMissedHeartbeats such misses in a row close the link and reconnect.
+  // So a peer that falls silent is declared dead within interval + timeout + (maxMissed - 1) ×
+  // min(interval, timeout) of its last frame: interval + 3 × timeout = 60 s at the defaults
+  // (30 s / 10 s / 3), not 100 s; and one lost pong costs one extra ping, never a reconnect.
   startHeartbeat(now) {
     this.stopHeartbeat();
     this.missedInARow = 0;
     this.lastActivity = now;
-    this.nextPingAt = this.opts.pingOnConnect ? now : now + this.opts.heartbeatInterval;
+    this.pingBase = this.opts.pingOnConnect ? now - this.opts.heartbeatInterval : now;
     this.armHeartbeat();
+  }
+
+  // When the next regular ping is due (rule 1).
+  pingDueAt() {
+    const { heartbeatInterval: i, heartbeatTimeout: t } = this.opts;
+    return this.pingBase + (this.missedInARow > 0 ? Math.min(i, t) : i);
   }
 
   stopHeartbeat() {
@@ -1421,7 +1492,7 @@ export class SteadyClient {
 
   armHeartbeat() {
     if (this.hbTimer !== null) this.timers.clearTimeout(this.hbTimer);
-    let at = this.nextPingAt;
+    let at = this.pingDueAt();
     for (const p of this.outstanding.values()) at = Math.min(at, p.sentAt + this.opts.heartbeatTimeout);
     const delay = Math.max(0, at - this.timers.now());
     const dueWall = this.wall() + delay;
@@ -1454,7 +1525,7 @@ export class SteadyClient {
       this.stats.pingsMissed += 1;
       // A peer that talks but loses a pong is alive: only silence since the ping counts.
       if (!(this.lastActivity > p.sentAt)) this.missedInARow += 1;
-      this.quality.recordMissed(now);
+      this.sample(null);
       sampled = true;
       if (p.reject) p.reject(new Error('pong timeout'));
     }
@@ -1469,10 +1540,9 @@ export class SteadyClient {
       );
       return;
     }
-    if (now >= this.nextPingAt) {
-      this.sendPing(null, null);
-      this.nextPingAt = now + this.opts.heartbeatInterval;
-    }
+    // A miss counted just now makes the re-probe due at its own deadline: it goes out in this
+    // same timer run, at once.
+    if (now >= this.pingDueAt()) this.sendPing(null, null);
     this.armHeartbeat();
   }
 
@@ -1482,29 +1552,59 @@ export class SteadyClient {
     // millisecond still match their own pongs. CONTRACT §2: the server echoes it unchanged.
     const token = Math.max(Math.floor(Date.now()), this.lastToken + 1);
     this.lastToken = token;
+    this.pingBase = now; // every ping, ours or ping()'s, re-bases the schedule (C++ on_ping_sent)
     this.outstanding.set(token, { sentAt: now, resolve, reject });
     this.stats.pingsSent += 1;
     this.send({ type: 'ping', timestamp: token });
     if (resolve) this.armHeartbeat(); // its deadline may be the earliest now
+    return token;
   }
 
   onPong(token, now) {
     const p = this.outstanding.get(token);
     if (!p) return; // late (already counted as missed) or unknown
     this.outstanding.delete(token);
+    if (now >= p.sentAt + this.opts.heartbeatTimeout) {
+      // At or after its deadline, before the timer saw it: missed, as the timer would have
+      // counted it (rule 2), but the pong itself proved liveness (onFrame), so not fatal.
+      this.stats.pingsMissed += 1;
+      this.sample(null);
+      if (p.reject) p.reject(new Error('pong timeout'));
+      this.afterQualitySample(now);
+      return;
+    }
     const rtt = Math.max(0, now - p.sentAt);
     this.stats.pongsReceived += 1;
     this.lastRtt = rtt;
-    this.quality.recordRtt(rtt);
+    this.sample(rtt);
     if (p.resolve) p.resolve(rtt);
     this.afterQualitySample(now);
   }
 
+  // One heartbeat sample (an RTT in ms, or null for a missed ping) into the quality monitor
+  // and then the forecaster, with the level the monitor shows after it (as the C++ client's
+  // forecast_sample). A forecast whose predicted level differs from the last reported, or
+  // whose risk crossed 0.5, is queued for the `forecast` event (the first one counts as a
+  // change; CONTRACT §10's rule for `connect --events`).
+  sample(rtt) {
+    if (rtt === null) this.quality.recordMissed();
+    else this.quality.recordRtt(rtt);
+    const f = this.forecaster.onSample(rtt, this.quality.level);
+    const high = f.risk >= 0.5;
+    const r = this.forecastReported;
+    if (r && r.level === f.predictedLevel && r.high === high) return;
+    this.forecastReported = { level: f.predictedLevel, high };
+    this.forecastPending.push({ ...f, time: Date.now() });
+  }
+
   afterQualitySample(now) {
     const change = this.quality.takeLevelChange();
-    const m = this.quality.metrics(now);
+    const m = this.withForecast(this.quality.metrics(now));
     this.emit('health', m);
     if (change) this.emit('quality', { level: change, metrics: m });
+    const forecasts = this.forecastPending;
+    this.forecastPending = [];
+    for (const f of forecasts) this.emit('forecast', f);
     if (this.quality.level !== 'critical') {
       this.criticalSince = null;
       return;
@@ -1713,10 +1813,10 @@ export class SteadyClient {
     if (ok && now - sentAt < this.opts.heartbeatTimeout) {
       this.stats.pongsReceived += 1;
       this.lastRtt = now - sentAt;
-      this.quality.recordRtt(this.lastRtt);
+      this.sample(this.lastRtt);
     } else {
       this.stats.pingsMissed += 1;
-      this.quality.recordMissed();
+      this.sample(null);
     }
     this.afterQualitySample(now);
   }

@@ -34,6 +34,20 @@ export interface ConnectionQualityMetrics {
 export interface HealthMetrics extends ConnectionQualityMetrics {
   samples: number;
   level: QualityLevel;
+  /** 0-1: the forecast chance that the level is poor or worse within forecastHorizon (0 before any sample). */
+  degradationRisk: number;
+  /** max(level, poor) at degradationRisk >= 0.5, else min(level, fair); 'excellent' before any sample. */
+  predictedLevel: QualityLevel;
+}
+
+/** One forecast (the C++ core's Forecast; docs/prediction.md). */
+export interface Forecast {
+  /** 0-1: P(level poor or worse at some sample within horizonMs). */
+  risk: number;
+  predictedLevel: QualityLevel;
+  horizonMs: number;
+  /** Samples seen so far (0: nothing forecast yet). */
+  samples: number;
 }
 
 /** A `message` frame (CONTRACT §2), as delivered to the application. */
@@ -69,13 +83,19 @@ export interface Timers {
 
 /** The subset of the WebSocket constructor the client uses (browser, Node >= 22, or npm ws). */
 export interface WebSocketLike {
+  /** The subprotocol the server selected ('' for none), once open; read at welcome. */
+  readonly protocol?: string;
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * The client calls `new WebSocket(url, ['steadyws.v1'])`; an implementation that takes only
+ * the URL works too (it then offers no subprotocol, which the server also accepts).
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 export type FetchLike = (
   url: string,
@@ -101,6 +121,8 @@ export interface SteadyClientOptions {
   jitter?: number;
   /** Default 'symmetric'. */
   jitterMode?: JitterMode;
+  /** The forecast's horizon: degradationRisk is P(quality poor or worse within this), ms. Default 30000. */
+  forecastHorizon?: number;
   /** No ack at all this long while publishes are in flight: resend them, ms. Default 10000; 0 = never. */
   ackTimeout?: number;
   /** A heartbeat timer this late (wall clock) means the machine slept, ms. Default 0 = max(heartbeatTimeout, 5000). */
@@ -211,6 +233,11 @@ export interface ErrorEvent {
 export interface RefreshedEvent {
   exp: number;
 }
+/** When predictedLevel changes or the risk crosses 0.5 (the first forecast counts as a change). */
+export interface ForecastEvent extends Forecast {
+  /** Unix ms. */
+  time: number;
+}
 export interface WakeEvent {
   cause: 'visible' | 'online' | 'pageshow' | 'sleep';
   sleptMs?: number;
@@ -227,6 +254,7 @@ export interface SteadyClientEvents {
   recovered: RecoveredEvent;
   health: HealthMetrics;
   quality: QualityEvent;
+  forecast: ForecastEvent;
   fallback: FallbackEvent;
   poll: PollEvent;
   error: ErrorEvent;
@@ -267,6 +295,11 @@ export class SteadyClient {
   readonly want: boolean;
   readonly state: ConnectionStatus;
   readonly sessionId: string | null;
+  /**
+   * The WebSocket subprotocol the server selected at the last welcome: 'steadyws.v1', or ''
+   * when it selected none (a server from before versioning); null before the first welcome.
+   */
+  readonly protocol: string | null;
   readonly stats: ClientStats;
   /** The last RTT measured, ms (null before the first pong). */
   readonly lastRtt: number | null;
@@ -286,7 +319,10 @@ export class SteadyClient {
   ): void;
 
   metrics(): HealthMetrics;
+  /** The last forecast (a copy). */
+  readonly forecast: Forecast;
   alerts(): Alert[];
+  /** The quality monitor's advice, then the forecast's at risk >= 0.5. */
   recommendations(): string[];
 
   connect(): void;
@@ -322,6 +358,7 @@ export interface ResolvedOptions {
   readonly queueMaxBytes: number;
   readonly qualityWindow: number;
   readonly qualityHoldSamples: number;
+  readonly forecastHorizon: number;
   readonly jitterMode: JitterMode;
   readonly ackTimeout: number;
   readonly lateWakeup: number;
@@ -330,6 +367,8 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_OPTIONS: ResolvedOptions;
+/** 'steadyws.v1': the subprotocol offered on every connect (CONTRACT §10). */
+export const PROTOCOL_VERSION: 'steadyws.v1';
 export const STATES: readonly ConnectionStatus[];
 export const QUALITY_LEVELS: readonly QualityLevel[];
 
@@ -379,6 +418,25 @@ export class QualityMonitor {
   metrics(now: number): HealthMetrics;
   alerts(now: number): Alert[];
   recommendations(now: number): string[];
+}
+
+/**
+ * The quality forecaster SteadyClient feeds (clients/js/src/forecast.js, the C++ core's
+ * QualityForecaster with the same model): usable on its own beside a QualityMonitor.
+ */
+export class QualityForecaster {
+  constructor(options?: { horizonMs?: number; heartbeatIntervalMs?: number; weights?: readonly number[] });
+  readonly horizonMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** The last forecast (all zero / 'excellent' before the first sample). */
+  readonly last: Forecast;
+  /** The feature vector of the last forecast. */
+  readonly features: readonly number[];
+  reset(): void;
+  /** A reconnection happened: attached to the next sample. */
+  onReconnect(): void;
+  /** One sample: a pong's RTT in ms, or null for a missed ping; `level` is the monitor's level after it. */
+  onSample(rttMs: number | null, level: QualityLevel): Forecast;
 }
 
 export interface QueueEntry {

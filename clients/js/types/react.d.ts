@@ -76,7 +76,7 @@ export interface UseWebSocketResult<T = unknown> {
 
 export function useWebSocket<T = unknown>(url?: string, options?: UseWebSocketOptions<T>): UseWebSocketResult<T>;
 
-/** The full metrics of the shared connection, updated on every heartbeat sample. */
+/** The full metrics of the shared connection (with the forecast: degradationRisk, predictedLevel), updated on every heartbeat sample. */
 export function useConnectionQuality(url?: string): HealthMetrics;
 
 export interface UseChannelOptions<T = unknown> {

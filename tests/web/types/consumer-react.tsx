@@ -49,9 +49,11 @@ export function Panel() {
   const id: string = sendMessage('ticks', { price: 1 });
   const price: number | undefined = lastMessage?.data.price;
   const quality = useConnectionQuality();
+  const risk: number = quality.degradationRisk; // the forecast falls out of the full metrics
+  const predicted: string = quality.predictedLevel;
   const channel = useChannel<Tick>('ticks');
   const sent: string = channel.send({ price: 2 });
-  void [isConnected, isReconnecting, connectionReliability, isUsingFallback, s, q, id, price, quality.level, sent];
+  void [isConnected, isReconnecting, connectionReliability, isUsingFallback, s, q, id, price, quality.level, risk, predicted, sent];
   return (
     <div>
       <button onClick={reconnect}>reconnect</button>
