@@ -1,0 +1,592 @@
+// Replays every tests/conformance/*.json scenario through ClientEngine: the client policy as
+// data, the same files the JavaScript client replays (issue 10 point 3). The schema is
+// docs/core/client-engine.md §5; this file is its C++ reading. One gtest case per file.
+//
+// The replayer plays the shell's part where the schema leaves it one: it serializes publish
+// payloads, reads retryAfterMs out of a link_lost reason (src/client/wire.cpp's rule), and
+// addresses events without "link"/"request" to the current link or request.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "core/client_engine.hpp"
+
+namespace steadyws {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+// A JSON object whose keys must all be read: a misspelt key in a scenario fails the test
+// instead of being silently ignored.
+class Fields {
+ public:
+  Fields(const json::object& o, std::string where) : o_(o), where_(std::move(where)) {}
+  ~Fields() {
+    for (const auto& kv : o_) {
+      if (!used_.contains(std::string(kv.key())))
+        ADD_FAILURE() << where_ << ": unknown key \"" << kv.key() << "\"";
+    }
+  }
+  Fields(const Fields&) = delete;
+  Fields& operator=(const Fields&) = delete;
+
+  const json::value* find(std::string_view k) {
+    used_.insert(std::string(k));
+    return o_.if_contains(k);
+  }
+  bool has(std::string_view k) { return find(k) != nullptr; }
+  std::string str(std::string_view k, std::string fallback = "") {
+    const auto* v = find(k);
+    return v ? std::string(v->as_string()) : fallback;
+  }
+  std::int64_t num(std::string_view k, std::int64_t fallback = 0) {
+    const auto* v = find(k);
+    return v ? v->to_number<std::int64_t>() : fallback;
+  }
+  std::uint64_t unum(std::string_view k, std::uint64_t fallback = 0) {
+    const auto* v = find(k);
+    return v ? v->to_number<std::uint64_t>() : fallback;
+  }
+  double real(std::string_view k, double fallback = 0) {
+    const auto* v = find(k);
+    return v ? v->to_number<double>() : fallback;
+  }
+  bool flag(std::string_view k, bool fallback = false) {
+    const auto* v = find(k);
+    return v ? v->as_bool() : fallback;
+  }
+  Duration ms(std::string_view k, Duration fallback) {
+    const auto* v = find(k);
+    return v ? Duration{v->to_number<std::int64_t>()} : fallback;
+  }
+
+ private:
+  const json::object& o_;
+  std::string where_;
+  std::set<std::string> used_;
+};
+
+// ---- options -----------------------------------------------------------------------------
+
+ClientEngineConfig config_from(const json::object& o, std::vector<double>& draws) {
+  Fields f(o, "options");
+  ClientEngineConfig c;
+  if (const auto* u = f.find("urls")) {
+    for (const auto& s : u->as_array())
+      c.urls.emplace_back(s.as_string());
+  } else {
+    c.urls = {"ws://a/ws"};
+  }
+  c.max_reconnect_attempts =
+      static_cast<std::uint32_t>(f.unum("maxReconnectAttempts", c.max_reconnect_attempts));
+  c.reconnect_interval = f.ms("reconnectInterval", c.reconnect_interval);
+  c.exponential_backoff = f.flag("exponentialBackoff", c.exponential_backoff);
+  c.max_backoff_delay = f.ms("maxBackoffDelay", c.max_backoff_delay);
+  c.jitter = f.ms("jitter", c.jitter);
+  if (f.has("jitterMode")) {
+    const auto m = jitter_mode_from_string(f.str("jitterMode"));
+    EXPECT_TRUE(m) << "jitterMode";
+    c.jitter_mode = m.value_or(JitterMode::symmetric);
+  }
+  c.connect_timeout = f.ms("connectTimeout", c.connect_timeout);
+  c.heartbeat_interval = f.ms("heartbeatInterval", c.heartbeat_interval);
+  c.heartbeat_timeout = f.ms("heartbeatTimeout", c.heartbeat_timeout);
+  c.max_missed_heartbeats =
+      static_cast<std::uint32_t>(f.unum("maxMissedHeartbeats", c.max_missed_heartbeats));
+  c.enable_fallback = f.flag("enableFallback", c.enable_fallback);
+  c.fallback_poll_interval = f.ms("fallbackPollInterval", c.fallback_poll_interval);
+  c.long_poll_timeout = f.ms("longPollTimeout", c.long_poll_timeout);
+  c.critical_quality_fallback_after =
+      f.ms("criticalQualityFallbackAfter", c.critical_quality_fallback_after);
+  c.forecast_horizon = f.ms("forecastHorizon", c.forecast_horizon);
+  c.forecast_failover_risk = f.real("forecastFailoverRisk", c.forecast_failover_risk);
+  c.queue.max_messages = static_cast<std::size_t>(f.unum("queueMaxMessages", c.queue.max_messages));
+  c.queue.max_bytes = static_cast<std::size_t>(f.unum("queueMaxBytes", c.queue.max_bytes));
+  c.ack_timeout = f.ms("ackTimeout", c.ack_timeout);
+  draws = {0.5};
+  if (const auto* d = f.find("draws")) {
+    draws.clear();
+    for (const auto& x : d->as_array())
+      draws.push_back(x.to_number<double>());
+  }
+  return c;
+}
+
+// ---- events ------------------------------------------------------------------------------
+
+// The shell's reading of a 1001 reason (src/client/wire.cpp retry_after_from_reason).
+std::optional<Duration> retry_after_from(const std::string& reason) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(reason, ec);
+  if (ec || !v.is_object())
+    return std::nullopt;
+  const json::value* n = v.as_object().if_contains("retryAfterMs");
+  if (n == nullptr || !(n->is_int64() || n->is_uint64()) || n->to_number<double>() < 0)
+    return std::nullopt;
+  return Duration{std::min<std::int64_t>(n->to_number<std::int64_t>(), 3600 * 1000)};
+}
+
+engine::InboundFrame frame_from(const json::object& o) {
+  const auto type = o.contains("type") && o.at("type").is_string()
+                        ? std::string(o.at("type").as_string())
+                        : std::string();
+  const auto s = [&](const char* k) {
+    return o.contains(k) ? std::string(o.at(k).as_string()) : std::string();
+  };
+  const auto u = [&](const char* k) {
+    return o.contains(k) ? o.at(k).to_number<std::uint64_t>() : std::uint64_t{0};
+  };
+  const auto b = [&](const char* k) {
+    return o.contains(k) && o.at(k).as_bool();
+  };
+  if (type == "welcome")
+    return engine::WelcomeFrame{s("sessionId"), s("resumeToken"), b("resumed")};
+  if (type == "pong") {
+    engine::PongFrame p;
+    if (o.contains("timestamp") && o.at("timestamp").is_int64())
+      p.token = o.at("timestamp").as_int64();
+    return p;
+  }
+  if (type == "subscribed")
+    return engine::SubscribedFrame{s("channel"), u("seq"), s("epoch"), b("recovered")};
+  if (type == "unsubscribed")
+    return engine::UnsubscribedFrame{s("channel")};
+  if (type == "ack")
+    return engine::AckFrame{s("id"), s("channel"), u("seq")};
+  if (type == "message")
+    return engine::MessageFrame{s("channel"), u("seq"), s("id")};
+  if (type == "error")
+    return engine::ErrorFrame{s("code"), s("message")};
+  if (type == "refreshed")
+    return engine::RefreshedFrame{};
+  return engine::UnparseableFrame{"bad_message", "unknown type \"" + type + "\""};
+}
+
+template <class Map, class F>
+Map map_from(const json::value* v, F&& each) {
+  Map m;
+  if (v != nullptr) {
+    for (const auto& kv : v->as_object())
+      m.emplace(std::string(kv.key()), each(kv.value()));
+  }
+  return m;
+}
+
+engine::Event event_from(const json::object& o, const ClientEngine& e, const std::string& where) {
+  Fields f(o, where);
+  const std::string type = f.str("type");
+  const LinkId link = f.has("link") ? f.unum("link") : e.link();
+  if (type == "connect")
+    return engine::ConnectRequested{};
+  if (type == "reconnect")
+    return engine::ReconnectRequested{};
+  if (type == "close")
+    return engine::CloseRequested{};
+  if (type == "subscribe")
+    return engine::SubscribeRequested{f.str("channel")};
+  if (type == "unsubscribe")
+    return engine::UnsubscribeRequested{f.str("channel")};
+  if (type == "publish") {
+    json::object frame{{"type", "publish"}, {"channel", f.str("channel", "news")}};
+    const auto* data = f.find("data");
+    frame["data"] = data ? *data : json::value(nullptr);
+    const std::string id = f.str("id");
+    frame["id"] = id;
+    return engine::PublishRequested{id, json::serialize(frame)};
+  }
+  if (type == "dial_succeeded")
+    return engine::DialSucceeded{link};
+  if (type == "dial_failed")
+    return engine::DialFailed{link, f.str("reason", "refused")};
+  if (type == "link_lost") {
+    engine::LinkLost l{link, std::nullopt, f.str("reason"), std::nullopt};
+    if (f.has("code")) {
+      // Handed over whatever the code: honouring it only on 1001 is the engine's rule.
+      l.close_code = static_cast<std::uint16_t>(f.unum("code"));
+      l.retry_after = retry_after_from(l.reason);
+    }
+    return l;
+  }
+  if (type == "frame") {
+    if (f.has("raw")) {
+      const std::string raw = f.str("raw");
+      return engine::FrameReceived{link, raw.size(),
+                                   engine::UnparseableFrame{"bad_json", "not JSON"}};
+    }
+    const auto& fr = f.find("frame")->as_object();
+    return engine::FrameReceived{link, json::serialize(fr).size(), frame_from(fr)};
+  }
+  if (type == "timer") {
+    engine::TimerFired t;
+    const auto name = engine_timer_from_string(f.str("timer"));
+    EXPECT_TRUE(name) << where << ": timer";
+    t.timer = name.value_or(EngineTimer::retry);
+    if (f.has("unixMs"))
+      t.unix_ms = f.num("unixMs");
+    return t;
+  }
+  const RequestId poll = f.has("request") ? f.unum("request") : e.poll_request();
+  const RequestId publish = f.has("request") ? f.unum("request") : e.publish_request();
+  if (type == "poll_answered") {
+    engine::PollAnswered a;
+    a.request = poll;
+    if (const auto* ms = f.find("messages")) {
+      for (const auto& m : ms->as_array()) {
+        const auto& mo = m.as_object();
+        a.messages.push_back({std::string(mo.at("channel").as_string()),
+                              mo.at("seq").to_number<std::uint64_t>(),
+                              mo.contains("id") ? std::string(mo.at("id").as_string()) : ""});
+      }
+    }
+    a.cursors = map_from<decltype(a.cursors)>(
+        f.find("cursors"), [](const json::value& v) { return v.to_number<std::uint64_t>(); });
+    a.epochs = map_from<decltype(a.epochs)>(
+        f.find("epochs"), [](const json::value& v) { return std::string(v.as_string()); });
+    a.recovered = map_from<decltype(a.recovered)>(f.find("recovered"),
+                                                  [](const json::value& v) { return v.as_bool(); });
+    return a;
+  }
+  if (type == "poll_failed")
+    return engine::PollFailed{poll, f.str("reason", "failed"), f.flag("badBody")};
+  if (type == "publish_answered") {
+    engine::PublishAnswered a{publish, std::nullopt};
+    if (const auto* ack = f.find("ack")) {
+      const auto& ao = ack->as_object();
+      a.ack = engine::AckFrame{std::string(ao.at("id").as_string()),
+                               std::string(ao.at("channel").as_string()),
+                               ao.at("seq").to_number<std::uint64_t>()};
+    }
+    return a;
+  }
+  if (type == "publish_failed")
+    return engine::PublishFailed{publish, f.str("reason", "failed")};
+  ADD_FAILURE() << where << ": unknown event type \"" << type << "\"";
+  return engine::CloseRequested{};
+}
+
+// ---- actions as JSON ---------------------------------------------------------------------
+
+std::int64_t ms_of(TimePoint t) {
+  return std::chrono::duration_cast<Duration>(t.time_since_epoch()).count();
+}
+
+json::value opt(const std::optional<std::uint64_t>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+json::object frame_json(const engine::OutboundFrame& f) {
+  return std::visit(
+      [](const auto& x) -> json::object {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, engine::PingOut>) {
+          return {{"type", "ping"}, {"timestamp", x.token}};
+        } else if constexpr (std::is_same_v<T, engine::SubscribeOut>) {
+          json::object o{{"type", "subscribe"}, {"channel", x.channel}};
+          if (x.since)
+            o["since"] = *x.since;
+          if (x.epoch)
+            o["epoch"] = *x.epoch;
+          return o;
+        } else if constexpr (std::is_same_v<T, engine::UnsubscribeOut>) {
+          return {{"type", "unsubscribe"}, {"channel", x.channel}};
+        } else {
+          return {{"type", "publish"}, {"id", x.id}};
+        }
+      },
+      f);
+}
+
+json::object action_json(const engine::Action& a) {
+  json::object o{{"type", engine::name_of(a)}};
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        using namespace engine;
+        if constexpr (std::is_same_v<T, Dial>) {
+          o["link"] = x.link;
+          o["url"] = x.url_index;
+          o["probe"] = x.probe;
+        } else if constexpr (std::is_same_v<T, CloseLink>) {
+          o["link"] = x.link;
+          o["graceful"] = x.graceful;
+        } else if constexpr (std::is_same_v<T, ArmTimer>) {
+          o["timer"] = to_string(x.timer);
+          o["at"] = ms_of(x.at);
+        } else if constexpr (std::is_same_v<T, CancelTimer>) {
+          o["timer"] = to_string(x.timer);
+        } else if constexpr (std::is_same_v<T, Send>) {
+          o["link"] = x.link;
+          o["frame"] = frame_json(x.frame);
+        } else if constexpr (std::is_same_v<T, Poll>) {
+          o["request"] = x.request;
+          o["url"] = x.url_index;
+          json::array cs;
+          for (const auto& c : x.cursors) {
+            json::object co{{"channel", c.channel}, {"since", opt(c.since)}};
+            co["epoch"] = c.epoch ? json::value(*c.epoch) : json::value(nullptr);
+            cs.push_back(std::move(co));
+          }
+          o["cursors"] = std::move(cs);
+          o["wait"] = x.wait.count();
+        } else if constexpr (std::is_same_v<T, HttpPublish>) {
+          o["request"] = x.request;
+          o["url"] = x.url_index;
+          o["id"] = x.id;
+        } else if constexpr (std::is_same_v<T, Deliver>) {
+          o["channel"] = x.channel;
+          o["seq"] = x.seq;
+          o["id"] = x.id;
+          o["index"] = x.index;
+          o["viaFallback"] = x.via_fallback;
+        } else if constexpr (std::is_same_v<T, StateChanged>) {
+          o["from"] = to_string(x.transition.from);
+          o["to"] = to_string(x.transition.to);
+          o["reason"] = x.transition.reason;
+        } else if constexpr (std::is_same_v<T, ReconnectAttempt>) {
+          o["attempt"] = x.attempt;
+          o["delay"] = x.delay.count();
+          o["probe"] = x.probe;
+        } else if constexpr (std::is_same_v<T, Acked>) {
+          o["id"] = x.id;
+          o["channel"] = x.channel;
+          o["seq"] = x.seq;
+        } else if constexpr (std::is_same_v<T, Recovered>) {
+          o["channel"] = x.channel;
+          o["recovered"] = x.recovered;
+        } else if constexpr (std::is_same_v<T, ReportError>) {
+          o["where"] = x.where;
+          o["code"] = x.code;
+          o["message"] = x.message;
+        } else if constexpr (std::is_same_v<T, ReportHealth>) {
+          o["latency"] = x.metrics.latency;
+          o["packetLoss"] = x.metrics.packet_loss;
+          o["reliability"] = x.metrics.reliability;
+        } else if constexpr (std::is_same_v<T, QualityChanged>) {
+          o["level"] = to_string(x.level);
+        } else if constexpr (std::is_same_v<T, ReportForecast>) {
+          o["rttMs"] = x.rtt_ms ? json::value(*x.rtt_ms) : json::value(nullptr);
+          o["level"] = to_string(x.level);
+          o["risk"] = x.forecast.risk;
+        } else if constexpr (std::is_same_v<T, ReportBandwidth>) {
+          o["bytesPerSecond"] = x.estimate.bytes_per_second;
+          o["throttled"] = x.estimate.throttled;
+        } else if constexpr (std::is_same_v<T, Enqueued>) {
+          constexpr const char* kStatus[] = {"accepted", "duplicate", "full"};
+          o["id"] = x.id;
+          o["status"] = kStatus[static_cast<int>(x.status)];
+        } else if constexpr (std::is_same_v<T, GiveUp>) {
+          o["attempts"] = x.attempts;
+        }
+      },
+      a);
+  return o;
+}
+
+// `want` matches `got` when every key of want is in got with a matching value (objects
+// recursively, arrays element by element with the same length, numbers by value).
+bool matches(const json::value& want, const json::value& got) {
+  if (want.is_object()) {
+    if (!got.is_object())
+      return false;
+    for (const auto& kv : want.as_object()) {
+      const auto* g = got.as_object().if_contains(kv.key());
+      if (g == nullptr || !matches(kv.value(), *g))
+        return false;
+    }
+    return true;
+  }
+  if (want.is_array()) {
+    if (!got.is_array() || got.as_array().size() != want.as_array().size())
+      return false;
+    for (std::size_t i = 0; i < want.as_array().size(); ++i) {
+      if (!matches(want.as_array()[i], got.as_array()[i]))
+        return false;
+    }
+    return true;
+  }
+  if (want.is_number() && got.is_number())
+    return want.to_number<double>() == got.to_number<double>();
+  return want == got;
+}
+
+std::string lines(const json::array& a) {
+  std::string s;
+  for (const auto& x : a)
+    s += "    " + json::serialize(x) + "\n";
+  return s.empty() ? "    (none)\n" : s;
+}
+
+// ---- checks ------------------------------------------------------------------------------
+
+void check(const json::object& o, const ClientEngine& e, const std::string& where) {
+  Fields f(o, where);
+  if (f.has("state")) {
+    EXPECT_EQ(to_string(e.state()), f.str("state")) << where;
+  }
+  if (f.has("usingFallback")) {
+    EXPECT_EQ(e.is_using_fallback(), f.flag("usingFallback")) << where;
+  }
+  if (f.has("givenUp")) {
+    EXPECT_EQ(e.has_given_up(), f.flag("givenUp")) << where;
+  }
+  if (f.has("queued")) {
+    EXPECT_EQ(e.queued(), f.unum("queued")) << where;
+  }
+  if (f.has("urlIndex")) {
+    EXPECT_EQ(e.url_index(), f.unum("urlIndex")) << where;
+  }
+  if (f.has("link")) {
+    EXPECT_EQ(e.link(), f.unum("link")) << where;
+  }
+  if (f.has("quality")) {
+    EXPECT_EQ(to_string(e.quality()), f.str("quality")) << where;
+  }
+  if (const auto* ts = f.find("timers")) {
+    for (const auto& kv : ts->as_object()) {
+      const auto t = engine_timer_from_string(kv.key());
+      ASSERT_TRUE(t) << where << ": timer " << kv.key();
+      const auto d = e.deadline(*t);
+      if (kv.value().is_null()) {
+        EXPECT_FALSE(d) << where << ": timer " << kv.key() << " armed";
+      } else {
+        EXPECT_EQ(d ? ms_of(*d) : -1, kv.value().to_number<std::int64_t>())
+            << where << ": timer " << kv.key();
+      }
+    }
+  }
+  if (const auto* cs = f.find("cursors")) {
+    for (const auto& kv : cs->as_object()) {
+      const auto& c = kv.value().as_object();
+      if (c.contains("seq")) {
+        const auto last = e.cursors().last(kv.key());
+        EXPECT_EQ(last ? static_cast<std::int64_t>(*last) : -1,
+                  c.at("seq").is_null() ? -1 : c.at("seq").to_number<std::int64_t>())
+            << where << ": cursor " << kv.key();
+      }
+      if (c.contains("epoch")) {
+        EXPECT_EQ(e.cursors().epoch(kv.key()).value_or(""), std::string(c.at("epoch").as_string()))
+            << where << ": epoch " << kv.key();
+      }
+    }
+  }
+}
+
+// ---- the replay --------------------------------------------------------------------------
+
+std::vector<fs::path> scenario_files() {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(STEADYWS_CONFORMANCE_DIR)) {
+    if (entry.path().extension() == ".json")
+      out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void replay(const fs::path& file) {
+  std::ifstream in(file);
+  ASSERT_TRUE(in) << file;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  boost::system::error_code ec;
+  const json::value doc = json::parse(buf.str(), ec);
+  ASSERT_FALSE(ec) << file << ": " << ec.message();
+  Fields top(doc.as_object(), file.filename().string());
+  const std::string name = top.str("name");
+  EXPECT_EQ(name + ".json", file.filename().string()) << "name and file name differ";
+  top.str("description");
+  std::vector<double> draws;
+  const json::object no_options;
+  const auto* opts = top.find("options");
+  ClientEngineConfig config = config_from(opts ? opts->as_object() : no_options, draws);
+  std::size_t next_draw = 0;
+  config.uniform = [&] {
+    const double u = draws[std::min(next_draw, draws.size() - 1)];
+    ++next_draw;
+    return u;
+  };
+  std::set<std::string> ignore{"health", "forecast", "bandwidth"};
+  if (const auto* ig = top.find("ignore")) {
+    ignore.clear();
+    for (const auto& x : ig->as_array())
+      ignore.emplace(x.as_string());
+  }
+
+  const TimePoint t0{};
+  ClientEngine engine(std::move(config), t0);
+  TimePoint now = t0;
+  json::array pending;  // actions since the last expect
+  std::size_t index = 0;
+  for (const auto& step_value : top.find("steps")->as_array()) {
+    const std::string where = name + " step " + std::to_string(index++);
+    Fields step(step_value.as_object(), where);
+    if (const auto* ev = step.find("event")) {
+      const auto* at = step.find("at");
+      ASSERT_TRUE(at) << where << ": an event needs \"at\"";
+      const TimePoint t = t0 + Duration{at->to_number<std::int64_t>()};
+      ASSERT_GE(t, now) << where << ": time goes backwards";
+      now = t;
+      const auto event = event_from(ev->as_object(), engine, where);
+      for (const auto& a : engine.handle(event, now)) {
+        if (!ignore.contains(std::string(engine::name_of(a))))
+          pending.push_back(action_json(a));
+      }
+    } else if (const auto* ex = step.find("expect")) {
+      const auto& want = ex->as_array();
+      bool ok = want.size() == pending.size();
+      for (std::size_t i = 0; ok && i < want.size(); ++i)
+        ok = matches(want[i], pending[i]);
+      EXPECT_TRUE(ok) << where << " (t=" << std::chrono::duration_cast<Duration>(now - t0).count()
+                      << " ms)\n  expected:\n"
+                      << lines(want) << "  got:\n"
+                      << lines(pending);
+      pending.clear();
+    } else if (const auto* ck = step.find("check")) {
+      check(ck->as_object(), engine, where);
+    } else {
+      ADD_FAILURE() << where << ": a step is an event, an expect or a check";
+    }
+  }
+  EXPECT_TRUE(pending.empty()) << name << ": actions after the last expect:\n" << lines(pending);
+  EXPECT_EQ(engine.illegal_transitions(), 0u) << name;
+}
+
+class Conformance : public testing::TestWithParam<fs::path> {};
+
+TEST_P(Conformance, Replays) {
+  replay(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, Conformance, testing::ValuesIn(scenario_files()),
+                         [](const testing::TestParamInfo<fs::path>& p) {
+                           std::string s = p.param.stem().string();
+                           std::replace_if(
+                               s.begin(), s.end(), [](char c) { return !std::isalnum(c); }, '_');
+                           return s;
+                         });
+
+// Issue 10 asks for at least eight scenarios covering the policy's list.
+TEST(Conformance, HasTheScenariosTheIssueAsksFor) {
+  std::set<std::string> names;
+  for (const auto& f : scenario_files())
+    names.insert(f.stem().string());
+  EXPECT_GE(names.size(), 8u);
+  for (const char* required :
+       {"backoff-give-up", "retry-after", "failover-urls", "fallback-after-budget",
+        "fallback-switch-back", "critical-quality-fallback", "offline-queue-flush",
+        "ack-timeout-resend", "resume-epoch-catch-up", "resume-recovered-false", "heartbeat-dead",
+        "close-stops-everything"})
+    EXPECT_TRUE(names.contains(required)) << required;
+}
+
+}  // namespace
+}  // namespace steadyws
