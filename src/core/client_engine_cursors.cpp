@@ -78,33 +78,33 @@ ResumeOutcome ResumeCursors::on_subscribed(const std::string& channel, std::uint
   return out;
 }
 
-Verdict ResumeCursors::on_message(std::string_view channel, std::uint64_t seq,
-                                  std::string_view id) {
+ResumeVerdict ResumeCursors::on_message(std::string_view channel, std::uint64_t seq,
+                                        std::string_view id) {
   auto it = channels_.find(channel);
   if (it == channels_.end())
-    return Verdict::unsubscribed;
+    return ResumeVerdict::unsubscribed;
   Cursor& c = it->second;
   // Our since=0 catch-up is outstanding, but the server already counts us subscribed and
   // pushes live messages. They come again in the replay that follows its answer; delivering
   // them now would move the cursor past the replay's first messages, which would then be
   // dropped as duplicates: lost.
   if (c.catching_up)
-    return Verdict::duplicate;
+    return ResumeVerdict::duplicate;
   if (c.last && seq <= *c.last)
-    return Verdict::duplicate;
+    return ResumeVerdict::duplicate;
   c.last = seq;  // even for an id duplicate: this seq is consumed either way
   if (id.empty())
-    return Verdict::deliver;
+    return ResumeVerdict::deliver;
   std::string key(id);
   if (c.recent_set.contains(key))
-    return Verdict::duplicate;
+    return ResumeVerdict::duplicate;
   c.recent_ids.push_back(key);
   c.recent_set.insert(std::move(key));
   if (c.recent_ids.size() > kRecentIds) {
     c.recent_set.erase(c.recent_ids.front());
     c.recent_ids.pop_front();
   }
-  return Verdict::deliver;
+  return ResumeVerdict::deliver;
 }
 
 std::vector<ResumePoint> ResumeCursors::poll_points() const {

@@ -47,7 +47,7 @@ struct ResumeOutcome {
   bool catch_up = false;
 };
 
-enum class Verdict {
+enum class ResumeVerdict {
   deliver,       // new: hand it to the application (the cursor moved to its seq)
   duplicate,     // seq <= cursor, or a recently delivered id: already delivered
   unsubscribed,  // not a channel we want (a late frame after unsubscribe)
@@ -79,7 +79,7 @@ class ResumeCursors {
   // catch-up answer brings it again, in order). A message whose non-empty `id` was among the
   // last kRecentIds delivered on the channel is a duplicate even with a new seq (a publish
   // resent across a server restart, accepted again by the new epoch).
-  Verdict on_message(std::string_view channel, std::uint64_t seq, std::string_view id);
+  ResumeVerdict on_message(std::string_view channel, std::uint64_t seq, std::string_view id);
 
   static constexpr std::size_t kRecentIds = 1024;
 

@@ -193,7 +193,7 @@ void ClientEngine::report_bandwidth() {
 
 void ClientEngine::deliver(const std::string& channel, std::uint64_t seq, const std::string& id,
                            std::size_t index, bool via_fallback) {
-  if (cursors_.on_message(channel, seq, id) != Verdict::deliver)
+  if (cursors_.on_message(channel, seq, id) != ResumeVerdict::deliver)
     return;
   emit(engine::Deliver{channel, seq, id, index, via_fallback});
 }
