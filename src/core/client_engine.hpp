@@ -28,7 +28,8 @@
 //  3. A timer is armed (ArmTimer) before its TimerFired counts; each armed timer has exactly
 //     one deadline, and a CancelTimer is emitted only for an armed timer.
 //  4. Each queued publish is in flight on at most one transport; it is sent again only after
-//     the link it went on was lost, its HTTP call failed, or ack_timeout passed with no ack.
+//     the link it went on was lost, its HTTP call failed, the transport changed (fallback <->
+//     WebSocket), or ack_timeout passed with no ack at all.
 #pragma once
 
 #include <array>

@@ -35,8 +35,8 @@ void ClientEngine::forget_connection() {
   quality_.record_disconnected(now_);
 }
 
-void ClientEngine::on(const engine::DialSucceeded& e) {
-  (void)e;  // the upgrade is done; nothing to decide until the welcome (connect_timeout runs)
+void ClientEngine::on(const engine::DialSucceeded&) {
+  // The upgrade is done; nothing to decide until the welcome (connect_timeout still runs).
 }
 
 void ClientEngine::on(const engine::DialFailed& e) {

@@ -1,6 +1,6 @@
 // Test driver for ClientEngine: a fake clock in ms since t0 and events addressed to the
 // current link or request, so a test reads as a timeline. Actions come back as describe()
-// lines (engine/client_engine_events.hpp), without the per-sample reports (health, forecast,
+// lines (core/client_engine_events.hpp), without the per-sample reports (health, forecast,
 // bandwidth) unless a test asks for the raw list.
 #pragma once
 
