@@ -45,14 +45,14 @@
 #include "steadyws/core/bandwidth.hpp"
 #include "steadyws/core/connection_state.hpp"
 #include "steadyws/core/forecast.hpp"
-#include "steadyws/core/heartbeat_tracker.hpp"
 #include "steadyws/core/outbound_queue.hpp"
-#include "steadyws/core/poll_schedule.hpp"
 #include "steadyws/core/quality_monitor.hpp"
 #include "steadyws/core/time.hpp"
 
 #include "core/client_engine_cursors.hpp"
 #include "core/client_engine_events.hpp"
+#include "core/heartbeat_tracker.hpp"
+#include "core/poll_schedule.hpp"
 
 namespace steadyws {
 
