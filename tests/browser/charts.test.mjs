@@ -93,8 +93,20 @@ test('charts: the last minutes at once on open, then data in every chart', async
 
     await screenshot(page, 'dashboard-charts');
     await page.setViewportSize({ width: 375, height: 800 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `the charts fit a 375 px phone (overflow ${overflow} px)`);
+    // The charts follow their containers through a ResizeObserver, one frame or more after the
+    // resize: wait (bounded) for them to settle, then measure.
+    await page
+      .waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, null, { timeout: 5000 })
+      .catch(() => {}); // the assertion below says what still sticks out
+    const { overflow, widest } = await page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      // What sticks out, for the failure message: the deepest elements past the right edge.
+      widest: [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && el.children.length === 0)
+        .slice(0, 5)
+        .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.dataset.testid ? '[' + el.dataset.testid + ']' : ''} right=${Math.round(el.getBoundingClientRect().right)} "${(el.textContent || '').slice(0, 60)}"`),
+    }));
+    assert.ok(overflow <= 0, `the charts fit a 375 px phone (overflow ${overflow} px): ${widest.join('; ')}`);
     await screenshot(page, 'dashboard-charts-phone');
     // The page threw nothing; a favicon 404 is the only resource the page lacks.
     assert.deepEqual(errors.filter((e) => !/favicon|Failed to load resource/.test(e)), []);

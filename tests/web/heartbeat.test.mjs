@@ -1,5 +1,5 @@
 // The JS client's heartbeat schedule against the C++ HeartbeatTracker's rules
-// (include/core/heartbeat_tracker.hpp), to the millisecond under fake time: after a
+// (src/core/heartbeat_tracker.hpp), to the millisecond under fake time: after a
 // counted miss the client probes again at once and then every timeout (not every interval),
 // so a silent peer is dead at interval + 3 × timeout (60 s at the defaults, not 100 s), and
 // one lost pong costs one extra ping, never a reconnect.
