@@ -702,10 +702,11 @@ export class SteadyClient {
     this.stateSince = this.timers.now();
     this.backoff = new Backoff(this.opts, this.opts.maxReconnectAttempts);
     this.probeBackoff = new Backoff(this.opts, 0);
-    this.quality = new QualityMonitor({
-      window: this.opts.qualityWindow,
-      holdSamples: this.opts.qualityHoldSamples,
-    });
+    const q = { window: this.opts.qualityWindow, holdSamples: this.opts.qualityHoldSamples };
+    this.quality = new QualityMonitor(q);
+    // The current link's own quality, reset on each welcome: it alone decides the critical
+    // fallback, so a new link is not sent back by the old one's samples (ClientEngine).
+    this.linkQuality = new QualityMonitor(q);
     // Fed every sample the quality monitor gets (core/forecast.hpp, docs/prediction.md).
     this.forecaster = new QualityForecaster({
       horizonMs: this.opts.forecastHorizon,
@@ -1204,7 +1205,8 @@ export class SteadyClient {
       if (ev.code === 1001 && ev.reason) {
         try {
           const r = JSON.parse(ev.reason);
-          if (Number.isFinite(r.retryAfterMs) && r.retryAfterMs >= 0) retryAfter = r.retryAfterMs;
+          // A non-negative integer, capped at 1 h (client::retry_after_from_reason).
+          if (Number.isInteger(r.retryAfterMs) && r.retryAfterMs >= 0) retryAfter = Math.min(r.retryAfterMs, 3600000);
         } catch {
           // not JSON: the ordinary backoff
         }
@@ -1320,6 +1322,7 @@ export class SteadyClient {
     if (typeof m.resumeToken === 'string' && m.resumeToken) this.resumeToken = m.resumeToken;
     this.saveState(true);
     this.criticalSince = null;
+    this.linkQuality.reset();
     if (this.everConnected) {
       this.quality.recordReconnect(now);
       this.forecaster.onReconnect();
@@ -1604,8 +1607,10 @@ export class SteadyClient {
   // whose risk crossed 0.5, is queued for the `forecast` event (the first one counts as a
   // change; CONTRACT §10's rule for `connect --events`).
   sample(rtt) {
-    if (rtt === null) this.quality.recordMissed();
-    else this.quality.recordRtt(rtt);
+    for (const q of [this.quality, this.linkQuality]) {
+      if (rtt === null) q.recordMissed();
+      else q.recordRtt(rtt);
+    }
     const f = this.forecaster.onSample(rtt, this.quality.level);
     const high = f.risk >= 0.5;
     const r = this.forecastReported;
@@ -1622,7 +1627,7 @@ export class SteadyClient {
     const forecasts = this.forecastPending;
     this.forecastPending = [];
     for (const f of forecasts) this.emit('forecast', f);
-    if (this.quality.level !== 'critical') {
+    if (this.linkQuality.level !== 'critical') {
       this.criticalSince = null;
       return;
     }
