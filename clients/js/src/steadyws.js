@@ -656,6 +656,7 @@ export function defaultUrl(loc = globalThis.location) {
 // Events (client.on(name, fn), returns an unsubscribe function):
 //   state            {from, to, reason, time}
 //   reconnect_attempt {attempt, delay, probe}
+//   give_up          {attempts} the retry budget was spent with enableFallback off (givenUp)
 //   welcome          {sessionId, resumed, heartbeatInterval, heartbeatTimeout, serverTime}
 //   message          the message frame {type:'message', channel, seq, id, data, timestamp},
 //                    plus viaFallback
