@@ -45,8 +45,9 @@ export class FakeClock {
   }
 }
 
-// new FakeWebSocket(url) as the client's WebSocket; the test plays the server.
-export function makeFakeWebSocket() {
+// new FakeWebSocket(url) as the client's WebSocket; the test plays the server. `hooks`
+// (optional) sees each socket opened, each frame sent and each close() the client calls.
+export function makeFakeWebSocket(hooks = {}) {
   const sockets = [];
   class FakeWebSocket {
     constructor(url, protocols) {
@@ -59,12 +60,15 @@ export function makeFakeWebSocket() {
       this.onclose = null;
       this.onerror = null;
       sockets.push(this);
+      if (hooks.open) hooks.open(this);
     }
     send(text) {
       if (this.closed) throw new Error('send on a closed socket');
       this.sent.push(JSON.parse(text));
+      if (hooks.send) hooks.send(this, JSON.parse(text));
     }
     close(code, reason) {
+      if (hooks.close) hooks.close(this, code);
       this.closed = { code: code ?? 1005, reason: reason ?? '' };
     }
     // ---- the server side ----
@@ -103,6 +107,7 @@ export function makeFakeFetch(respond) {
         url: new URL(url),
         init,
         resolve: (status, body) => resolve({ status, json: async () => body }),
+        badBody: () => resolve({ status: 200, json: async () => JSON.parse('not json') }),
         reject,
       };
       calls.push(call);
@@ -111,4 +116,48 @@ export function makeFakeFetch(respond) {
       if (r) call.resolve(r.status, r.body);
     });
   return { fetch, calls };
+}
+
+// ---- for tests/web/conformance.test.mjs ----------------------------------------------------
+
+// Time that moves only when a scenario step says so, with timers that carry the name the
+// client gives them (the optional third argument of setTimeout: 'retry', 'connect',
+// 'heartbeat', 'poll', 'ack', the engine's five timers). A named timer runs only when fire(name)
+// is called at or after its deadline (the scenario's `timer` event); an unnamed one (the
+// shell's own: HTTP deadlines, the fallback's POST /api/ping, persist, token refresh) never
+// runs. `log` sees every arm and every cancel of a live named timer.
+export class ScenarioClock {
+  constructor(log = () => {}) {
+    this.t = 0;
+    this.timers = new Map();
+    this.nextId = 1;
+    this.now = () => this.t;
+    this.setTimeout = (fn, ms, name) => {
+      const id = this.nextId++;
+      const at = this.t + Math.max(0, ms || 0);
+      this.timers.set(id, { at, fn, name });
+      if (name) log({ type: 'arm_timer', timer: name, at });
+      return id;
+    };
+    this.clearTimeout = (id) => {
+      const x = this.timers.get(id);
+      if (!x) return;
+      this.timers.delete(id);
+      if (x.name) log({ type: 'cancel_timer', timer: x.name });
+    };
+  }
+  // The deadlines of the live timers called `name`.
+  deadlines(name) {
+    return [...this.timers.values()].filter((x) => x.name === name).map((x) => x.at);
+  }
+  // Runs the earliest timer called `name` if it is due; false when none is.
+  fire(name) {
+    let id = null;
+    for (const [k, x] of this.timers) if (x.name === name && x.at <= this.t && (id === null || x.at < this.timers.get(id).at)) id = k;
+    if (id === null) return false;
+    const x = this.timers.get(id);
+    this.timers.delete(id);
+    x.fn();
+    return true;
+  }
 }

@@ -30,7 +30,9 @@
 // its own connection).
 //
 // Time and randomness are injected (options.timers, options.random), and so are WebSocket and
-// fetch, so tests/web drives it under Node with fake time. Single-threaded like every page
+// fetch, so tests/web drives it under Node with fake time. The five timers of the C++ engine
+// (retry, connect, heartbeat, poll, ack) pass their name as a third setTimeout argument, which
+// tests/web/conformance.test.mjs reads (real timers ignore it). Single-threaded like every page
 // script: callbacks run on the event loop, one at a time.
 //
 // Usage:
@@ -654,6 +656,7 @@ export function defaultUrl(loc = globalThis.location) {
 // Events (client.on(name, fn), returns an unsubscribe function):
 //   state            {from, to, reason, time}
 //   reconnect_attempt {attempt, delay, probe}
+//   give_up          {attempts} the retry budget was spent with enableFallback off (givenUp)
 //   welcome          {sessionId, resumed, heartbeatInterval, heartbeatTimeout, serverTime}
 //   message          the message frame {type:'message', channel, seq, id, data, timestamp},
 //                    plus viaFallback
@@ -700,10 +703,11 @@ export class SteadyClient {
     this.stateSince = this.timers.now();
     this.backoff = new Backoff(this.opts, this.opts.maxReconnectAttempts);
     this.probeBackoff = new Backoff(this.opts, 0);
-    this.quality = new QualityMonitor({
-      window: this.opts.qualityWindow,
-      holdSamples: this.opts.qualityHoldSamples,
-    });
+    const q = { window: this.opts.qualityWindow, holdSamples: this.opts.qualityHoldSamples };
+    this.quality = new QualityMonitor(q);
+    // The current link's own quality, reset on each welcome: it alone decides the critical
+    // fallback, so a new link is not sent back by the old one's samples (ClientEngine).
+    this.linkQuality = new QualityMonitor(q);
     // Fed every sample the quality monitor gets (core/forecast.hpp, docs/prediction.md).
     this.forecaster = new QualityForecaster({
       horizonMs: this.opts.forecastHorizon,
@@ -733,6 +737,7 @@ export class SteadyClient {
     this.want = false; // the application wants a connection
     this.everConnected = false;
     this.fallbackActive = false;
+    this.givenUp = false; // the budget was spent without the fallback (the engine's give_up)
     this.manualFallback = false; // forceFallback(): stay on polling, no probes
     this.fallbackGen = 0;
     this.probing = false;
@@ -1011,11 +1016,14 @@ export class SteadyClient {
     return this.fallbackActive;
   }
 
-  // Starts connecting (from disconnected, error or closed). No-op when already trying.
+  // Starts connecting (from disconnected, error or closed, or after giving up). No-op when
+  // already trying or on the fallback.
   connect() {
-    if (this.want && this.state !== 'closed') return;
+    if (this.want && (/^(conn|rec)/.test(this.state) || this.fallbackActive)) return;
     this.want = true;
+    this.givenUp = false;
     this.backoff.reset();
+    this.cancelRetry();
     this.transition('connecting', 'connect()');
     this.startAttempt();
   }
@@ -1031,8 +1039,11 @@ export class SteadyClient {
     this.deactivateFallback();
     this.backoff.reset();
     this.probeBackoff.reset();
-    if (!isLegalTransition(this.state, 'connecting')) this.transition('disconnected', 'reconnect()');
-    this.transition('connecting', 'reconnect()');
+    this.givenUp = false;
+    // As ClientEngine: connected → disconnected → reconnecting, closed → connecting, an
+    // attempt under way is replaced.
+    if (this.state === 'connected') this.transition('disconnected', 'reconnect()');
+    this.transition(this.state === 'closed' ? 'connecting' : 'reconnecting', 'reconnect()');
     this.startAttempt();
   }
 
@@ -1074,6 +1085,9 @@ export class SteadyClient {
   }
 
   subscribe(channel) {
+    // CONTRACT §2 channel names; the engine refuses others the same way.
+    if (!/^[\w.:-]{1,128}$/.test(channel))
+      return this.emit('error', { where: 'subscribe', code: 'bad_message', message: `bad channel name: ${channel}` });
     if (!this.cursors.add(channel)) return;
     this.saveState();
     if (this.linkReady()) this.send(this.cursors.subscribeFrame(channel));
@@ -1149,7 +1163,7 @@ export class SteadyClient {
     // A fresh token before every connect; the connect timeout covers the wait for it.
     link.connectTimer = this.timers.setTimeout(() => {
       this.onLinkLost(link, `no token within ${this.opts.connectTimeout} ms`, false, null);
-    }, this.opts.connectTimeout);
+    }, this.opts.connectTimeout, 'connect');
     this.fetchToken().then(
       () => {
         if (this.link !== link) return;
@@ -1184,7 +1198,7 @@ export class SteadyClient {
     link.ws = ws;
     link.connectTimer = this.timers.setTimeout(() => {
       this.onLinkLost(link, `no welcome within ${this.opts.connectTimeout} ms`, false, null);
-    }, this.opts.connectTimeout);
+    }, this.opts.connectTimeout, 'connect');
     ws.onmessage = (ev) => this.onFrame(link, ev.data);
     ws.onclose = (ev) => {
       let retryAfter = null;
@@ -1192,7 +1206,8 @@ export class SteadyClient {
       if (ev.code === 1001 && ev.reason) {
         try {
           const r = JSON.parse(ev.reason);
-          if (Number.isFinite(r.retryAfterMs) && r.retryAfterMs >= 0) retryAfter = r.retryAfterMs;
+          // A non-negative integer, capped at 1 h (client::retry_after_from_reason).
+          if (Number.isInteger(r.retryAfterMs) && r.retryAfterMs >= 0) retryAfter = Math.min(r.retryAfterMs, 3600000);
         } catch {
           // not JSON: the ordinary backoff
         }
@@ -1236,21 +1251,23 @@ export class SteadyClient {
 
   onFrame(link, text) {
     if (link !== this.link) return;
+    const now = this.timers.now();
+    this.lastActivity = now;
+    this.missedInARow = 0;
     let m;
     try {
       m = JSON.parse(text);
     } catch {
-      this.emit('error', { where: 'server', message: 'a frame that is not JSON' });
+      m = null;
+      this.emit('error', { where: 'read', code: 'bad_json', message: 'a frame that is not JSON' });
+    }
+    // An attempt's first frame must be the welcome (ClientEngine: else a failed attempt).
+    if (!link.welcomed) {
+      if (m && m.type === 'welcome') this.onWelcome(link, m);
+      else this.onLinkLost(link, "the server's first frame was not a welcome", false, null);
       return;
     }
     if (!m || typeof m.type !== 'string') return;
-    const now = this.timers.now();
-    this.lastActivity = now;
-    this.missedInARow = 0;
-    if (!link.welcomed) {
-      if (m.type === 'welcome') this.onWelcome(link, m);
-      return;
-    }
     switch (m.type) {
       case 'pong':
         this.onPong(m.timestamp, now);
@@ -1306,6 +1323,7 @@ export class SteadyClient {
     if (typeof m.resumeToken === 'string' && m.resumeToken) this.resumeToken = m.resumeToken;
     this.saveState(true);
     this.criticalSince = null;
+    this.linkQuality.reset();
     if (this.everConnected) {
       this.quality.recordReconnect(now);
       this.forecaster.onReconnect();
@@ -1358,7 +1376,7 @@ export class SteadyClient {
       if (this.acks === acksThen) this.queue.onDisconnect();
       this.flushQueue();
       this.armAckTimer();
-    }, this.opts.ackTimeout);
+    }, this.opts.ackTimeout, 'ack');
   }
 
   deliver(m, viaFallback) {
@@ -1443,7 +1461,7 @@ export class SteadyClient {
         this.transition('reconnecting', 'probing the websocket');
       }
       this.startAttempt();
-    }, delay);
+    }, delay, 'retry');
   }
 
   cancelRetry() {
@@ -1452,8 +1470,11 @@ export class SteadyClient {
     this.deferredRetry = null;
   }
 
+  // The budget is spent: the fallback, or (without it) give up until connect().
   giveUp() {
-    if (this.opts.enableFallback) this.activateFallback('websocket failed after maxReconnectAttempts');
+    if (this.opts.enableFallback) return this.activateFallback('websocket failed after maxReconnectAttempts');
+    this.givenUp = true;
+    this.emit('give_up', { attempts: this.backoff.attempts });
   }
 
   // ---- heartbeats ----
@@ -1499,7 +1520,7 @@ export class SteadyClient {
     this.hbTimer = this.timers.setTimeout(() => {
       this.hbTimer = null;
       this.onHeartbeatTimer(dueWall);
-    }, delay);
+    }, delay, 'heartbeat');
   }
 
   onHeartbeatTimer(dueWall) {
@@ -1587,8 +1608,10 @@ export class SteadyClient {
   // whose risk crossed 0.5, is queued for the `forecast` event (the first one counts as a
   // change; CONTRACT §10's rule for `connect --events`).
   sample(rtt) {
-    if (rtt === null) this.quality.recordMissed();
-    else this.quality.recordRtt(rtt);
+    for (const q of [this.quality, this.linkQuality]) {
+      if (rtt === null) q.recordMissed();
+      else q.recordRtt(rtt);
+    }
     const f = this.forecaster.onSample(rtt, this.quality.level);
     const high = f.risk >= 0.5;
     const r = this.forecastReported;
@@ -1605,7 +1628,7 @@ export class SteadyClient {
     const forecasts = this.forecastPending;
     this.forecastPending = [];
     for (const f of forecasts) this.emit('forecast', f);
-    if (this.quality.level !== 'critical') {
+    if (this.linkQuality.level !== 'critical') {
       this.criticalSince = null;
       return;
     }
@@ -1683,7 +1706,7 @@ export class SteadyClient {
       if (gen !== this.fallbackGen || !this.fallbackActive) return;
       this.startPoll();
       this.httpPublishNext(); // a failed publish is retried at the poll pace
-    }, delay);
+    }, delay, 'poll');
   }
 
   async startPoll() {
@@ -1714,13 +1737,17 @@ export class SteadyClient {
     const limit = this.timers.setTimeout(() => poll.abort(), this.opts.longPollTimeout + 5000);
     let answer = null;
     let failure = null;
+    let bad = false; // a 200 whose body is not an answer: the same URL again
     try {
       const res = await this.fetchImpl(this.apiUrl('/api/poll', params), {
         signal: poll.signal,
         cache: 'no-store',
       });
       if (res.status !== 200) failure = `poll answered HTTP ${res.status}`;
-      else answer = await res.json();
+      else {
+        bad = true;
+        answer = await res.json();
+      }
     } catch (e) {
       failure = `poll: ${e && e.message ? e.message : e}`;
     }
@@ -1730,7 +1757,10 @@ export class SteadyClient {
     if (failure || !answer || !Array.isArray(answer.messages)) {
       this.stats.pollFailures += 1;
       this.pollSchedule.onFailure();
-      this.emit('error', { where: 'poll', message: failure || 'poll answer without messages' });
+      // A transport failure moves to the next URL (ClientEngine's PollFailed), a bad body not.
+      bad = bad || !failure;
+      if (!bad) this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+      this.emit('error', { where: 'poll', code: bad ? 'bad_json' : '', message: failure || 'poll answer without messages' });
       this.armPoll(this.pollSchedule.interval);
       return;
     }
@@ -1771,7 +1801,7 @@ export class SteadyClient {
     }
     for (const [c, cur] of Object.entries(cursors)) if (!skip.has(c)) this.cursors.onPollCursor(c, cur);
     this.emit('poll', { messages: msgs.length, time: Date.now() });
-    this.armPoll(skip.size > 0 ? 0 : this.pollSchedule.interval);
+    this.armPoll(this.pollSchedule.interval); // a catch-up too: the engine keeps the pace
   }
 
   // Heartbeats while polling: POST /api/ping every heartbeatInterval, so latency, loss and

@@ -243,8 +243,14 @@ export interface WakeEvent {
   sleptMs?: number;
 }
 
+/** The retry budget was spent with enableFallback off: no more attempts until connect(). */
+export interface GiveUpEvent {
+  attempts: number;
+}
+
 export interface SteadyClientEvents {
   refreshed: RefreshedEvent;
+  give_up: GiveUpEvent;
   wake: WakeEvent;
   state: StateEvent;
   reconnect_attempt: ReconnectAttemptEvent;
@@ -306,6 +312,8 @@ export class SteadyClient {
   readonly transport: 'websocket' | 'polling';
   readonly isConnected: boolean;
   readonly fallbackActive: boolean;
+  /** The retry budget was spent without the fallback (the give_up event); connect() clears it. */
+  readonly givenUp: boolean;
   /** Attempts made in the current run of failures. */
   readonly reconnectAttempt: number;
 
