@@ -13,6 +13,8 @@
 
 #include <boost/system/error_code.hpp>
 
+#include "steadyws/core/close_code.hpp"  // CloseCode, wire_code: part of this header
+
 namespace steadyws {
 
 enum class errc {
@@ -42,20 +44,6 @@ const boost::system::error_category& steadyws_category() noexcept;
 inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), steadyws_category()};
 }
-
-// Close codes the server and client use (CONTRACT §2).
-enum class CloseCode : std::uint16_t {
-  normal = 1000,
-  going_away = 1001,        // server shutdown or restart; reason carries {"retryAfterMs":N}
-  unsupported_data = 1003,  // binary frame
-  invalid_payload = 1007,   // invalid UTF-8
-  policy_violation = 1008,  // sustained rate abuse
-  message_too_big = 1009,   // over --max-message-bytes
-  internal_error = 1011,
-  heartbeat_timeout = 4000,  // missed --max-missed-heartbeats in a row
-  slow_consumer = 4001,      // its send queue overflowed
-  token_expired = 4003,      // the JWT's exp passed without a refresh (CONTRACT §8)
-};
 
 }  // namespace steadyws
 

@@ -360,7 +360,7 @@ void WsSession::on_message(std::string_view payload, bool text) {
     return;  // our close is on its way: data from the peer is dropped
   if (!text) {
     // CONTRACT §2: every message is a text frame; binary closes with 1003.
-    close_gracefully(static_cast<std::uint16_t>(CloseCode::unsupported_data),
+    close_gracefully(wire_code(CloseCode::unsupported_data),
                      "binary frames are not accepted; send JSON text frames", false);
     return;
   }
@@ -375,7 +375,7 @@ void WsSession::on_message(std::string_view payload, bool text) {
       break;
     case RateDecision::close:
       state_->metrics.rate_limited();
-      close_gracefully(static_cast<std::uint16_t>(CloseCode::policy_violation),
+      close_gracefully(wire_code(CloseCode::policy_violation),
                        "sustained rate abuse; reconnect and send fewer messages per second", true);
       break;
   }
@@ -422,7 +422,7 @@ void WsSession::on_peer_close(std::uint16_t code, std::string_view reason) {
     close_code_ = code;
     close_reason_ = std::string(reason);
     timer_.cancel();
-    out_.send_close(code == 1005 ? 0 : code, {});
+    out_.send_close(code == protocol::kCloseNoStatus ? 0 : code, {});
     arm_close_deadline(kTeardownDeadline);
   } else if (close_written_) {
     shutdown_socket();  // our close was answered: the handshake is complete
@@ -433,9 +433,9 @@ void WsSession::on_frame_error(std::uint16_t code, std::string_view reason) {
   // The frame reader failed: nothing after this point can be parsed, so the close frame
   // goes out and the rest of the input is drained until the peer closes (or the deadline).
   std::string why;
-  if (code == static_cast<std::uint16_t>(CloseCode::message_too_big))
+  if (code == wire_code(CloseCode::message_too_big))
     why = "message over --max-message-bytes";
-  else if (code == static_cast<std::uint16_t>(CloseCode::invalid_payload))
+  else if (code == wire_code(CloseCode::invalid_payload))
     why = "invalid UTF-8 in a text frame";
   else
     why = "protocol error: " + std::string(reason);
@@ -654,7 +654,7 @@ void WsSession::on_token_timer(beast::error_code ec) {
   if (now_ms() < state_->jwt->deadline_ms(claims_->exp_ms))
     return arm_token_timer();  // early (the wall clock moved): wait the rest
   // CONTRACT §8: exp passed without a refresh.
-  close_gracefully(static_cast<std::uint16_t>(CloseCode::token_expired),
+  close_gracefully(wire_code(CloseCode::token_expired),
                    "token expired; reconnect (or refresh) with a new token", false);
 }
 
@@ -686,7 +686,7 @@ void WsSession::queue_data(const hub::Frame& frame) {
     // holds for it, so after the frame our side is shut and its input drained (a close with
     // unread input would reset the connection and drop the frame) until it closes or the
     // deadline passes.
-    teardown(static_cast<std::uint16_t>(CloseCode::slow_consumer),
+    teardown(wire_code(CloseCode::slow_consumer),
              "send queue over " + std::to_string(state_->config.send_queue_bytes) +
                  " bytes; read faster or subscribe to less",
              true, true);
@@ -707,7 +707,7 @@ std::size_t WsSession::queue_compressed(const hub::Frame& frame) {
   auto bytes = std::make_shared<std::string>();
   if (!deflater_->compress(*frame, *bytes, true)) {
     // The stream was reset: the peer's window no longer matches ours. Nothing sane to send.
-    teardown(static_cast<std::uint16_t>(CloseCode::internal_error), "deflate failed", false, false);
+    teardown(wire_code(CloseCode::internal_error), "deflate failed", false, false);
     return 0;
   }
   return out_.send_data(std::move(bytes), true);
@@ -890,7 +890,7 @@ void WsSession::on_heartbeat(beast::error_code ec) {
       state_->metrics.heartbeat_timeout();
       alive_.store(false, std::memory_order_relaxed);
       const auto& c = state_->config;
-      teardown(static_cast<std::uint16_t>(CloseCode::heartbeat_timeout),
+      teardown(wire_code(CloseCode::heartbeat_timeout),
                std::to_string(tracker_.missed()) + " heartbeats missed (interval " +
                    std::to_string(c.heartbeat_interval.count()) + " ms)",
                true);
@@ -953,7 +953,7 @@ void WsSession::close_for_drain(std::int64_t retry_after_ms) {
       self->shutdown_socket();
       return;
     }
-    self->close_gracefully(static_cast<std::uint16_t>(CloseCode::going_away),
+    self->close_gracefully(wire_code(CloseCode::going_away),
                            "{\"retryAfterMs\":" + std::to_string(retry_after_ms) + "}", false);
   });
 }
@@ -980,7 +980,7 @@ void WsSession::sweep(Duration silence) {
       self->alive_.store(false, std::memory_order_relaxed);
       self->failed_ = true;
       self->closing_ = true;
-      self->close_code_ = static_cast<std::uint16_t>(CloseCode::heartbeat_timeout);
+      self->close_code_ = wire_code(CloseCode::heartbeat_timeout);
       self->close_reason_ = "removed by the cleanup sweep";
       self->timer_.cancel();
       self->shutdown_socket();
@@ -1011,13 +1011,16 @@ void WsSession::finish(beast::error_code ec) {
   std::uint16_t code = close_code_;
   std::string reason = close_reason_;
   if (code == 0) {
-    code = 1006;
+    code = protocol::kCloseAbnormal;
     reason = ec.message();
     failed_ = failed_ || ec != net::error::eof;
   }
   state_->metrics.connection_closed(std::chrono::duration_cast<Duration>(now - opened_at_),
                                     failed_);
-  const bool warn = code == 4000 || code == 4001 || code == 1008 || code == 1011;
+  const bool warn = code == wire_code(CloseCode::heartbeat_timeout) ||
+                    code == wire_code(CloseCode::slow_consumer) ||
+                    code == wire_code(CloseCode::policy_violation) ||
+                    code == wire_code(CloseCode::internal_error);
   state_->log.write(warn ? LogLevel::warn : LogLevel::info,
                     "ws id=" + id_ + " closed code=" + std::to_string(code) +
                         " reason=" + quoted(reason) + " session=" + session_id_);

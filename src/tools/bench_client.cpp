@@ -6,6 +6,8 @@
 
 #include <boost/asio/write.hpp>
 
+#include "steadyws/core/close_code.hpp"
+
 #include "tools/bench_frame.hpp"
 
 namespace steadyws::tools::bench {
@@ -239,7 +241,7 @@ bool ReconnectingClient::handle_frame(const std::shared_ptr<Link>& l, int op, bo
                           static_cast<unsigned char>(payload[1]);
       const auto reason = payload.size() > 2 ? payload.substr(2) : std::string_view{};
       // CONTRACT §1: 1001 with {"retryAfterMs":N}: the next attempt waits exactly N ms.
-      if (info.close_code == 1001) {
+      if (info.close_code == wire_code(CloseCode::going_away)) {
         if (const auto ms = find_u64(reason, "\"retryAfterMs\":"))
           info.retry_after_ms = static_cast<std::int64_t>(std::min<std::uint64_t>(*ms, 3600000));
       }
