@@ -212,7 +212,7 @@ class Client::Impl {
   void on_write(std::shared_ptr<WsLink> l, error_code ec, std::size_t);
   void on_frame(const std::shared_ptr<WsLink>& l, std::string text);
   void report_bandwidth(TimePoint now);  // on_bandwidth when take_report says so
-  void on_welcome(const std::shared_ptr<WsLink>& l);
+  void on_welcome(const std::shared_ptr<WsLink>& l, const protocol::Welcome& w);
   // CONTRACT §8, token_provider: ask for the token (before a connect, before exp), and
   // refresh an open connection in place.
   void ask_token();
@@ -285,6 +285,8 @@ class Client::Impl {
   net::steady_timer ack_timer_;
   net::steady_timer token_timer_;  // token_provider: the next refresh before exp
   std::string token_;              // token_provider's latest answer
+  std::string session_id_;         // the last welcome's session, resumed on the next dial
+  std::string resume_token_;       // its resumeToken (a secret: never logged or reported)
   bool ack_timer_armed_ = false;
   std::uint64_t acks_ = 0;  // acks received, for ack_timer_
   std::shared_ptr<client::HttpCall> poll_call_;
@@ -509,7 +511,7 @@ void Client::Impl::do_subscribe(const std::string& channel) {
   if (!cursors_.add(channel))
     return;
   if (link_ && link_->welcomed)
-    send(protocol::to_json(cursors_.subscribe_frame(channel)));
+    send(protocol::to_json(cursors_.subscribe_for_send(channel)));
   // On the fallback the next poll carries the new channel.
 }
 
@@ -574,7 +576,14 @@ void Client::Impl::start_attempt() {
   ++attempt_gen_;
   if (opts_.token_provider)
     ask_token();  // before the link copies the endpoint
-  link_ = std::make_shared<WsLink>(ioc_, endpoint(), endpoint().tls ? tls_ctx_ : nullptr);
+  // CONTRACT §8: resume our session (its subscriptions come back at once) with its token. A
+  // server that no longer has it, or another node, answers with a new session; the cursors
+  // re-subscribe every channel either way.
+  client::Endpoint ep = endpoint();
+  if (!session_id_.empty() && !resume_token_.empty())
+    ep.target += (ep.target.find('?') == std::string::npos ? "?" : "&") +
+                 ("session=" + session_id_ + "&resume=" + resume_token_);
+  link_ = std::make_shared<WsLink>(ioc_, std::move(ep), endpoint().tls ? tls_ctx_ : nullptr);
   {
     std::lock_guard lock(mu_);
     current_url_ = link_->endpoint.url;
@@ -678,7 +687,7 @@ void Client::Impl::on_read(std::shared_ptr<WsLink> l, error_code ec, std::size_t
     const auto& cr = l->ws.reason();
     const std::string why(cr.reason.data(), cr.reason.size());
     std::optional<Duration> hint;
-    if (cr.code == static_cast<std::uint16_t>(CloseCode::going_away))
+    if (cr.code == wire_code(CloseCode::going_away))
       hint = client::retry_after_from_reason(why);
     return on_link_lost(
         l, "server closed " + std::to_string(cr.code) + (why.empty() ? "" : " " + why), true, hint);
@@ -739,7 +748,7 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
   if (!l->welcomed) {
     if (!std::holds_alternative<protocol::Welcome>(*parsed))
       return on_link_lost(l, "the server's first frame was not a welcome", false);
-    return on_welcome(l);
+    return on_welcome(l, std::get<protocol::Welcome>(*parsed));
   }
   std::visit(
       [&](auto& m) {
@@ -763,7 +772,7 @@ void Client::Impl::on_frame(const std::shared_ptr<WsLink>& l, std::string text) 
         } else if constexpr (std::is_same_v<T, protocol::Subscribed>) {
           const auto out = cursors_.on_subscribed(m);
           if (out.catch_up)
-            send(protocol::to_json(cursors_.subscribe_frame(m.channel)));
+            send(protocol::to_json(cursors_.subscribe_for_send(m.channel)));
           if (out.known && out.recovered && opts_.on_recovered && callbacks_on())
             opts_.on_recovered(m.channel, *out.recovered);
         } else if constexpr (std::is_same_v<T, protocol::Ack>) {
@@ -795,10 +804,15 @@ void Client::Impl::report_bandwidth(TimePoint now) {
     opts_.on_bandwidth(*r);
 }
 
-void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
+void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l, const protocol::Welcome& w) {
   const TimePoint now = Clock::now();
   connect_timer_.cancel();
   l->welcomed = true;
+  if (w.session_id != session_id_)
+    resume_token_.clear();  // a new session (not resumed): the old token is void
+  session_id_ = w.session_id;
+  if (!w.resume_token.empty())
+    resume_token_ = w.resume_token;
   const bool was_fallback = fallback_active_;
   if (was_fallback)
     deactivate_fallback();
@@ -827,7 +841,7 @@ void Client::Impl::on_welcome(const std::shared_ptr<WsLink>& l) {
     return;  // a callback changed course (disconnect() or reconnect() are posted, but be safe)
   // Resume: every channel again, with since/epoch where a position is known (CONTRACT §2).
   for (const auto& c : cursors_.channels())
-    send(protocol::to_json(cursors_.subscribe_frame(c)));
+    send(protocol::to_json(cursors_.subscribe_for_send(c)));
   flush_queue();
   arm_heartbeat();
   arm_token_refresh();

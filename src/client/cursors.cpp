@@ -39,11 +39,19 @@ protocol::Subscribe ChannelCursors::subscribe_frame(const std::string& channel) 
   return s;
 }
 
+protocol::Subscribe ChannelCursors::subscribe_for_send(const std::string& channel) {
+  auto it = channels_.find(channel);
+  if (it != channels_.end())
+    it->second.awaiting = true;
+  return subscribe_frame(channel);
+}
+
 ResumeOutcome ChannelCursors::on_subscribed(const protocol::Subscribed& s) {
   auto it = channels_.find(s.channel);
   if (it == channels_.end())
     return {};
   Cursor& c = it->second;
+  c.awaiting = false;
   ResumeOutcome out{.known = true, .recovered = std::nullopt};
   const bool resumed = c.last.has_value();
   if (c.catching_up) {
@@ -87,7 +95,7 @@ Verdict ChannelCursors::on_message(std::string_view channel, std::uint64_t seq,
   // pushes live messages. They come again in the replay that follows its answer; delivering
   // them now would move the cursor past the replay's first messages, which would then be
   // dropped as duplicates: lost.
-  if (c.catching_up)
+  if (c.catching_up || c.awaiting)
     return Verdict::duplicate;
   if (c.last && seq <= *c.last)
     return Verdict::duplicate;
@@ -131,6 +139,7 @@ ResumeOutcome ChannelCursors::on_poll_channel(const std::string& channel,
   // A WebSocket catch-up that never got its answer (the link went, we are polling): this
   // poll asked from the same cursor, so its answer is the catch-up.
   c.catching_up = false;
+  c.awaiting = false;  // likewise for a subscribe whose answer the lost link never brought
   ResumeOutcome out{.known = true, .recovered = std::nullopt};
   const bool epoch_changed = epoch && c.epoch && *epoch != *c.epoch;
   if (asked_since && recovered)

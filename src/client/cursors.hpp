@@ -56,6 +56,12 @@ class ChannelCursors {
 
   // The subscribe frame for `channel`: with since and epoch once a position is known.
   protocol::Subscribe subscribe_frame(const std::string& channel) const;
+  // The same frame, for sending now: until its `subscribed` answer (or a poll answer for the
+  // channel) every message of the channel is dropped. A resumed session (?session=&resume=)
+  // gets its subscriptions back at once, so live messages can overtake that answer; they come
+  // again in the replay after it, and delivering them first would move the cursor past the
+  // replay's first messages, which would then be dropped as duplicates: lost.
+  protocol::Subscribe subscribe_for_send(const std::string& channel);
 
   // The server's `subscribed` answer. With recovered:true the replay that follows continues
   // from our cursor; with recovered:false (or a first subscription) the cursor jumps to the
@@ -99,6 +105,7 @@ class ChannelCursors {
     std::optional<std::uint64_t> last;  // last seq delivered (or the position we started at)
     std::optional<std::string> epoch;
     bool catching_up = false;  // a since=0 re-subscribe after an epoch change is outstanding
+    bool awaiting = false;     // a subscribe is sent and its answer has not come yet
     std::deque<std::string> recent_ids;  // delivery order, at most kRecentIds
     std::unordered_set<std::string> recent_set;
   };

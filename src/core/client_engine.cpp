@@ -143,7 +143,7 @@ void ClientEngine::on(const engine::SubscribeRequested& e) {
   if (!cursors_.add(e.channel))
     return;
   if (is_welcomed()) {
-    auto p = cursors_.subscribe_point(e.channel);
+    auto p = cursors_.subscribe_point_for_send(e.channel);
     send(engine::SubscribeOut{std::move(p.channel), p.since, std::move(p.epoch)});
   }
   // On the fallback the next poll carries the new channel.

@@ -39,12 +39,20 @@ ResumePoint ResumeCursors::subscribe_point(const std::string& channel) const {
   return s;
 }
 
+ResumePoint ResumeCursors::subscribe_point_for_send(const std::string& channel) {
+  auto it = channels_.find(channel);
+  if (it != channels_.end())
+    it->second.awaiting = true;
+  return subscribe_point(channel);
+}
+
 ResumeOutcome ResumeCursors::on_subscribed(const std::string& channel, std::uint64_t seq,
                                            const std::string& epoch, bool recovered) {
   auto it = channels_.find(channel);
   if (it == channels_.end())
     return {};
   Cursor& c = it->second;
+  c.awaiting = false;
   ResumeOutcome out{.known = true, .recovered = std::nullopt};
   const bool resumed = c.last.has_value();
   if (c.catching_up) {
@@ -88,7 +96,7 @@ ResumeVerdict ResumeCursors::on_message(std::string_view channel, std::uint64_t 
   // pushes live messages. They come again in the replay that follows its answer; delivering
   // them now would move the cursor past the replay's first messages, which would then be
   // dropped as duplicates: lost.
-  if (c.catching_up)
+  if (c.catching_up || c.awaiting)
     return ResumeVerdict::duplicate;
   if (c.last && seq <= *c.last)
     return ResumeVerdict::duplicate;
@@ -132,6 +140,7 @@ ResumeOutcome ResumeCursors::on_poll_channel(const std::string& channel,
   // A WebSocket catch-up that never got its answer (the link went, we are polling): this
   // poll asked from the same cursor, so its answer is the catch-up.
   c.catching_up = false;
+  c.awaiting = false;
   ResumeOutcome out{.known = true, .recovered = std::nullopt};
   const bool epoch_changed = epoch && c.epoch && *epoch != *c.epoch;
   if (asked_since && recovered)

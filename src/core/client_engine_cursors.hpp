@@ -66,6 +66,10 @@ class ResumeCursors {
 
   // The subscribe for `channel`: with since and epoch once a position is known.
   ResumePoint subscribe_point(const std::string& channel) const;
+  // The same, for sending now: until the channel's `subscribed` (or a poll answer for it) its
+  // messages are dropped; a resumed session's live ones can overtake that answer and come
+  // again in the replay after it (same rule as src/client/cursors.hpp).
+  ResumePoint subscribe_point_for_send(const std::string& channel);
 
   // The server's `subscribed` answer. With recovered:true the replay that follows continues
   // from our cursor; with recovered:false (or a first subscription) the cursor jumps to the
@@ -106,6 +110,7 @@ class ResumeCursors {
     std::optional<std::uint64_t> last;  // last seq delivered (or the position we started at)
     std::optional<std::string> epoch;
     bool catching_up = false;  // a since=0 re-subscribe after an epoch change is outstanding
+    bool awaiting = false;     // a subscribe is sent and its answer has not come yet
     std::deque<std::string> recent_ids;  // delivery order, at most kRecentIds
     std::unordered_set<std::string> recent_set;
   };

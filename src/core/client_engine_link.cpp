@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "steadyws/core/close_code.hpp"
+
 #include "core/client_engine.hpp"
 
 namespace steadyws {
@@ -51,7 +53,8 @@ void ClientEngine::on(const engine::LinkLost& e) {
   if (!e.close_code)
     return on_link_lost(e.reason, false, std::nullopt);
   std::optional<Duration> hint;
-  if (*e.close_code == 1001)  // CONTRACT §1: only a going-away close carries the hint
+  if (*e.close_code ==
+      wire_code(CloseCode::going_away))  // CONTRACT §1: only a going-away close carries the hint
     hint = e.retry_after;
   on_link_lost(
       "server closed " + std::to_string(*e.close_code) + (e.reason.empty() ? "" : " " + e.reason),
@@ -169,7 +172,7 @@ void ClientEngine::on_frame(const engine::InboundFrame& f) {
   } else if (const auto* s = std::get_if<engine::SubscribedFrame>(&f)) {
     const auto r = cursors_.on_subscribed(s->channel, s->seq, s->epoch, s->recovered);
     if (r.catch_up) {
-      auto pt = cursors_.subscribe_point(s->channel);
+      auto pt = cursors_.subscribe_point_for_send(s->channel);
       send(engine::SubscribeOut{std::move(pt.channel), pt.since, std::move(pt.epoch)});
     }
     if (r.known && r.recovered)
@@ -226,7 +229,7 @@ void ClientEngine::on_welcome(const engine::WelcomeFrame& w) {
              was_fallback ? "websocket probe held; leaving the fallback" : "welcome from " + url());
   // Resume: every channel again, with since/epoch where a position is known (CONTRACT §2).
   for (const auto& c : cursors_.channels()) {
-    auto p = cursors_.subscribe_point(c);
+    auto p = cursors_.subscribe_point_for_send(c);
     send(engine::SubscribeOut{std::move(p.channel), p.since, std::move(p.epoch)});
   }
   flush_queue();

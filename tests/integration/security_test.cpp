@@ -4,6 +4,7 @@
 // in tests/unit/server/policy_test.cpp; these show the pipeline applies them.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -413,10 +414,29 @@ TEST(ServeSecurity, DistinctChannelNamesStopAtMaxChannelsAndMemoryStaysBounded) 
 
 // ---- long polls count as connections -------------------------------------------------------
 
+// Raises this process's soft RLIMIT_NOFILE (inherited by the server it starts) to hold `n`
+// sockets with room to spare; returns how many polls the hard limit allows, at most n.
+int polls_the_file_limit_allows(int n) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  const rlim_t want = static_cast<rlim_t>(n) + 512;
+  if (rl.rlim_cur < want) {
+    rl.rlim_cur = std::min(want, rl.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return static_cast<int>(std::min<rlim_t>(static_cast<rlim_t>(n), rl.rlim_cur - 512));
+}
+
 TEST(ServeSecurity, PendingLongPollsCountAgainstMaxConnections) {
-  // Issue 12 asks for 10,000 pending polls; 300 against --max-connections 300 shows the same
-  // rule without needing a raised file limit on CI (docs/security.md has the 10,000 run).
-  constexpr int kPolls = 300;
+  // Issue 12: 10,000 pending polls hit --max-connections. Each end holds one socket per poll,
+  // so the file limit is raised first; a machine whose hard limit is lower runs as many as it
+  // allows (and says so), never fewer than 300.
+  const int kPolls = polls_the_file_limit_allows(10000);
+  ASSERT_GE(kPolls, 300) << "RLIMIT_NOFILE too low even for 300 polls";
+  if (kPolls < 10000)
+    std::printf("[ note ] the hard file limit allows %d polls, not 10,000\n", kPolls);
   ServerProcess server({"--max-connections", std::to_string(kPolls)});
   std::vector<std::unique_ptr<RawTcp>> polls;
   for (int i = 0; i < kPolls; ++i) {
@@ -431,15 +451,17 @@ TEST(ServeSecurity, PendingLongPollsCountAgainstMaxConnections) {
         const auto m = http_get(server.port(), "/metrics").body;
         return m.find("steadyws_polls_pending " + std::to_string(kPolls)) != std::string::npos;
       },
-      30s))
+      60s))
       << http_get(server.port(), "/metrics").body;
   EXPECT_TRUE(
       is_error(http_get(server.port(), "/api/poll?channel=lp&timeout=1000"), 503, "unavailable"));
   EXPECT_EQ(WsClient::try_connect(server.port()).status, 503u) << "a WebSocket neither";
   // A publish answers every poll; their slots come back.
   EXPECT_EQ(http_post(server.port(), "/api/publish", R"({"channel":"lp","data":1})").status, 200u);
+  int answered = 0;
   for (auto& p : polls)
-    EXPECT_EQ(p->read_http_response(30s).status, 200u);
+    answered += p->read_http_response(30s).status == 200u ? 1 : 0;
+  EXPECT_EQ(answered, kPolls);
   EXPECT_TRUE(wait_until([&] { return WsClient::try_connect(server.port()).upgraded; }, 10s));
 }
 

@@ -157,6 +157,22 @@ test('cursors drop seq at or below the last delivered and jump on recovered:fals
   assert.equal(c.onMessage('b', 1), 'unsubscribed');
 });
 
+test('a resumed session\'s live messages that overtake the subscribe answer are dropped, then replayed', () => {
+  const c = new ChannelCursors();
+  c.add('a');
+  c.onSubscribed({ channel: 'a', seq: 4, epoch: 'E1', recovered: false });
+  assert.equal(c.onMessage('a', 5), 'deliver');
+  // Reconnected with ?session=&resume=: the server has us subscribed already and pushes 8
+  // before it answers our subscribe since=5; the replay after the answer brings 6, 7, 8.
+  assert.deepEqual(c.subscribeForSend('a'), { type: 'subscribe', channel: 'a', since: 5, epoch: 'E1' });
+  assert.equal(c.onMessage('a', 8), 'duplicate', 'held back: it would skip 6 and 7');
+  assert.equal(c.last('a'), 5);
+  const out = c.onSubscribed({ channel: 'a', seq: 8, epoch: 'E1', recovered: true });
+  assert.deepEqual(out, { known: true, recovered: true, catchUp: false });
+  for (const seq of [6, 7, 8]) assert.equal(c.onMessage('a', seq), 'deliver', `replayed ${seq}`);
+  assert.equal(c.onMessage('a', 9), 'deliver');
+});
+
 // ---- the client with fake time --------------------------------------------------------------
 
 function setup(options = {}, respond) {

@@ -445,7 +445,7 @@ export class ChannelCursors {
   }
   add(channel) {
     if (this.channels.has(channel)) return false;
-    this.channels.set(channel, { last: null, epoch: null, catchingUp: false, ids: [], idSet: new Set() });
+    this.channels.set(channel, { last: null, epoch: null, catchingUp: false, awaiting: false, ids: [], idSet: new Set() });
     return true;
   }
   remove(channel) {
@@ -467,11 +467,19 @@ export class ChannelCursors {
     }
     return f;
   }
+  // The same frame, for sending now: the channel's messages are dropped until its answer (a
+  // resumed session's live messages can overtake it; the replay after it brings them again).
+  subscribeForSend(channel) {
+    const c = this.channels.get(channel);
+    if (c) c.awaiting = true;
+    return this.subscribeFrame(channel);
+  }
   // Returns {known, recovered, catchUp}: recovered is set only for a resume (since was
   // known); catchUp: send subscribeFrame(channel) again now (a new epoch, from its seq 0).
   onSubscribed(s) {
     const c = this.channels.get(s.channel);
     if (!c) return { known: false, recovered: null, catchUp: false };
+    c.awaiting = false;
     const out = { known: true, recovered: null, catchUp: false };
     const resumed = c.last !== null;
     if (c.catchingUp) {
@@ -505,7 +513,7 @@ export class ChannelCursors {
   onMessage(channel, seq, id) {
     const c = this.channels.get(channel);
     if (!c) return 'unsubscribed';
-    if (c.catchingUp) return 'duplicate';
+    if (c.catchingUp || c.awaiting) return 'duplicate';
     if (c.last !== null && seq <= c.last) return 'duplicate';
     c.last = seq; // even for an id duplicate: this seq is consumed either way
     if (id === undefined || id === null || id === '') return 'deliver';
@@ -521,6 +529,7 @@ export class ChannelCursors {
     const c = this.channels.get(channel);
     if (!c) return { known: false, recovered: null, catchUp: false };
     c.catchingUp = false; // a WebSocket catch-up that got no answer: this poll is it
+    c.awaiting = false;
     const out = { known: true, recovered: null, catchUp: false };
     const epochChanged = epoch != null && c.epoch !== null && epoch !== c.epoch;
     if (askedSince && recovered != null) out.recovered = Boolean(recovered);
@@ -1090,7 +1099,7 @@ export class SteadyClient {
       return this.emit('error', { where: 'subscribe', code: 'bad_message', message: `bad channel name: ${channel}` });
     if (!this.cursors.add(channel)) return;
     this.saveState();
-    if (this.linkReady()) this.send(this.cursors.subscribeFrame(channel));
+    if (this.linkReady()) this.send(this.cursors.subscribeForSend(channel));
     else if (this.fallbackActive) this.restartPoll();
   }
   unsubscribe(channel) {
@@ -1276,7 +1285,7 @@ export class SteadyClient {
         const out = this.cursors.onSubscribed(m);
         // A new epoch: subscribe again from its seq 0 (epoch catch-up), so nothing the
         // restarted server took before we came back is skipped.
-        if (out.catchUp) this.send(this.cursors.subscribeFrame(m.channel));
+        if (out.catchUp) this.send(this.cursors.subscribeForSend(m.channel));
         if (out.known && out.recovered !== null)
           this.emit('recovered', { channel: m.channel, recovered: out.recovered });
         this.saveState();
@@ -1336,7 +1345,7 @@ export class SteadyClient {
     this.transition('connected', wasFallback ? 'websocket probe held; leaving the fallback' : 'welcome');
     if (this.link !== link) return; // a listener changed course
     // Resume: every channel again, with since/epoch where a position is known (CONTRACT §2).
-    for (const c of this.cursors.names()) this.send(this.cursors.subscribeFrame(c));
+    for (const c of this.cursors.names()) this.send(this.cursors.subscribeForSend(c));
     this.flushQueue();
     this.startHeartbeat(now);
   }

@@ -489,6 +489,8 @@ export class ChannelCursors {
   has(channel: string): boolean;
   names(): string[];
   subscribeFrame(channel: string): SubscribeFrame;
+  /** subscribeFrame for sending now: the channel's messages are dropped until its answer. */
+  subscribeForSend(channel: string): SubscribeFrame;
   onSubscribed(s: { channel: string; seq: number; epoch?: string; recovered?: boolean }): ResumeOutcome;
   onMessage(channel: string, seq: number, id?: string): 'deliver' | 'duplicate' | 'unsubscribed';
   save(): Record<string, { last: number | null; epoch: string | null; ids: string[] }>;
