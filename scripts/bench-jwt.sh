@@ -33,7 +33,10 @@ echo '*' >"$raw/.gitignore"
 
 tmp=$(mktemp -d /tmp/steadyws-bench-jwt-XXXXXX)
 log="$tmp/server.log"
-server_pid=""
+# start_server KIND [extra args...] / stop_server (server_pid, server_port).
+bench_name=bench-jwt
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 trap 'stop_server; rm -rf "$tmp"' EXIT
 
 secret="bench-secret-0123456789abcdef0123456789"
@@ -61,18 +64,6 @@ token() {
   ' "$1" "$2"
 }
 
-stop_server() {
-  [ -z "$server_pid" ] && return 0
-  kill -TERM "$server_pid" 2>/dev/null
-  for _ in $(seq 100); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-  server_pid=""
-}
-
 # run CASE TOKEN SERVER-ARGS...: every round of one case into $raw/CASE-ROUND.json.
 run() {
   local name=$1 tok=$2
@@ -81,21 +72,11 @@ run() {
   for round in $(seq "$rounds"); do
     file="$raw/$name-$round.json"
     echo "== jwt $name round $round/$rounds" >&2
-    : >"$log"
-    taskset -c 0 "$bin" serve --host 127.0.0.1 --port 0 --threads 1 --rate-limit 0 \
-      --log-level warn "$@" >"$log" 2>&1 &
-    server_pid=$!
-    port=""
-    for _ in $(seq 200); do
-      port=$(sed -n 's/^listening on [^ ]*:\([0-9]*\)$/\1/p' "$log" | head -n1)
-      [ -n "$port" ] && break
-      sleep 0.05
-    done
-    if [ -z "$port" ]; then
+    if ! start_server steadyws "$@"; then
       printf '{"failed":"server did not start"}\n' >"$file"
-      stop_server
       continue
     fi
+    port=$server_port
     taskset -c 1 "$bin" bench idle --connections "$conns" --duration 1 --warmup 0 \
       --server-pid "$server_pid" --url "ws://127.0.0.1:$port/ws?token=$tok" --json \
       --no-progress >"$file" 2>"$raw/$name-$round.log" ||

@@ -52,49 +52,12 @@ rm -f "$raw"/*.json "$raw"/*.log
 echo '*' >"$raw/.gitignore"  # raw rounds are run output, like bench/results/*.json
 
 log=$(mktemp /tmp/steadyws-bench-server-XXXXXX)
-server_pid=""
-server_port=""
+# start_server KIND [extra args...] / stop_server (server_pid, server_port).
+bench_name=bench-server
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 trap 'stop_server; rm -f "$log"' EXIT
 
-# start_server KIND [extra args...]: sets server_pid and server_port, or returns 1.
-start_server() {
-  local kind=$1
-  shift
-  : >"$log"
-  case $kind in
-    steadyws)
-      taskset -c $server_core "$bin" serve --host 127.0.0.1 --port 0 --threads 1 \
-        --rate-limit 0 --log-level warn "$@" >"$log" 2>&1 &
-      ;;
-    ws)
-      # taskset execs node, so $! below is node's own pid (for --server-pid), not a wrapper's.
-      taskset -c $server_core node bench/peers/ws-peer.mjs --host 127.0.0.1 --port 0 "$@" \
-        >"$log" 2>&1 &
-      ;;
-  esac
-  server_pid=$!
-  for _ in $(seq 200); do
-    server_port=$(sed -n 's/^listening on [^ ]*:\([0-9]*\)$/\1/p' "$log" | head -n1)
-    [ -n "$server_port" ] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "bench-server: $kind did not start: $(tail -n3 "$log")" >&2
-  stop_server
-  return 1
-}
-
-stop_server() {
-  [ -z "$server_pid" ] && return 0
-  kill -TERM "$server_pid" 2>/dev/null
-  for _ in $(seq 100); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-  server_pid=""
-}
 
 # run_case NAME SERVER-ARGS -- BENCH-ARGS: every round of one workload against both servers.
 # {{PID}} in BENCH-ARGS becomes the server's pid.

@@ -30,8 +30,11 @@ echo '*' >"$raw/.gitignore"
 
 pki=$(mktemp -d /tmp/steadyws-bench-tls-XXXXXX)
 log="$pki/server.log"
-server_pid=""
 server_port=""
+# start_server KIND [extra args...] / stop_server (server_pid, server_port).
+bench_name=bench-tls
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 trap 'stop_server; rm -rf "$pki"' EXIT
 ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
 openssl req -x509 "${ec[@]}" -keyout "$pki/ca-key.pem" -out "$pki/ca.pem" -days 2 \
@@ -43,34 +46,6 @@ openssl x509 -req -in "$pki/csr.pem" -CA "$pki/ca.pem" -CAkey "$pki/ca-key.pem" 
   -set_serial 7 -days 2 -extfile "$pki/ext.cnf" -out "$pki/cert.pem" 2>/dev/null
 tls=(--tls-cert "$pki/cert.pem" --tls-key "$pki/key.pem")
 
-start_server() {  # KIND [args...]
-  local kind=$1
-  shift
-  : >"$log"
-  case $kind in
-    steadyws) taskset -c 0 "$bin" serve --host 127.0.0.1 --port 0 --threads 1 --rate-limit 0 \
-      --log-level warn "$@" >"$log" 2>&1 & ;;
-    ws) taskset -c 0 node bench/peers/ws-peer.mjs --host 127.0.0.1 --port 0 "$@" >"$log" 2>&1 & ;;
-  esac
-  server_pid=$!
-  for _ in $(seq 200); do
-    server_port=$(sed -n 's/^listening on [^ ]*:\([0-9]*\)$/\1/p' "$log" | head -n1)
-    [ -n "$server_port" ] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "bench-tls: $kind did not start: $(tail -n3 "$log")" >&2
-  stop_server
-  return 1
-}
-stop_server() {
-  [ -z "$server_pid" ] && return 0
-  kill -TERM "$server_pid" 2>/dev/null
-  for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-  server_pid=""
-}
 
 # run VARIANT CASE KIND SCHEME SERVER-ARGS... -- BENCH-ARGS...
 run() {
