@@ -378,6 +378,10 @@ ${rows}
 const keptTls = existsSync(docPath)
   ? (readFileSync(docPath, 'utf8').match(/<!-- tls:begin[\s\S]*?<!-- tls:end -->\n/)?.[0] ?? '')
   : '';
+// The before/after message-path section (scripts/bench-compare.sh, by hand): kept as well.
+const keptCompare = existsSync(docPath)
+  ? (readFileSync(docPath, 'utf8').match(/<!-- compare:begin[\s\S]*?<!-- compare:end -->\n/)?.[0] ?? '')
+  : '';
 
 
 function workloadTable(name) {
@@ -595,7 +599,7 @@ ${keptTls ? `${keptTls}\n` : ''}## Soak (issue 6; not part of this run)
 zero lost, zero duplicated and flat server memory, or it fails. It takes 10 minutes and
 compares against nothing, so \`make bench\` does not run it; docs/soak.md records its last run.
 
-${jsBundleSection()}## Micro-benchmarks
+${jsBundleSection()}${keptCompare ? keptCompare + '\n' : ''}## Micro-benchmarks
 
 ${microTable()}`;
 
