@@ -84,6 +84,15 @@ async function receivedIds(page) {
   return t ? t.split(',') : [];
 }
 
+// The latency chart's data-points attribute and its polyline's vertices.
+async function latencyChart(page) {
+  const chart = page.getByTestId('latency-chart');
+  const count = Number(await chart.getAttribute('data-points'));
+  const d = (await chart.locator('polyline').getAttribute('points')) || '';
+  const points = d.trim() ? d.trim().split(/\s+/).map((p) => p.split(',').map(Number)) : [];
+  return { count, points };
+}
+
 test('react example: two components under StrictMode share one connection; server killed -> reconnecting -> connected, nothing lost', async () => {
   const ex = await startExample();
   const server = await startServer(0, ['--allowed-origin', ex.url]);
@@ -101,6 +110,17 @@ test('react example: two components under StrictMode share one connection; serve
     assert.equal((await sessions(server.url)).length, 1, 'and no second session ever opened');
     for (const id of ['a1', 'a2', 'a3']) await publish(server.url, 'demo', { id }, id);
     await waitFor('a1..a3 on the page', async () => (await receivedIds(page)).length === 3);
+    // The latency chart has data: one point per heartbeat answered (1 s interval here), each
+    // a finite RTT drawn inside the chart.
+    const chartBefore = await waitFor('two points on the latency chart', async () => {
+      const c = await latencyChart(page);
+      return c.count >= 2 ? c : null;
+    });
+    assert.equal(chartBefore.points.length, chartBefore.count, 'one polyline vertex per data point');
+    for (const [x, y] of chartBefore.points) {
+      assert.ok(Number.isFinite(x) && Number.isFinite(y) && y >= 0 && y <= 80, `chart vertex ${x},${y}`);
+    }
+    assert.ok(await page.evaluate(() => globalThis.steadywsClient.stats.pongsReceived) >= 1, 'the points come from pongs');
 
     await stop(server); // SIGKILL: no close frame
     await waitText(page, 'connection-status', /^(reconnecting|error)$/);
@@ -114,6 +134,12 @@ test('react example: two components under StrictMode share one connection; serve
       await waitFor('b4 on the page', async () => (await receivedIds(page)).includes('b4'), 20000);
       assert.deepEqual(await receivedIds(page), ['a1', 'a2', 'a3', 'b1', 'b2', 'b3', 'b4'], 'every message once, in order');
       assert.equal(Number(await testText(page, 'reconnect-count')), 1);
+      // And it keeps charting on the new connection (60 points is its cap).
+      const chartAfter = (await latencyChart(page)).count;
+      await waitFor('more points on the latency chart', async () => {
+        const c = await latencyChart(page);
+        return c.count > chartAfter || c.count === 60;
+      });
       const s = (await sessions(again.url)).filter((x) => x.connected);
       assert.equal(s.length, 1);
       await screenshot(page, 'react-example-restart');
