@@ -11,10 +11,10 @@
 //     (Network.emulateNetworkConditions) and a hidden page (visibilityState overridden in the
 //     page: headless Chromium has no hidden tabs) -> no attempts while hidden or offline,
 //     a check at once when back.
-// Cross-origin (the page on serve.mjs's port, the server on its own) for the WebSocket
-// scenarios; the fallback's HTTP calls need the server's CORS (CONTRACT §8): when the
-// server under test does not answer a preflight, that test serves the page same-origin
-// through serve.mjs --proxy and says so in its diagnostic.
+// Always cross-origin: the page on serve.mjs's port, the server (started with
+// --allowed-origin for the page's origin) on its own. The fallback's HTTP calls need the
+// server's CORS (CONTRACT §8); that test asserts the preflight and the CORS headers on every
+// poll and publish the page makes, so broken CORS fails it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -40,11 +40,11 @@ after(async () => {
   if (browser) await browser.close();
 });
 
-// serve.mjs on a free port; upstream only matters with proxy.
-function startExample(upstreamWs = 'ws://127.0.0.1:9/ws', proxy = false) {
-  const args = [path.join(EXAMPLE, 'serve.mjs'), ...(proxy ? ['--proxy'] : [])];
-  const proc = spawn(process.execPath, args, {
-    env: { ...process.env, PORT: '0', DIST_DIR: DIST, STEADYWS_URL: upstreamWs },
+// serve.mjs on a free port: the built example, on its own origin (no --proxy: the page talks
+// to the steadyws server cross-origin).
+function startExample() {
+  const proc = spawn(process.execPath, [path.join(EXAMPLE, 'serve.mjs')], {
+    env: { ...process.env, PORT: '0', DIST_DIR: DIST, STEADYWS_URL: 'ws://127.0.0.1:9/ws' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -154,43 +154,69 @@ test('react example: two components under StrictMode share one connection; serve
   }
 });
 
-test('react example: WebSockets blocked by steadyws proxy -> polling fallback -> unblocked -> websocket again', async (t) => {
-  // The page's origin is the example server's; the steadyws server allows it.
-  let ex = await startExample();
-  let server = await startServer(0, ['--allowed-origin', ex.url]);
+test('react example: WebSockets blocked by steadyws proxy -> polling fallback (cross-origin, CORS) -> unblocked -> websocket again', async () => {
+  // The page's origin is the example server's; the steadyws server allows it
+  // (--allowed-origin), and the proxy in front passes its HTTP untouched. The fallback's polls
+  // and publishes are cross-origin fetches: they work only with the server's CORS (CONTRACT §8).
+  const ex = await startExample();
+  const server = await startServer(0, ['--allowed-origin', ex.url]);
   const proxy = await startProxy(server.port, ['--block-upgrades']);
+  assert.notEqual(new URL(ex.url).origin, new URL(proxy.url).origin, 'the page and the server are on different origins');
   let page;
   try {
-    // Cross-origin needs the server's CORS for the fallback's fetches; probe for it.
+    // The preflight the browser makes before the page's JSON POST /api/publish.
     const preflight = await fetch(`${proxy.url}/api/publish`, {
       method: 'OPTIONS',
       headers: { Origin: ex.url, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
-    }).catch(() => null);
-    const cors = Boolean(preflight && preflight.headers.get('access-control-allow-origin') === ex.url);
-    let wsUrl;
-    if (cors) {
-      wsUrl = `ws://127.0.0.1:${proxy.port}/ws`;
-      t.diagnostic('cross-origin: the server answers CORS preflights');
-    } else {
-      // The proxied page has its own origin: serve it to any origin (same port, so the
-      // steadyws proxy in front still points at it).
-      await stop(server);
-      server = await restartServer(server.port);
-      await stop(ex);
-      ex = await startExample(`ws://127.0.0.1:${proxy.port}/ws`, true);
-      wsUrl = `${ex.url.replace('http:', 'ws:')}/ws`;
-      t.diagnostic('same-origin through serve.mjs --proxy: this server has no CORS yet (CONTRACT §8)');
-    }
+    });
+    assert.equal(preflight.status, 204, 'preflight from the allowed origin');
+    assert.equal(preflight.headers.get('access-control-allow-origin'), ex.url);
+    assert.match(preflight.headers.get('access-control-allow-methods') || '', /\bPOST\b/);
+    assert.match(preflight.headers.get('access-control-allow-headers') || '', /\bContent-Type\b/i);
+    assert.match(preflight.headers.get('vary') || '', /\bOrigin\b/);
+    const foreign = await fetch(`${proxy.url}/api/publish`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://elsewhere.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.equal(foreign.status, 403, 'and no preflight for an origin not listed');
+    assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+
     page = await browser.context.newPage();
-    await page.goto(`${ex.url}/?ws=${wsUrl}&heartbeatInterval=1000&heartbeatTimeout=1000&reconnectInterval=200&maxBackoffDelay=1000&maxReconnectAttempts=1&fallbackPollInterval=500`);
+    const errors = watchPage(page);
+    // Every answer the page gets from the server's /api/* (through the proxy), with its CORS header.
+    const api = [];
+    page.on('response', (r) => {
+      const u = new URL(r.url());
+      if (u.origin !== proxy.url || !u.pathname.startsWith('/api/')) return;
+      api.push(
+        r.allHeaders().then((h) => ({ method: r.request().method(), path: u.pathname, status: r.status(), allowOrigin: h['access-control-allow-origin'] ?? null })),
+      );
+    });
+    await page.goto(`${ex.url}/?ws=ws://127.0.0.1:${proxy.port}/ws&heartbeatInterval=1000&heartbeatTimeout=1000&reconnectInterval=200&maxReconnectAttempts=1&fallbackPollInterval=500&maxBackoffDelay=1000`);
     await waitText(page, 'transport', /^polling$/, 20000);
-    const base = server.url;
     let n = 0;
     await waitFor('a message over polling', async () => {
       n += 1;
-      await publish(base, 'demo', { n }, `p${n}`);
+      await publish(server.url, 'demo', { n }, `p${n}`);
       return (await receivedIds(page)).length > 0;
     }, 20000);
+    // The page publishes over the fallback: a JSON POST, so Chromium preflights it first.
+    const before = (await receivedIds(page)).length;
+    await page.getByTestId('publish-text').fill('cross-origin post');
+    await page.getByTestId('btn-publish').click();
+    await waitText(page, 'last-message', /cross-origin post/, 20000);
+    assert.ok((await receivedIds(page)).length > before);
+    const answers = await Promise.all(api);
+    const polls = answers.filter((a) => a.path === '/api/poll');
+    const posts = answers.filter((a) => a.path === '/api/publish' && a.method === 'POST');
+    assert.ok(polls.length >= 1, 'the page polled the server');
+    assert.ok(posts.length >= 1, 'the page published over HTTP');
+    for (const a of [...polls, ...posts]) {
+      assert.equal(a.status, 200, `${a.method} ${a.path}`);
+      assert.equal(a.allowOrigin, ex.url, `${a.method} ${a.path} carries Access-Control-Allow-Origin`);
+    }
+    assert.deepEqual(errors.filter((e) => /CORS|Access-Control/i.test(e)), [], 'no CORS error in the page');
+
     // Unblock: the client's WebSocket probe holds and it leaves the fallback.
     const res = await fetch(`http://127.0.0.1:${proxy.controlPort}/mode`, {
       method: 'POST',
@@ -200,12 +226,12 @@ test('react example: WebSockets blocked by steadyws proxy -> polling fallback ->
     assert.equal(res.status, 200);
     await waitText(page, 'transport', /^websocket$/, 30000);
     await waitText(page, 'connection-status', /^connected$/);
-    const before = (await receivedIds(page)).length;
-    await publish(base, 'demo', { n: 'ws' }, 'after-fallback');
+    const onWs = (await receivedIds(page)).length;
+    await publish(server.url, 'demo', { n: 'ws' }, 'after-fallback');
     await waitFor('a message over the websocket', async () => (await receivedIds(page)).includes('after-fallback'));
     const ids = await receivedIds(page);
     assert.equal(new Set(ids).size, ids.length, 'no message twice across the switch');
-    assert.ok(ids.length === before + 1);
+    assert.ok(ids.length === onWs + 1);
     await screenshot(page, 'react-example-fallback');
   } finally {
     if (page) await page.close();
