@@ -8,9 +8,9 @@
 //     /api/sessions;
 //   - WebSockets blocked by `steadyws proxy` -> polling fallback -> unblocked -> back;
 //   - page lifecycle: offline/online through the DevTools protocol
-//     (Network.emulateNetworkConditions) and a hidden page (visibilityState overridden in the
-//     page: headless Chromium has no hidden tabs) -> no attempts while hidden or offline,
-//     a check at once when back.
+//     (Network.emulateNetworkConditions) and a hidden tab (another tab brought to the front
+//     with Page.bringToFront, in a browser without playwright's focus emulation, which holds
+//     every page visible) -> no attempts while hidden or offline, a check at once when back.
 // Always cross-origin: the page on serve.mjs's port, the server (started with
 // --allowed-origin for the page's origin) on its own. The fallback's HTTP calls need the
 // server's CORS (CONTRACT §8); that test asserts the preflight and the CORS headers on every
@@ -21,7 +21,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { ROOT, launchBrowser, publish, restartServer, screenshot, startProxy, startServer, stop, testText, waitText, watchPage } from './support.mjs';
+import { ROOT, launchBrowser, launchBrowserOverCDP, publish, restartServer, screenshot, startProxy, startServer, stop, testText, waitText, watchPage } from './support.mjs';
 
 const EXAMPLE = path.join(ROOT, 'examples/react-dashboard');
 const DIST = path.join(ROOT, 'build/react-example');
@@ -241,28 +241,40 @@ test('react example: WebSockets blocked by steadyws proxy -> polling fallback (c
   }
 });
 
-test('react example: offline/online via CDP and a hidden page: no attempts meanwhile, a check at once when back', async () => {
+test('react example: offline/online via CDP and a hidden tab: no attempts meanwhile, a check at once when back', async () => {
+  // A browser attached without playwright's per-page focus emulation (launchBrowserOverCDP),
+  // so a tab behind another is really hidden: the tab switch goes through the DevTools
+  // protocol (Page.bringToFront on another tab, then on this one), not a page-side override.
+  const tabs = await launchBrowserOverCDP();
   const ex = await startExample();
   const server = await startServer(0, ['--allowed-origin', ex.url]);
-  const page = await browser.context.newPage();
-  const cdp = await browser.context.newCDPSession(page);
+  const page = await tabs.context.newPage();
+  const cdp = await tabs.context.newCDPSession(page);
+  let other = null;
   let again = null;
-  // Counts the WebSockets the page opens.
+  // Counts the WebSockets the page opens, and logs each visibility change with that count.
   await page.addInitScript(() => {
     const Native = window.WebSocket;
     window.__wsOpened = 0;
+    window.__wsOpenedAt = [];
+    window.__visibility = [];
     window.WebSocket = class extends Native {
       constructor(...a) {
         super(...a);
         window.__wsOpened += 1;
+        window.__wsOpenedAt.push(performance.now());
       }
     };
+    // Registered before the client's listener: it sees the count before the client acts.
+    document.addEventListener('visibilitychange', () =>
+      window.__visibility.push({ state: document.visibilityState, t: performance.now(), opened: window.__wsOpened }),
+    );
   });
   try {
     await page.goto(`${ex.url}/?ws=ws://127.0.0.1:${server.port}/ws&${QUICK}`);
     await waitText(page, 'connection-status', /^connected$/);
+    assert.equal(await page.evaluate(() => document.visibilityState), 'visible');
     await cdp.send('Network.enable');
-    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: true });
     const offline = (on) =>
       cdp.send('Network.emulateNetworkConditions', { offline: on, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     // Online again while connected: a verification ping at once.
@@ -271,33 +283,43 @@ test('react example: offline/online via CDP and a hidden page: no attempts meanw
     await offline(false);
     await waitText(page, 'wakes', /online/);
 
-    // Hidden page, server gone: the client stops trying (no reconnect storm).
-    await page.evaluate(() => {
-      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-      document.dispatchEvent(new Event('visibilitychange'));
-    });
+    // Hidden tab (another tab in front), server gone: the client stops trying (no storm).
+    other = await tabs.context.newPage();
+    await other.bringToFront();
+    await page.waitForFunction(() => document.visibilityState === 'hidden', null, { timeout: 5000, polling: 50 });
     const opened = () => page.evaluate(() => globalThis.__wsOpened);
     await stop(server);
     await waitText(page, 'connection-status', /^(reconnecting|error)$/);
     again = await restartServer(server.port, ['--allowed-origin', ex.url]);
     // The next retry comes due while hidden and is held back (deferredRetry), with the server
     // up again: a visible page would connect now; a hidden one opens no socket.
-    await page.waitForFunction(() => globalThis.steadywsClient.deferredRetry !== null, null, { timeout: 10000 });
+    // (Interval polling: a hidden page runs no animation frames, playwright's default.)
+    await page.waitForFunction(() => globalThis.steadywsClient.deferredRetry !== null, null, { timeout: 10000, polling: 50 });
     const held = await opened();
     assert.equal(await testText(page, 'connection-status'), 'reconnecting');
     assert.equal(await page.evaluate(() => globalThis.steadywsClient.link), null, 'no attempt under way');
-    await page.evaluate(() => {
-      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
-      document.dispatchEvent(new Event('visibilitychange'));
-    });
-    assert.equal(await opened(), held + 1, 'one attempt, at once');
+    assert.equal(await page.evaluate(() => document.visibilityState), 'hidden', 'still hidden');
+
+    // Back to this tab: one attempt, inside the visibilitychange (before it, none).
+    await page.bringToFront();
+    await page.waitForFunction(() => document.visibilityState === 'visible', null, { timeout: 5000, polling: 50 });
+    const v = await page.evaluate(() => ({ log: window.__visibility, openedAt: window.__wsOpenedAt }));
+    const shown = v.log.at(-1);
+    assert.equal(shown.state, 'visible');
+    assert.deepEqual(v.log.map((e) => e.state), ['hidden', 'visible'], 'one hide, one show, both from the tab switch');
+    assert.equal(shown.opened, held, 'no attempt while hidden');
+    assert.equal(await opened(), held + 1, 'one attempt when visible');
+    const lag = v.openedAt.at(-1) - shown.t;
+    assert.ok(lag >= 0 && lag < 100, `the attempt ${lag.toFixed(1)} ms after visibilitychange`);
     await waitText(page, 'connection-status', /^connected$/, 5000);
     await waitText(page, 'wakes', /visible/);
     await screenshot(page, 'react-example-lifecycle');
   } finally {
     await page.close();
+    if (other) await other.close();
     await stop(again);
     await stop(server);
     await stop(ex);
+    await tabs.close();
   }
 });

@@ -3,7 +3,7 @@
 // profile, and write screenshots to build/screenshots/. Every wait is on a condition with a
 // timeout; nothing sleeps for a fixed time.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,47 @@ export async function launchBrowser(extraArgs = [], { bfcache = false } = {}) {
     rmSync(profile, { recursive: true, force: true });
   };
   return { context, close };
+}
+
+// A headless Chromium started here with a DevTools port and attached with playwright's
+// connectOverCDP({ noDefaults: true }): the same pages and CDP sessions as launchBrowser, but
+// without the focus emulation playwright turns on for each page it creates (that emulation
+// holds every page visible: a tab behind another never becomes hidden). So here a page is
+// hidden by opening or bringing another tab to the front, and visible again by
+// page.bringToFront(), through the DevTools protocol as a user's tab switch would.
+export async function launchBrowserOverCDP() {
+  const profile = mkdtempSync(path.join(tmpdir(), 'steadyws-chromium-'));
+  const proc = spawn(
+    CHROMIUM,
+    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'],
+    { stdio: 'ignore', detached: true },
+  );
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const close = async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (proc.exitCode === null && proc.signalCode === null) {
+      process.kill(-proc.pid, 'SIGKILL'); // its own process group: the browser and its children
+      await exited;
+    }
+    rmSync(profile, { recursive: true, force: true });
+  };
+  let browser = null;
+  try {
+    // Chromium writes the port it bound to DevToolsActivePort in the profile.
+    const file = path.join(profile, 'DevToolsActivePort');
+    const deadline = Date.now() + 15000;
+    while (!existsSync(file) || !readFileSync(file, 'utf8').includes('\n')) {
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error('chromium wrote no DevToolsActivePort within 15 s');
+      await new Promise((r) => setTimeout(r, 50)); // polling for the file, not a fixed wait
+    }
+    const port = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`, { noDefaults: true });
+    return { context: browser.contexts()[0], close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 // Collects page errors and console errors, so a test can assert the page threw nothing.
