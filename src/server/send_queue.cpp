@@ -1,6 +1,7 @@
 #include "server/send_queue.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace steadyws::server {
@@ -32,70 +33,79 @@ void SendQueue::Batch::reset(std::size_t keep) {
 
 void SendQueue::take_batch(Batch& b, std::size_t max_data_frames) {
   b.reset(kMaxBatchBytes);
-  // Segments first (scratch may reallocate while it grows), buffers at the end. At most
-  // kMaxBatchBuffers of them (control is one scratch range), so they live on the stack.
-  struct Segment {
-    const char* external;  // nullptr: a range of scratch
-    std::size_t offset;
-    std::size_t size;
-  };
-  std::array<Segment, kMaxBatchBuffers + 1> segs;
-  std::size_t nsegs = 0;
-  // One allocation for the copies: at most the control frames plus one batch of data.
+  // Two passes. The first decides what goes in (all control, then data frames under both
+  // bounds; at least one, so a frame larger than kMaxBatchBytes still goes out) and how many
+  // bytes are copied; the second copies them into scratch, sized once. So the per-frame cost
+  // is two memcpy into place, with no capacity check or reallocation per piece.
   std::size_t control_bytes = 0;
   for (const auto& c : control_)
     control_bytes += c.size();
-  b.scratch.reserve(control_bytes + std::min(data_bytes_, kMaxBatchBytes + kCopyThreshold + 14));
-  auto copy_in = [&](const void* p, std::size_t n) {
-    if (nsegs > 0 && segs[nsegs - 1].external == nullptr)
-      segs[nsegs - 1].size += n;
-    else
-      segs[nsegs++] = {nullptr, b.scratch.size(), n};
-    b.scratch.append(static_cast<const char*>(p), n);
-  };
+  std::size_t copied = control_bytes;
+  std::size_t nsegs = copied > 0 ? 1 : 0;  // the segments the batch will have
+  bool tail_is_scratch = nsegs > 0;        // the last one is a range of scratch
+  std::size_t data_bytes = 0;
+  std::size_t nd = 0;
+  for (; nd < data_.size(); ++nd) {
+    const DataEntry& d = data_[nd];
+    const std::size_t payload = d.payload->size();
+    const std::size_t size = d.header_len + payload;
+    if (nd > 0 && (nd >= max_data_frames || data_bytes + size > kMaxBatchBytes ||
+                   nsegs + 2 > kMaxBatchBuffers))
+      break;
+    nsegs += tail_is_scratch ? 0 : 1;  // the header joins the scratch range, or starts one
+    copied += d.header_len;
+    if (payload <= kCopyThreshold) {
+      copied += payload;
+      tail_is_scratch = true;
+    } else {
+      ++nsegs;  // referenced in place
+      tail_is_scratch = false;
+    }
+    data_bytes += size;
+  }
 
-  // Control first, all of it (it is small and rare).
-  for (const auto& c : control_)
-    copy_in(c.data(), c.size());
+  b.scratch.resize(copied);
+  char* const base = b.scratch.data();
+  b.buffers.reserve(nsegs);
+  std::size_t at = 0;          // bytes of scratch filled
+  std::size_t range_from = 0;  // where the current scratch range began
+  auto close_range = [&] {
+    if (at > range_from)
+      b.buffers.emplace_back(base + range_from, at - range_from);
+    range_from = at;
+  };
+  for (const auto& c : control_) {
+    std::memcpy(base + at, c.data(), c.size());
+    at += c.size();
+  }
   control_taken_ += control_.size();
   b.control_end = control_taken_;
   control_.clear();
   if (control_.capacity() > 8)
     std::vector<std::string>().swap(control_);
 
-  // Then data while under both bounds; at least one frame, so a frame larger than
-  // kMaxBatchBytes still goes out.
-  std::size_t nd = 0;
-  for (; nd < data_.size(); ++nd) {
-    auto& d = data_[nd];
-    const std::size_t size = d.header_len + d.payload->size();
-    if (nd > 0 &&
-        (nd >= max_data_frames || b.bytes + size > kMaxBatchBytes || nsegs + 2 > kMaxBatchBuffers))
-      break;
-    copy_in(d.header.data(), d.header_len);
-    if (d.payload->size() <= kCopyThreshold) {
-      copy_in(d.payload->data(), d.payload->size());
+  for (std::size_t i = 0; i < nd; ++i) {
+    DataEntry& d = data_[i];
+    std::memcpy(base + at, d.header.data(), d.header_len);
+    at += d.header_len;
+    const std::size_t payload = d.payload->size();
+    if (payload <= kCopyThreshold) {
+      std::memcpy(base + at, d.payload->data(), payload);
+      at += payload;
     } else {
-      segs[nsegs++] = {d.payload->data(), 0, d.payload->size()};
+      close_range();
+      b.buffers.emplace_back(d.payload->data(), payload);
       b.data.push_back(std::move(d));
     }
-    b.bytes += size;
-    b.data_bytes += size;
   }
+  close_range();
+  b.bytes = control_bytes + data_bytes;
+  b.data_bytes = data_bytes;
   b.data_frames = nd;
-  data_bytes_ -= b.data_bytes;
+  data_bytes_ -= data_bytes;
   data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(nd));
   if (data_.empty() && data_.capacity() > 64)
     std::vector<DataEntry>().swap(data_);  // keep idle connections small after a burst
-
-  b.bytes = 0;
-  b.buffers.reserve(nsegs);
-  for (std::size_t i = 0; i < nsegs; ++i) {
-    const Segment& s = segs[i];
-    const char* p = s.external != nullptr ? s.external : b.scratch.data() + s.offset;
-    b.buffers.emplace_back(p, s.size);
-    b.bytes += s.size;
-  }
 }
 
 std::size_t SendQueue::discard_data() noexcept {

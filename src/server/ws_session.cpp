@@ -714,7 +714,14 @@ std::size_t WsSession::queue_compressed(const hub::Frame& frame) {
 }
 
 void WsSession::deliver(std::string_view, std::uint64_t, const hub::Frame& frame) {
-  push_inbox(std::span<const hub::Frame>(&frame, 1));
+  {  // push_inbox() for one frame: the fan-out path, once per subscriber per publish
+    const std::lock_guard<std::mutex> g(inbox_mu_);
+    inbox_.push_back(frame);
+    if (inbox_scheduled_)
+      return;
+    inbox_scheduled_ = true;
+  }
+  schedule_drain();
 }
 
 void WsSession::reset(std::string_view channel, std::uint64_t last_seq, std::string_view epoch) {
@@ -736,6 +743,10 @@ void WsSession::push_inbox(std::span<const hub::Frame> frames) {
       return;
     inbox_scheduled_ = true;
   }
+  schedule_drain();
+}
+
+void WsSession::schedule_drain() {
   if (t_wakes != nullptr)
     t_wakes->push_back(shared_from_this());  // posted by wake_subscribers()
   else

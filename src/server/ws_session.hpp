@@ -144,6 +144,9 @@ class WsSession final : public hub::Subscriber,
   // queue_data for a frame that goes out compressed: returns the data bytes queued.
   std::size_t queue_compressed(const hub::Frame& frame);
   void drain_inbox();
+  // After the inbox went from idle to scheduled: collected for wake_subscribers() inside a
+  // read batch, else a drain posted at once.
+  void schedule_drain();
   void post_drain();
   void wake_subscribers();
   void arm_heartbeat();
