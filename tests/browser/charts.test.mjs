@@ -2,7 +2,7 @@
 // server: opening the page draws the server's recent past at once (from
 // /api/websocket/metrics/history), and after a short run every chart has data: connections,
 // throughput, error rate, mean RTT, the RTT histogram, reconnections, and this browser's
-// latency, quality, packet loss and bandwidth (and the forecast when the client has one).
+// latency, quality, packet loss, bandwidth and forecast.
 // Screenshots in build/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,6 +69,7 @@ test('charts: the last minutes at once on open, then data in every chart', async
       'chart-quality',
       'chart-packet-loss',
       'chart-bandwidth',
+      'chart-forecast',
     ]) {
       const n = await waitPoints(page, id, 1);
       assert.ok(n >= 1, `${id} has data`);
@@ -81,13 +82,12 @@ test('charts: the last minutes at once on open, then data in every chart', async
       return el ? el.dataset.points : '0';
     });
     assert.ok(Number(maxConnections) >= 1);
-    // The forecast: drawn when the client exposes degradationRisk, said so otherwise.
-    const hasForecast = await page.evaluate(() => {
-      const m = globalThis.steadywsClient.metrics();
-      return m.degradationRisk !== undefined || globalThis.steadywsClient.forecast?.degradationRisk !== undefined;
-    });
-    if (hasForecast) await waitPoints(page, 'chart-forecast', 1);
-    else await waitText(page, 'forecast-note', /no forecast/);
+    // The forecast: the client always has one (its risk is a probability), and the chart and
+    // its note show it.
+    const risk = await page.evaluate(() => globalThis.steadywsClient.metrics().degradationRisk);
+    assert.equal(typeof risk, 'number');
+    assert.ok(risk >= 0 && risk <= 1, `degradationRisk ${risk}`);
+    await waitText(page, 'forecast-note', /^risk of poor or worse \d+ %, predicted \w+$/);
     // The bandwidth note shows this browser's rate.
     await waitText(page, 'bandwidth-note', /this browser \d+(\.\d+)? KB\/s/);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -64,6 +65,82 @@ TEST(ServeHeartbeat, PeerThatStopsAnsweringPingFramesIsClosedWith4000) {
   EXPECT_EQ(quiet.kind, Frame::Kind::timeout) << quiet.describe();
   std::string why;
   EXPECT_TRUE(healthy->alive(kDeadline, &why)) << why;
+}
+
+// Issue 15 part 3 end to end, with a timeout shorter than the interval: the ping a peer
+// answers keeps the interval cadence; once one goes unanswered the server probes again at
+// once, then every timeout, and closes at the third miss, interval + 3 x timeout after the
+// last answer. Probing every interval instead would space the unanswered pings 2 s apart
+// and close 3 x interval + timeout (6.3 s) after the answer: both fail the bounds below.
+TEST(ServeHeartbeat, AfterAMissedPongTheServerProbesEveryTimeoutAndClosesByIntervalPlus3Timeouts) {
+  using std::chrono::milliseconds;
+  constexpr milliseconds kInterval{2000};
+  constexpr milliseconds kTimeout{300};
+  // Slack: a ping may be read a little late by this thread (shortening the next gap), and the
+  // server's timers run late on a loaded machine (40 ms grid steps here, plus scheduling).
+  constexpr milliseconds kEarly{100};
+  constexpr milliseconds kLate{700};
+  constexpr milliseconds kMargin{1500};  // for the close, after four pings' lateness
+  ServerProcess server({"--heartbeat-interval", std::to_string(kInterval.count()),
+                        "--heartbeat-timeout", std::to_string(kTimeout.count()),
+                        "--max-missed-heartbeats", "3"});
+
+  // A hand-made client: answers the first heartbeat ping, then sends nothing more.
+  RawTcp peer(server.port());
+  ASSERT_EQ(peer.upgrade().status, 101u);
+  const auto heartbeat = [](const RawFrame& f) {  // not a bandwidth probe ("b<id>")
+    return f.opcode == 0x9 && !f.payload.empty() &&
+           std::all_of(f.payload.begin(), f.payload.end(),
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const auto start = Clock::now();
+  const auto end = start + 20s;
+  std::vector<Clock::time_point> pings;  // when each heartbeat ping arrived
+  std::optional<RawFrame> close;
+  bool eof = false;
+  while (!close && !eof && Clock::now() < end) {
+    RawFrame f = peer.read_frame(std::chrono::duration_cast<milliseconds>(end - Clock::now()) +
+                                 milliseconds{1});
+    if (f.kind != RawFrame::Kind::frame) {
+      eof = f.kind == RawFrame::Kind::eof;
+    } else if (heartbeat(f)) {
+      pings.push_back(Clock::now());
+      if (pings.size() == 1) {
+        ASSERT_TRUE(peer.write_frame(0xA, f.payload));  // the pong, echoing the token
+      }
+    } else if (f.opcode == 0x8) {
+      close = f;
+    }
+  }
+  const auto closed_at = Clock::now();
+  const auto ms = [](Clock::duration d) {
+    return std::chrono::duration_cast<milliseconds>(d).count();
+  };
+  std::string seen = "pings at";
+  for (const auto& t : pings)
+    seen += " " + std::to_string(ms(t - start));
+  seen += " ms, closed at " + std::to_string(ms(closed_at - start)) + " ms";
+
+  ASSERT_TRUE(close) << "no close frame; eof=" << eof << "; " << seen << "\n"
+                     << server.stderr_tail();
+  EXPECT_EQ(close->close_code(), 4000) << close->payload;
+  // The answered ping, then three unanswered ones: the third miss closes.
+  ASSERT_EQ(pings.size(), 4u) << seen;
+  // Answered: the next ping an interval later.
+  EXPECT_GE(pings[1] - pings[0], kInterval - kEarly) << seen;
+  EXPECT_LE(pings[1] - pings[0], kInterval + kLate) << seen;
+  // Missed (at pings[1] + timeout): probed again at once, then every timeout.
+  for (std::size_t i = 2; i < pings.size(); ++i) {
+    EXPECT_GE(pings[i] - pings[i - 1], kTimeout - kEarly) << "ping " << i << ": " << seen;
+    EXPECT_LE(pings[i] - pings[i - 1], kTimeout + kLate) << "ping " << i << ": " << seen;
+  }
+  // Dead at the third miss: interval + 3 x timeout after the answer, no sooner.
+  EXPECT_GE(closed_at - pings[0], kInterval + 3 * kTimeout - kEarly) << seen;
+  EXPECT_LE(closed_at - pings[0], kInterval + 3 * kTimeout + kMargin) << seen;
+  EXPECT_GE(closed_at - pings[3], kTimeout - kEarly) << seen;
+  EXPECT_NE(close->payload.find("3 heartbeats missed"), std::string::npos) << close->payload;
+  EXPECT_TRUE(peer.wait_eof(3s)) << "socket not torn down after the 4000 close";
+  EXPECT_TRUE(server_serves(server.port()));
 }
 
 TEST(ServeHeartbeat, DeadPeerIsNoLongerCountedAsAClient) {
