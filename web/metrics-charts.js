@@ -246,7 +246,7 @@ function sampleClient() {
   draw(charts.quality, quality.data(), $('chart-quality'));
   draw(charts.loss, loss.data(), $('chart-packet-loss'));
 
-  // The forecast, when this client has one (issue 15 part 1): degradationRisk 0..1.
+  // The forecast (issue 15 part 1): degradationRisk 0..1, from the first heartbeat sample on.
   const risk = m.degradationRisk ?? client.forecast?.degradationRisk;
   const predicted = m.predictedLevel ?? client.forecast?.predictedLevel;
   if (risk !== undefined && risk !== null) {
@@ -254,7 +254,7 @@ function sampleClient() {
     draw(charts.forecast, forecast.data(), $('chart-forecast'));
     note('forecast-note', `risk of poor or worse ${(Number(risk) * 100).toFixed(0)} %, predicted ${predicted ?? '–'}`);
   } else {
-    note('forecast-note', 'no forecast from this client build');
+    note('forecast-note', 'no forecast yet: it starts with the first heartbeat sample');
   }
 
   if (lastTick !== null) {
