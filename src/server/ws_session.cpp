@@ -798,7 +798,7 @@ void WsSession::on_written(std::size_t frames, std::size_t bytes) {
     // read them. Payload "b<id>", which the heartbeat's numeric tokens never match.
     const std::string payload = "b" + std::to_string(bandwidth_.on_probe_sent(bytes_written_, now));
     std::array<std::uint8_t, 10> h{};
-    const std::size_t n = encode_frame_header(9, payload.size(), h);
+    const std::size_t n = encode_frame_header(protocol::Opcode::ping, payload.size(), h);
     std::string frame(reinterpret_cast<const char*>(h.data()), n);
     frame += payload;
     out_.send_control(std::move(frame));  // FrameWriter flushes right after this callback
@@ -841,7 +841,7 @@ void WsSession::on_close_written() {
 
 void WsSession::on_write_failed(beast::error_code ec) {
   if (close_code_ == 0) {
-    close_code_ = 1006;
+    close_code_ = protocol::kCloseAbnormal;
     close_reason_ = "write failed: " + ec.message();
     failed_ = true;
   }
@@ -971,7 +971,7 @@ void WsSession::drop(std::string why) {
       return;
     self->state_->log.info("ws id=" + self->id_ + " dropped reason=" + quoted(why));
     self->close_.abort();
-    self->close_code_ = 1006;
+    self->close_code_ = protocol::kCloseAbnormal;
     self->close_reason_ = why;
     self->timer_.cancel();
     self->shutdown_socket();
