@@ -309,7 +309,7 @@ void WsSession::keep_pending(const char* data, std::size_t size) {
 
 std::size_t WsSession::consume(char* data, std::size_t size) {
   std::size_t off = 0;
-  while (!discard_input_) {
+  while (!close_.discards_input()) {
     const auto ev = reader_.next(std::span<char>(data + off, size - off));
     off += ev.consumed;
     if (ev.kind == protocol::WsEventKind::need_more) {
@@ -356,7 +356,7 @@ void WsSession::on_message(std::string_view payload, bool text) {
   // Frames the hub delivered before this message was read go out before its answer, so an
   // app-level pong is a barrier for everything published before the ping.
   drain_inbox();
-  if (closing_)
+  if (close_.is_closing())
     return;  // our close is on its way: data from the peer is dropped
   if (!text) {
     // CONTRACT §2: every message is a text frame; binary closes with 1003.
@@ -414,18 +414,21 @@ void WsSession::on_peer_pong(std::string_view payload) {
 }
 
 void WsSession::on_peer_close(std::uint16_t code, std::string_view reason) {
-  close_received_ = true;
-  discard_input_ = true;  // nothing may follow a close frame
-  if (!out_.close_queued()) {
-    // The peer closes: echo its code (RFC 6455 §5.5.1), then close TCP once that is written.
-    closing_ = true;
-    close_code_ = code;
-    close_reason_ = std::string(reason);
-    timer_.cancel();
-    out_.send_close(code == protocol::kCloseNoStatus ? 0 : code, {});
-    arm_close_deadline(kTeardownDeadline);
-  } else if (close_written_) {
-    shutdown_socket();  // our close was answered: the handshake is complete
+  // Nothing may follow a close frame: from here on the input is dropped (discards_input).
+  switch (close_.on_peer_close()) {
+    case CloseHandshake::Step::echo_close:
+      // The peer closes: echo its code (RFC 6455 §5.5.1), then close TCP once that is written.
+      close_code_ = code;
+      close_reason_ = std::string(reason);
+      timer_.cancel();
+      out_.send_close(code == protocol::kCloseNoStatus ? 0 : code, {});
+      arm_close_deadline(kTeardownDeadline);
+      break;
+    case CloseHandshake::Step::close_socket:
+      shutdown_socket();  // our close was answered: the handshake is complete
+      break;
+    default:
+      break;  // ours is still queued: the socket closes once it is written
   }
 }
 
@@ -439,13 +442,17 @@ void WsSession::on_frame_error(std::uint16_t code, std::string_view reason) {
     why = "invalid UTF-8 in a text frame";
   else
     why = "protocol error: " + std::string(reason);
-  close_gracefully(code, std::move(why), true);
-  discard_input_ = true;
-  if (close_written_ && !close_received_) {
-    // Our close went out before this (a drain, say): without a parsable close from the peer,
-    // end our side now and drain to its EOF (see on_close_written).
-    beast::error_code ignored;
-    out_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  switch (close_.on_frame_error()) {
+    case CloseHandshake::Step::send_close:
+      send_our_close(code, std::move(why), true, kCloseHandshakeDeadline);
+      break;
+    case CloseHandshake::Step::shutdown_send:
+      // Our close went out before this (a drain, say): without a parsable close from the
+      // peer, end our side now and drain to its EOF (see on_close_written).
+      shutdown_send();
+      break;
+    default:
+      break;  // ours is still queued: on_close_written does the rest
   }
 }
 
@@ -499,7 +506,7 @@ void WsSession::handle(protocol::Subscribe& m) {
         if (r.limited)  // CONTRACT §8: --max-channels
           return self->hub_refused(errc::limit, std::string(kChannelLimitMessage));
         self->on_hub_strand([self, channel] {
-          if (self->finished_)
+          if (self->close_.is_finished())
             return self->state_->hub->async_unsubscribe(channel, self.get(), {});
           if (self->subscriptions_.insert(channel).second)
             self->state_->sessions.subscribed(self->session_id_, channel);
@@ -636,7 +643,7 @@ void WsSession::drop_forbidden_subscriptions() {
 }
 
 void WsSession::arm_token_timer() {
-  if (!claims_ || !state_->jwt || closing_)
+  if (!claims_ || !state_->jwt || close_.is_closing())
     return;
   if (!token_timer_)
     token_timer_ = std::make_unique<net::steady_timer>(out_.socket().get_executor());
@@ -649,7 +656,7 @@ void WsSession::arm_token_timer() {
 }
 
 void WsSession::on_token_timer(beast::error_code ec) {
-  if (ec == net::error::operation_aborted || closing_ || !claims_)
+  if (ec == net::error::operation_aborted || close_.is_closing() || !claims_)
     return;
   if (now_ms() < state_->jwt->deadline_ms(claims_->exp_ms))
     return arm_token_timer();  // early (the wall clock moved): wait the rest
@@ -671,7 +678,7 @@ void WsSession::send_frame(std::string&& json) {
 }
 
 void WsSession::queue_data(const hub::Frame& frame) {
-  if (closing_)
+  if (close_.is_closing())
     return;
   std::size_t queued = 0;
   if (deflate_ && frame->size() >= state_->config.compression_min_bytes) {
@@ -793,7 +800,7 @@ void WsSession::on_written(std::size_t frames, std::size_t bytes) {
   sent_.fetch_add(frames, std::memory_order_relaxed);
   state_->metrics.messages_out(frames, bytes);
   bytes_written_ += bytes;
-  if (closing_)
+  if (close_.is_closing())
     return;
   const auto now = Clock::now();
   if (bandwidth_.on_written(bytes_written_, now)) {
@@ -802,7 +809,7 @@ void WsSession::on_written(std::size_t frames, std::size_t bytes) {
     // read them. Payload "b<id>", which the heartbeat's numeric tokens never match.
     const std::string payload = "b" + std::to_string(bandwidth_.on_probe_sent(bytes_written_, now));
     std::array<std::uint8_t, 10> h{};
-    const std::size_t n = encode_frame_header(9, payload.size(), h);
+    const std::size_t n = encode_frame_header(protocol::Opcode::ping, payload.size(), h);
     std::string frame(reinterpret_cast<const char*>(h.data()), n);
     frame += payload;
     out_.send_control(std::move(frame));  // FrameWriter flushes right after this callback
@@ -828,34 +835,35 @@ void WsSession::publish_bandwidth(TimePoint now) {
 }
 
 void WsSession::on_close_written() {
-  close_written_ = true;
-  if (hard_close_ || close_received_) {
-    shutdown_socket();
-    return;
-  }
-  if (discard_input_) {
-    // The reader failed (the peer's close cannot be recognised) or a slow consumer is torn
-    // down: say we are done sending and drain until its EOF (or the deadline), so our close
-    // frame is read before any reset.
-    beast::error_code ignored;
-    out_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  switch (close_.on_close_written()) {
+    case CloseHandshake::Step::close_socket:
+      shutdown_socket();
+      break;
+    case CloseHandshake::Step::shutdown_send:
+      // The reader failed (the peer's close cannot be recognised) or a slow consumer is torn
+      // down: say we are done sending and drain until its EOF (or the deadline), so our close
+      // frame is read before any reset.
+      shutdown_send();
+      break;
+    default:
+      break;  // graceful: reading on, for the peer's close
   }
 }
 
 void WsSession::on_write_failed(beast::error_code ec) {
   if (close_code_ == 0) {
-    close_code_ = 1006;
+    close_code_ = protocol::kCloseAbnormal;
     close_reason_ = "write failed: " + ec.message();
     failed_ = true;
   }
-  closing_ = true;
-  shutdown_socket();
+  if (close_.abort() == CloseHandshake::Step::close_socket)
+    shutdown_socket();
 }
 
 // ---- heartbeats ----------------------------------------------------------------------------
 
 void WsSession::arm_heartbeat() {
-  if (closing_)
+  if (close_.is_closing())
     return;
   const Clock::duration grid = std::clamp<Duration>(
       state_->config.heartbeat_interval / kHeartbeatGridParts, Duration{1}, kMaxHeartbeatGrid);
@@ -869,7 +877,7 @@ void WsSession::arm_heartbeat() {
 }
 
 void WsSession::on_heartbeat(beast::error_code ec) {
-  if (ec == net::error::operation_aborted || closing_)
+  if (ec == net::error::operation_aborted || close_.is_closing())
     return;
   const auto now = Clock::now();
   const auto missed_before = tracker_.total_missed();
@@ -914,39 +922,38 @@ void WsSession::on_heartbeat(beast::error_code ec) {
 // ---- closing -------------------------------------------------------------------------------
 
 void WsSession::close_gracefully(std::uint16_t code, std::string reason, bool failed) {
-  if (closing_)
-    return;
-  closing_ = true;
-  failed_ = failed_ || failed;
-  close_code_ = code;
-  close_reason_ = reason;
-  timer_.cancel();
-  out_.send_close(code, reason);
-  out_.flush();
-  arm_close_deadline(kCloseHandshakeDeadline);
+  if (close_.begin(CloseHandshake::Kind::graceful) == CloseHandshake::Step::send_close)
+    send_our_close(code, std::move(reason), failed, kCloseHandshakeDeadline);
 }
 
 void WsSession::teardown(std::uint16_t code, std::string reason, bool failed, bool drain) {
-  if (closing_)
-    return;
-  closing_ = true;
-  hard_close_ = !drain;
-  discard_input_ = discard_input_ || drain;
+  const auto kind = drain ? CloseHandshake::Kind::drain : CloseHandshake::Kind::hard;
+  if (close_.begin(kind) == CloseHandshake::Step::send_close)
+    send_our_close(code, std::move(reason), failed, kTeardownDeadline);
+}
+
+void WsSession::send_our_close(std::uint16_t code, std::string reason, bool failed,
+                               Duration deadline) {
   failed_ = failed_ || failed;
   close_code_ = code;
-  close_reason_ = reason;
+  close_reason_ = std::move(reason);
   timer_.cancel();
-  out_.send_close(code, reason);
+  out_.send_close(code, close_reason_);
   out_.flush();
-  arm_close_deadline(kTeardownDeadline);
+  arm_close_deadline(deadline);
 }
 
 void WsSession::arm_close_deadline(Duration d) {
   timer_.expires_after(d);
   timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec)
+    if (!ec && self->close_.abort() == CloseHandshake::Step::close_socket)
       self->shutdown_socket();
   });
+}
+
+void WsSession::shutdown_send() {
+  beast::error_code ignored;
+  out_.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void WsSession::shutdown_socket() {
@@ -971,11 +978,11 @@ void WsSession::close_for_drain(std::int64_t retry_after_ms) {
 
 void WsSession::drop(std::string why) {
   net::post(out_.socket().get_executor(), [self = shared_from_this(), why = std::move(why)] {
-    if (self->closing_ || !self->accepted_)
+    if (self->close_.is_closing() || !self->accepted_)
       return;
     self->state_->log.info("ws id=" + self->id_ + " dropped reason=" + quoted(why));
-    self->closing_ = true;
-    self->close_code_ = 1006;
+    self->close_.abort();
+    self->close_code_ = protocol::kCloseAbnormal;
     self->close_reason_ = why;
     self->timer_.cancel();
     self->shutdown_socket();
@@ -984,13 +991,13 @@ void WsSession::drop(std::string why) {
 
 void WsSession::sweep(Duration silence) {
   net::post(out_.socket().get_executor(), [self = shared_from_this(), silence] {
-    if (self->finished_)
+    if (self->close_.is_finished())
       return;
     const auto now = Clock::now();
     if (self->tracker_.is_dead() || now - self->tracker_.last_activity() > silence) {
       self->alive_.store(false, std::memory_order_relaxed);
       self->failed_ = true;
-      self->closing_ = true;
+      self->close_.abort();
       self->close_code_ = wire_code(CloseCode::heartbeat_timeout);
       self->close_reason_ = "removed by the cleanup sweep";
       self->timer_.cancel();
@@ -1001,10 +1008,8 @@ void WsSession::sweep(Duration silence) {
 
 void WsSession::finish(beast::error_code ec) {
   wake_subscribers();  // publishes this session handled reach their subscribers regardless
-  if (finished_)
+  if (!close_.finish())
     return;
-  finished_ = true;
-  closing_ = true;
   alive_.store(false, std::memory_order_relaxed);
   timer_.cancel();
   if (token_timer_)

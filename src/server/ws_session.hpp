@@ -55,6 +55,7 @@
 #include "protocol/messages.hpp"
 #include "protocol/permessage_deflate.hpp"
 #include "protocol/ws_frame_reader.hpp"
+#include "server/close_handshake.hpp"
 #include "server/frame_writer.hpp"
 #include "server/policy.hpp"
 #include "server/routes.hpp"
@@ -151,16 +152,20 @@ class WsSession final : public hub::Subscriber,
   void wake_subscribers();
   void arm_heartbeat();
   void on_heartbeat(beast::error_code ec);
-  // Starts our close handshake (1001, 1002, 1003, 1007, 1008, 1009): queued data is dropped,
-  // the close frame goes out, and the socket closes when the peer's close arrives (or EOF, or
-  // the deadline).
+  // Starts our close handshake (1001, 1003, 1008, 4003): queued data is dropped, the close
+  // frame goes out, and the socket closes when the peer's close arrives (or EOF, or the
+  // deadline). Ignored once a close started (CloseHandshake::begin).
   void close_gracefully(std::uint16_t code, std::string reason, bool failed);
-  // Close frame best effort, then the socket, without a close handshake (4000, 4001): a dead
-  // or stuck peer would only make a handshake wait. `drain` (4001): after the frame, shut our
-  // side and read the peer's input away until its EOF or the 1 s deadline, instead of
-  // closing at once.
+  // Close frame best effort, then the socket, without a close handshake (4000, 4001, 1011): a
+  // dead or stuck peer would only make a handshake wait. `drain` (4001): after the frame, shut
+  // our side and read the peer's input away until its EOF or the 1 s deadline, instead of
+  // closing at once. Ignored once a close started.
   void teardown(std::uint16_t code, std::string reason, bool failed, bool drain = false);
+  // The Step::send_close of a close we start: records who closed and why, queues our close
+  // frame and arms `deadline`.
+  void send_our_close(std::uint16_t code, std::string reason, bool failed, Duration deadline);
   void arm_close_deadline(Duration d);
+  void shutdown_send();  // our side is done sending; the input is still read (and dropped)
   void shutdown_socket();
   void finish(beast::error_code ec);
   std::int64_t wall_ms();  // the wall clock, read at most once per turn
@@ -202,13 +207,8 @@ class WsSession final : public hub::Subscriber,
   std::int64_t turn_wall_ms_ = -1;  // wall clock of the current turn, read lazily
   std::int64_t ping_token_ = 0;
   bool accepted_ = false;
-  bool closing_ = false;         // a close or teardown started: no more data, no more pings
-  bool close_received_ = false;  // the peer's close frame arrived
-  bool close_written_ = false;   // our close frame is on the wire
-  bool hard_close_ = false;      // teardown: close the socket once our close frame is written
-  bool discard_input_ = false;   // the rest of the input is read and dropped (closing)
-  bool finished_ = false;        // finish() ran
-  bool failed_ = false;          // closed by an error, timeout or eviction (metrics)
+  CloseHandshake close_;  // where the close is (close_handshake.hpp); finished once finish() ran
+  bool failed_ = false;   // closed by an error, timeout or eviction (metrics)
   std::uint16_t close_code_ = 0;
   std::string close_reason_;
 
