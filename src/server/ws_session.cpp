@@ -609,6 +609,10 @@ void WsSession::handle(protocol::Refresh& m) {
                "refresh");
     return;
   }
+  // docs/jwt.md: the connection ends at exp + leeway; a refresh read after that (the
+  // timer not run yet, on a loaded server) is too late to save it.
+  if (claims_ && wall_ms() >= state_->jwt->deadline_ms(claims_->exp_ms))
+    return on_token_timer({});
   auto v = state_->jwt->verify(m.token, wall_ms());
   if (v && claims_ && v.claims->sub != claims_->sub) {
     v.claims.reset();

@@ -299,10 +299,20 @@ TEST(ServeSecurity, TooManySmallHeadersIs431) {
   EXPECT_TRUE(raw.wait_eof());
 }
 
-TEST(ServeSecurity, ALongRequestTargetIsRefused) {
+TEST(ServeSecurity, ALongRequestTargetIs414AndCloses) {
   ServerProcess server;
   const auto r = http_get(server.port(), "/api/health?pad=" + std::string(9000, 'a'));
   EXPECT_EQ(r.status, 414u) << r.describe();
+  // On a keep-alive connection (HTTP/1.1, no `Connection: close`): the 414, then EOF, with no
+  // second request read from it.
+  RawTcp raw(server.port());
+  ASSERT_TRUE(raw.write("GET /api/health?pad=" + std::string(9000, 'a') +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  const auto k = raw.read_http_response();
+  EXPECT_EQ(k.status, 414u) << k.describe();
+  EXPECT_TRUE(is_error(k, 414, "too_large"));
+  EXPECT_EQ(k.header("connection"), "close") << k.describe();
+  EXPECT_TRUE(raw.wait_eof()) << "the connection is closed after a 414";
   EXPECT_EQ(http_get(server.port(), "/api/health?pad=" + std::string(4000, 'a')).status, 200u);
 }
 
@@ -353,29 +363,44 @@ TEST(ServeSecurity, SubscriptionsPerConnectionStopAtTheLimit) {
   EXPECT_TRUE(is_error(http_get(server.port(), q), 429, "limit"));
 }
 
+// Issue 12: 1,000,000 distinct channel names from one client. Under AddressSanitizer or in a
+// Debug build the same loop runs 30,000 names (1,000,000 took minutes there on 2 cores) and
+// says so; docs/security.md has the measurements of both.
+#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+constexpr int kDistinctNames = 30'000;
+constexpr bool kFullCount = false;
+#else
+constexpr int kDistinctNames = 1'000'000;
+constexpr bool kFullCount = true;
+#endif
+
 TEST(ServeSecurity, DistinctChannelNamesStopAtMaxChannelsAndMemoryStaysBounded) {
-  // 30,000 distinct names from one client against --max-channels 1000, 30 times the cap
-  // (the measurement in docs/security.md runs 1,000,000; 100,000 here took minutes under
-  // ASan on 2 cores). Publishes create channels without subscriptions, so
-  // only --max-channels stops them.
-  constexpr int kNames = 30000;
+  // Against --max-channels 1000. Publishes create channels without subscriptions, so only
+  // --max-channels stops them; subscribes are stopped by it and by --max-subscriptions (also
+  // 1000, also `limit`).
+  constexpr int kNames = kDistinctNames;
   constexpr int kMax = 1000;
+  constexpr int kWindow = 1000;
+  if (!kFullCount)
+    std::printf("[ note ] %d names, not 1,000,000: a sanitizer or Debug build\n", kNames);
   ServerProcess server({"--max-channels", std::to_string(kMax), "--rate-limit", "0"});
   auto c = WsClient::connect(server.port());
   publish(*c, "warmup", 0);
   const std::size_t before = rss_kib(server.pid());
   ASSERT_GT(before, 0u);
+  std::size_t peak = before;
   int acks = 0;
   int limits = 0;
   int sent = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 120s;
-  // In windows of 500 outstanding requests, so neither side's queue grows without bound.
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + 300s;
+  // In windows of kWindow outstanding requests, so neither side's queue grows without bound.
   while (sent < kNames && std::chrono::steady_clock::now() < deadline) {
-    const int batch = std::min(500, kNames - sent);
+    const int batch = std::min(kWindow, kNames - sent);
     for (int i = 0; i < batch; ++i) {
       const bool pub = (sent + i) % 2 == 0;
       const std::string ch = "n." + std::to_string(sent + i);
-      ASSERT_TRUE(c->send_json(pub ? publish_msg(ch, 1) : subscribe_msg(ch)));
+      c->send_text_async(json::serialize(pub ? publish_msg(ch, 1) : subscribe_msg(ch)));
     }
     for (int i = 0; i < batch; ++i) {
       Frame f = c->next(30s);
@@ -384,32 +409,37 @@ TEST(ServeSecurity, DistinctChannelNamesStopAtMaxChannelsAndMemoryStaysBounded) 
         ++acks;
       else if (t == "error" && str_at(f.json(), "code") == "limit")
         ++limits;
-      else if (t != "error")
-        --i;  // a `message` of a channel it subscribed to: not an answer
       else
-        FAIL() << f.describe();
+        FAIL() << "after " << sent + i << " names: " << f.describe();
     }
     sent += batch;
+    if (sent % 100'000 == 0)
+      peak = std::max(peak, rss_kib(server.pid()));
   }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   ASSERT_EQ(sent, kNames) << "not done within the deadline";
-  // --max-subscriptions (1000) also stops the subscribes; together at most kMax channels.
   EXPECT_EQ(acks, kMax - 1) << "warmup took one channel";
   EXPECT_EQ(limits, kNames - (kMax - 1));
   EXPECT_TRUE(c->alive());
   const std::size_t after = rss_kib(server.pid());
-  // Loose: a channel with one message costs about 0.9 KiB; 30,000 unbounded would be ~27 MiB.
+  peak = std::max(peak, after);
+  // A channel with one message costs about 0.9 KiB: 30,000 uncapped would be ~27 MiB,
+  // 1,000,000 ~900 MiB. The cap holds it to the 1000 channels (~1 MiB) plus allocator slack.
 #if defined(__SANITIZE_ADDRESS__)
   // ASan keeps freed memory in quarantine (tens of MiB here): RSS says nothing under it.
   std::printf("[ note ] RSS bound not checked under AddressSanitizer\n");
 #else
-  EXPECT_LT(after, before + 16 * 1024) << "RSS grew from " << before << " KiB to " << after;
+  EXPECT_LT(peak, before + 16 * 1024) << "RSS grew from " << before << " KiB to " << peak;
 #endif
   const auto r = http_post(server.port(), "/api/publish", R"({"channel":"one.more","data":1})");
   EXPECT_TRUE(is_error(r, 429, "limit"));
   EXPECT_EQ(http_post(server.port(), "/api/publish", R"({"channel":"n.0","data":1})").status, 200u)
       << "an existing channel still works";
-  std::printf("[ measure ] %d distinct names, --max-channels %d: RSS %zu KiB -> %zu KiB\n", kNames,
-              kMax, before, after);
+  std::printf(
+      "[ measure ] %d distinct names, --max-channels %d: %d created, %d limit errors, RSS %zu "
+      "KiB -> %zu KiB (peak %zu KiB), %lld ms\n",
+      kNames, kMax, acks, limits, before, after, peak, static_cast<long long>(took.count()));
 }
 
 // ---- long polls count as connections -------------------------------------------------------
