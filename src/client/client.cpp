@@ -290,6 +290,8 @@ class Client::Impl {
   bool ack_timer_armed_ = false;
   std::uint64_t acks_ = 0;  // acks received, for ack_timer_
   std::shared_ptr<client::HttpCall> poll_call_;
+  Duration poll_wait_{0};
+  bool poll_joining_ = false;  // poll_call_ carries a channel with no cursor yet (its wait is 0)
   std::shared_ptr<client::HttpCall> publish_call_;
   std::size_t url_index_ = 0;
   bool want_connected_ = false;  // between connect() and disconnect()
@@ -1162,6 +1164,7 @@ void Client::Impl::deactivate_fallback() {
   if (poll_call_)
     poll_call_->cancel();
   poll_call_.reset();
+  poll_joining_ = false;
   if (publish_call_)
     publish_call_->cancel();
   publish_call_.reset();
@@ -1186,16 +1189,25 @@ void Client::Impl::start_poll() {
   if (cursors_.empty())
     return arm_poll(poll_schedule_.interval());
   auto asked = cursors_.poll_cursors();
+  // A channel with no cursor yet joins with wait 0 and publishes wait for the answer, so our
+  // own publish after a subscribe is not missed by a poll that reached the server later
+  // (ClientEngine's invariant 5).
+  poll_joining_ = std::any_of(asked.begin(), asked.end(),
+                              [](const client::PollCursor& p) { return !p.since; });
+  poll_wait_ = poll_joining_ ? Duration{0} : opts_.long_poll_timeout;
   const auto gen = fallback_gen_;
   const TimePoint started = Clock::now();
   poll_call_ = std::make_shared<client::HttpCall>(
-      ioc_, endpoint(), http::verb::get, client::poll_target(asked, opts_.long_poll_timeout), "",
-      opts_.long_poll_timeout + Duration{5000},
+      ioc_, endpoint(), http::verb::get, client::poll_target(asked, poll_wait_), "",
+      poll_wait_ + Duration{5000},
       [this, gen, asked, started](error_code ec, unsigned status, std::string body) mutable {
         if (gen != fallback_gen_)
           return;
         poll_call_.reset();
+        const bool joined = std::exchange(poll_joining_, false);
         on_poll(std::move(asked), started, ec, status, std::move(body));
+        if (joined)
+          http_publish_next();
       },
       endpoint().tls ? tls_ctx_ : nullptr);
   poll_call_->start();
@@ -1223,7 +1235,7 @@ void Client::Impl::on_poll(std::vector<client::PollCursor> asked, TimePoint star
   // latency. One that came back with messages answered as soon as it could.
   const Duration elapsed = std::chrono::duration_cast<Duration>(now - started);
   poll_schedule_.on_success(answer->messages.empty()
-                                ? std::max(Duration{0}, elapsed - opts_.long_poll_timeout)
+                                ? std::max(Duration{0}, elapsed - poll_wait_)
                                 : Duration{0});
   std::vector<std::string> catching_up;
   for (const auto& a : asked) {
@@ -1268,7 +1280,7 @@ void Client::Impl::on_poll(std::vector<client::PollCursor> asked, TimePoint star
 }
 
 void Client::Impl::http_publish_next() {
-  if (!fallback_active_ || publish_call_)
+  if (!fallback_active_ || publish_call_ || (poll_call_ && poll_joining_))
     return;
   std::string id;
   std::string payload;

@@ -30,6 +30,9 @@
 //  4. Each queued publish is in flight on at most one transport; it is sent again only after
 //     the link it went on was lost, its HTTP call failed, the transport changed (fallback <->
 //     WebSocket), or ack_timeout passed with no ack at all.
+//  5. While a joining poll (one that carries a channel with no cursor yet, asked with wait 0)
+//     is in flight no HTTP publish starts: a subscribe comes before this client's later
+//     publishes on the fallback as it does on the WebSocket.
 #pragma once
 
 #include <array>
@@ -237,6 +240,8 @@ class ClientEngine {
   RequestId poll_request_ = 0;  // in flight, 0: none
   std::vector<ResumePoint> poll_asked_;
   TimePoint poll_started_{};
+  Duration poll_wait_{0};
+  bool poll_joining_ = false;  // the poll in flight carries a channel with no cursor yet
   RequestId publish_request_ = 0;  // in flight, 0: none
   std::string publish_id_;
 

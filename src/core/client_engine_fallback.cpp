@@ -30,6 +30,7 @@ void ClientEngine::deactivate_fallback() {
   // An answer in flight is dropped unread: its messages were not delivered, so the cursors
   // did not move and the re-subscribe with since replays them. Nothing is lost.
   poll_request_ = 0;
+  poll_joining_ = false;
   poll_asked_.clear();
   publish_request_ = 0;
   publish_id_.clear();
@@ -46,15 +47,22 @@ void ClientEngine::start_poll() {
   if (cursors_.empty())
     return arm_poll(poll_schedule_.interval());
   poll_asked_ = cursors_.poll_points();
+  // A channel with no cursor yet joins with wait 0: the server answers at once with where the
+  // channel is, and publishes wait for that answer (invariant 5), so this client's own
+  // publish after its subscribe is not missed by a poll that reached the server later.
+  poll_joining_ = std::any_of(poll_asked_.begin(), poll_asked_.end(),
+                              [](const ResumePoint& p) { return !p.since; });
+  poll_wait_ = poll_joining_ ? Duration{0} : config_.long_poll_timeout;
   poll_started_ = now_;
   poll_request_ = ++last_request_;
-  emit(engine::Poll{poll_request_, url_index_, poll_asked_, config_.long_poll_timeout});
+  emit(engine::Poll{poll_request_, url_index_, poll_asked_, poll_wait_});
 }
 
 void ClientEngine::on(const engine::PollFailed& e) {
   if (e.request != poll_request_ || poll_request_ == 0)
     return;
   poll_request_ = 0;
+  const bool joined = std::exchange(poll_joining_, false);
   poll_schedule_.on_failure();
   if (e.bad_body) {
     report_error("poll", "bad_json", e.reason);
@@ -64,19 +72,21 @@ void ClientEngine::on(const engine::PollFailed& e) {
       url_index_ = (url_index_ + 1) % config_.urls.size();
   }
   arm_poll(poll_schedule_.interval());
+  if (joined)
+    http_publish_next();  // a failed join holds publishes no longer: they have their own retry
 }
 
 void ClientEngine::on(const engine::PollAnswered& e) {
   if (e.request != poll_request_ || poll_request_ == 0)
     return;
   poll_request_ = 0;
+  const bool joined = std::exchange(poll_joining_, false);
   const auto asked = std::exchange(poll_asked_, {});
-  // A poll that came back empty waited server-side for the whole timeout: that is not
-  // latency. One that came back with messages answered as soon as it could.
+  // A poll that came back empty waited server-side for the whole wait: that is not latency.
+  // One that came back with messages answered as soon as it could.
   const auto elapsed = std::chrono::duration_cast<Duration>(now_ - poll_started_);
-  poll_schedule_.on_success(e.messages.empty()
-                                ? std::max(Duration{0}, elapsed - config_.long_poll_timeout)
-                                : Duration{0});
+  poll_schedule_.on_success(e.messages.empty() ? std::max(Duration{0}, elapsed - poll_wait_)
+                                               : Duration{0});
   std::vector<std::string> catching_up;
   for (const auto& a : asked) {
     std::optional<std::uint64_t> first;
@@ -118,10 +128,12 @@ void ClientEngine::on(const engine::PollAnswered& e) {
       cursors_.on_poll_cursor(channel, cursor);
   }
   arm_poll(poll_schedule_.interval());
+  if (joined)
+    http_publish_next();
 }
 
 void ClientEngine::http_publish_next() {
-  if (!fallback_active_ || publish_request_ != 0)
+  if (!fallback_active_ || publish_request_ != 0 || (poll_request_ != 0 && poll_joining_))
     return;
   const QueuedMessage* m = queue_.next_pending();
   if (m == nullptr)

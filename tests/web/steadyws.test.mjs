@@ -331,6 +331,13 @@ test('publishing on the fallback goes through POST /api/publish and is acked', a
   const { http, client, events } = await onFallback();
   const { id } = client.publish('news', { n: 1 }, 'p1');
   await flush();
+  // The first poll joins (no cursor yet: timeout 0) and the publish waits for its answer, so
+  // the subscription is on the server before our own message.
+  const join = http.calls.find((c) => c.url.pathname === '/api/poll');
+  assert.equal(join.url.searchParams.get('timeout'), '0');
+  assert.equal(http.calls.find((c) => c.url.pathname === '/api/publish'), undefined);
+  join.resolve(200, { messages: [], cursors: { news: 2 }, epochs: { news: 'E' }, recovered: {} });
+  await flush();
   const post = http.calls.find((c) => c.url.pathname === '/api/publish');
   assert.deepEqual(JSON.parse(post.init.body), { channel: 'news', data: { n: 1 }, id: 'p1' });
   post.resolve(200, { type: 'ack', id, channel: 'news', seq: 3 });

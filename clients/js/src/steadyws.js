@@ -754,6 +754,7 @@ export class SteadyClient {
     this.pollTimer = null;
     this.httpPingTimer = null;
     this.pollAbort = null;
+    this.joining = false; // the poll in flight carries a channel with no cursor yet (wait 0)
     this.publishing = false;
     this.criticalSince = null;
     // heartbeats
@@ -1734,16 +1735,21 @@ export class SteadyClient {
         if (a.epoch !== null) params.push(['epoch', a.epoch]);
       }
     }
-    params.push(['timeout', this.opts.longPollTimeout]);
+    // A channel with no cursor yet joins with wait 0 and publishes wait for the answer, so our
+    // own publish after a subscribe is not missed by a poll that reached the server later.
+    const joining = asked.some((a) => a.since === null);
+    const wait = joining ? 0 : this.opts.longPollTimeout;
+    params.push(['timeout', wait]);
     if (this.sessionId) {
       params.push(['session', this.sessionId]);
       if (this.resumeToken) params.push(['resume', this.resumeToken]);
     }
     const poll = typeof AbortController !== 'undefined' ? new AbortController() : { abort() {} };
     this.pollAbort = poll;
+    this.joining = joining;
     const started = this.timers.now();
     // A poll the server never answers must not hang the fallback.
-    const limit = this.timers.setTimeout(() => poll.abort(), this.opts.longPollTimeout + 5000);
+    const limit = this.timers.setTimeout(() => poll.abort(), wait + 5000);
     let answer = null;
     let failure = null;
     let bad = false; // a 200 whose body is not an answer: the same URL again
@@ -1763,6 +1769,7 @@ export class SteadyClient {
     this.timers.clearTimeout(limit);
     if (this.pollAbort !== poll || !this.fallbackActive) return; // aborted or superseded
     this.pollAbort = null;
+    this.joining = false;
     if (failure || !answer || !Array.isArray(answer.messages)) {
       this.stats.pollFailures += 1;
       this.pollSchedule.onFailure();
@@ -1771,17 +1778,16 @@ export class SteadyClient {
       if (!bad) this.urlIndex = (this.urlIndex + 1) % this.urls.length;
       this.emit('error', { where: 'poll', code: bad ? 'bad_json' : '', message: failure || 'poll answer without messages' });
       this.armPoll(this.pollSchedule.interval);
-      return;
-    }
-    this.onPollAnswer(asked, started, answer);
+    } else this.onPollAnswer(asked, started, wait, answer);
+    if (joining) this.httpPublishNext();
   }
 
-  onPollAnswer(asked, started, answer) {
+  onPollAnswer(asked, started, wait, answer) {
     const now = this.timers.now();
     this.stats.polls += 1;
-    // An empty answer waited server-side for the whole timeout: that is not latency.
+    // An empty answer waited server-side for the whole wait: that is not latency.
     const elapsed = now - started;
-    this.pollSchedule.onSuccess(answer.messages.length === 0 ? Math.max(0, elapsed - this.opts.longPollTimeout) : 0);
+    this.pollSchedule.onSuccess(answer.messages.length === 0 ? Math.max(0, elapsed - wait) : 0);
     const cursors = answer.cursors || {};
     const epochs = answer.epochs || {};
     const recovered = answer.recovered || {};
@@ -1861,7 +1867,7 @@ export class SteadyClient {
   }
 
   async httpPublishNext() {
-    if (!this.fallbackActive || this.publishing) return;
+    if (!this.fallbackActive || this.publishing || (this.pollAbort && this.joining)) return;
     const e = this.queue.nextPending();
     if (!e) return;
     this.publishing = true;

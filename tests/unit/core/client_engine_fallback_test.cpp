@@ -21,6 +21,14 @@ EngineHarness on_fallback(std::vector<std::string> urls = {"ws://a/ws"}) {
   return h;
 }
 
+// The answer to a joining poll: news is at seq 0 of epoch e1.
+engine::PollAnswered joined() {
+  engine::PollAnswered a;
+  a.cursors = {{"news", 0}};
+  a.epochs = {{"news", "e1"}};
+  return a;
+}
+
 TEST(ClientEngine, FallbackAfterTheRetryBudget) {
   auto c = engine_config();
   c.max_reconnect_attempts = 2;
@@ -39,7 +47,32 @@ TEST(ClientEngine, FallbackAfterTheRetryBudget) {
   EXPECT_TRUE(h.engine().is_using_fallback());
   EXPECT_FALSE(h.engine().has_given_up());
   EXPECT_EQ(h.engine().state(), State::disconnected);
-  EXPECT_EQ(h.raw_of<engine::Poll>().at(0).wait, 25000ms);
+  EXPECT_EQ(h.raw_of<engine::Poll>().at(0).wait, 0ms);  // no cursor yet: a joining poll
+}
+
+// A poll that carries a channel with no cursor joins (wait 0) and holds HTTP publishes until
+// it is answered: the subscribe comes before our own publish, as on the WebSocket. The polls
+// after it carry since and wait the long-poll timeout.
+TEST(ClientEngine, AJoiningPollHoldsPublishesUntilItIsAnswered) {
+  auto h = on_fallback();
+  EXPECT_EQ(h.publish(1025, "p1"), Lines{"enqueued p1 accepted"});
+  EXPECT_EQ(h.poll_answered(1030, joined()),
+            (Lines{"arm_timer poll at=3530ms", "http_publish request=2 url=0 p1"}));
+  EXPECT_EQ(h.fire(3530, EngineTimer::poll), Lines{"poll request=3 url=0 news@0/e1"});
+  EXPECT_EQ(h.raw_of<engine::Poll>().back().wait, 25000ms);
+  // Not joining: a publish goes out while the long poll is held.
+  h.on(3540, engine::PublishAnswered{2, engine::AckFrame{"p1", "news", 1}});
+  EXPECT_EQ(h.publish(3550, "p2"),
+            (Lines{"enqueued p2 accepted", "http_publish request=4 url=0 p2"}));
+}
+
+// A joining poll that fails holds publishes no longer: they go, with their own retry.
+TEST(ClientEngine, AFailedJoiningPollReleasesThePublishes) {
+  auto h = on_fallback();
+  h.publish(1025, "p1");
+  EXPECT_EQ(h.poll_failed(1030, "poll ws://a/ws: Connection refused"),
+            (Lines{"error poll: poll ws://a/ws: Connection refused", "arm_timer poll at=11030ms",
+                   "http_publish request=2 url=0 p1"}));
 }
 
 // While polling, the WebSocket is probed on an unlimited backoff (reconnecting during a probe,
@@ -114,13 +147,17 @@ TEST(ClientEngine, PollFailuresBackOffAndMoveToTheNextUrl) {
 
 TEST(ClientEngine, AnEmptyLongPollIsNotLatency) {
   auto h = on_fallback();
-  // Held 25 s by the server and answered empty at 26.02 s: 1 s of latency, fast: halved.
-  EXPECT_EQ(only(h.poll_answered(1020 + 26000, {}), "arm_timer"),
-            Lines{"arm_timer poll at=29520ms"});
-  h.fire(29520, EngineTimer::poll);
-  // Held the whole 25 s and 1.5 s more: slow, x1.5 (2.5 s -> 3.75 s).
-  EXPECT_EQ(only(h.poll_answered(29520 + 26500, {}), "arm_timer"),
-            Lines{"arm_timer poll at=59770ms"});
+  // The joining poll (wait 0) answered in 1.2 s: all of it latency, slow: x1.5 (7.5 s).
+  EXPECT_EQ(only(h.poll_answered(1020 + 1200, joined()), "arm_timer"),
+            Lines{"arm_timer poll at=9720ms"});
+  h.fire(9720, EngineTimer::poll);
+  // Held 25 s by the server and answered empty at 26 s: 1 s of latency, fast: halved.
+  EXPECT_EQ(only(h.poll_answered(9720 + 26000, {}), "arm_timer"),
+            Lines{"arm_timer poll at=39470ms"});
+  h.fire(39470, EngineTimer::poll);
+  // Held the whole 25 s and 1.5 s more: slow, x1.5 (3.75 s -> 5.625 s).
+  EXPECT_EQ(only(h.poll_answered(39470 + 26500, {}), "arm_timer"),
+            Lines{"arm_timer poll at=71595ms"});
 }
 
 TEST(ClientEngine, WithoutChannelsTheFallbackOnlyWaits) {
@@ -138,6 +175,7 @@ TEST(ClientEngine, WithoutChannelsTheFallbackOnlyWaits) {
 
 TEST(ClientEngine, PublishesGoOneAtATimeOverHttp) {
   auto h = on_fallback();
+  h.poll_answered(1030, joined());  // poll at 3530
   EXPECT_EQ(h.publish(2000, "p1"),
             (Lines{"enqueued p1 accepted", "http_publish request=2 url=0 p1"}));
   EXPECT_EQ(h.publish(2001, "p2"), Lines{"enqueued p2 accepted"});
@@ -147,9 +185,8 @@ TEST(ClientEngine, PublishesGoOneAtATimeOverHttp) {
             Lines{"error publish: POST /api/publish answered HTTP 503"});
   EXPECT_EQ(h.engine().queued(), 1u);
   // Retried at the poll pace.
-  h.poll_answered(3000, {});
-  EXPECT_EQ(h.fire(5500, EngineTimer::poll),
-            (Lines{"poll request=4 url=0 news@-/-", "http_publish request=5 url=0 p2"}));
+  EXPECT_EQ(h.fire(3530, EngineTimer::poll),
+            (Lines{"poll request=4 url=0 news@0/e1", "http_publish request=5 url=0 p2"}));
   // An answer without a parseable ack still removes the entry (by the id sent), silently.
   EXPECT_EQ(h.on(5600, engine::PublishAnswered{5, std::nullopt}), Lines{});
   EXPECT_EQ(h.engine().queued(), 0u);
@@ -159,10 +196,11 @@ TEST(ClientEngine, PublishesGoOneAtATimeOverHttp) {
 // once on the WebSocket; the late HTTP answer does nothing.
 TEST(ClientEngine, APublishInFlightOnTheFallbackIsSentOnceOnTheWebSocket) {
   auto h = on_fallback();
+  h.poll_answered(1030, joined());
   h.publish(1500, "p1");  // http_publish request=2
   h.fire(2020, EngineTimer::retry);
   EXPECT_EQ(only(h.welcome(2030), "send"),
-            (Lines{"send link=3 subscribe news since=- epoch=-", "send link=3 publish p1"}));
+            (Lines{"send link=3 subscribe news since=0 epoch=e1", "send link=3 publish p1"}));
   EXPECT_EQ(h.on(2040, engine::PublishAnswered{2, engine::AckFrame{"p1", "news", 1}}), Lines{});
   EXPECT_EQ(h.on(2050, engine::PollAnswered{1, {{"news", 1, "m1"}}, {}, {}, {}}), Lines{});
   EXPECT_EQ(h.ack(2060, "p1", 1), Lines{"acked p1 news#1"});
