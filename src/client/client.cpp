@@ -1192,8 +1192,8 @@ void Client::Impl::start_poll() {
   // A channel with no cursor yet joins with wait 0 and publishes wait for the answer, so our
   // own publish after a subscribe is not missed by a poll that reached the server later
   // (ClientEngine's invariant 5).
-  poll_joining_ = std::any_of(asked.begin(), asked.end(),
-                              [](const client::PollCursor& p) { return !p.since; });
+  poll_joining_ =
+      std::any_of(asked.begin(), asked.end(), [](const client::PollCursor& p) { return !p.since; });
   poll_wait_ = poll_joining_ ? Duration{0} : opts_.long_poll_timeout;
   const auto gen = fallback_gen_;
   const TimePoint started = Clock::now();
@@ -1234,9 +1234,8 @@ void Client::Impl::on_poll(std::vector<client::PollCursor> asked, TimePoint star
   // A poll that came back empty waited server-side for the whole timeout: that is not
   // latency. One that came back with messages answered as soon as it could.
   const Duration elapsed = std::chrono::duration_cast<Duration>(now - started);
-  poll_schedule_.on_success(answer->messages.empty()
-                                ? std::max(Duration{0}, elapsed - poll_wait_)
-                                : Duration{0});
+  poll_schedule_.on_success(answer->messages.empty() ? std::max(Duration{0}, elapsed - poll_wait_)
+                                                     : Duration{0});
   std::vector<std::string> catching_up;
   for (const auto& a : asked) {
     std::optional<std::uint64_t> first;

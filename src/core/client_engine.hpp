@@ -241,7 +241,7 @@ class ClientEngine {
   std::vector<ResumePoint> poll_asked_;
   TimePoint poll_started_{};
   Duration poll_wait_{0};
-  bool poll_joining_ = false;  // the poll in flight carries a channel with no cursor yet
+  bool poll_joining_ = false;      // the poll in flight carries a channel with no cursor yet
   RequestId publish_request_ = 0;  // in flight, 0: none
   std::string publish_id_;
 
