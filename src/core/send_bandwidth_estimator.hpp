@@ -7,7 +7,9 @@
 // learned from probes: while data flows, at most once per probe_interval after a write
 // completes and at least min_probe_bytes went out since the last one, the session sends a
 // protocol ping (a few bytes; browsers and every client answer
-// them by themselves) and notes how many bytes were written before it. Its pong proves the
+// them by themselves) and notes how many bytes were written before it. The ping rides in
+// front of the next data write (never a write of its own: on_written keeps answering true
+// until on_probe_sent, so the session may wait for data to send it with). Its pong proves the
 // peer has read those bytes. Two answered probes give the delivered rate between them; the
 // rate over the answered probes of the last window is the estimate. An idle connection sends
 // no probe at all (no extra traffic while idle).

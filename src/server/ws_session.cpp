@@ -690,6 +690,10 @@ void WsSession::queue_data(const hub::Frame& frame) {
   } else {
     queued = out_.send_data(frame);
   }
+  // A due probe rides in front of this data, in the same write; with a write in flight it
+  // waits for its completion (on_written), when the bytes ahead of it are known exactly.
+  if (probe_due_ && !out_.writing())
+    send_probe(Clock::now());
   if (queued > state_->config.send_queue_bytes) {
     // CONTRACT §2: a slow consumer is closed with 4001; the publisher never waits.
     state_->metrics.send_queue_drop();
@@ -807,17 +811,28 @@ void WsSession::on_written(std::size_t frames, std::size_t bytes) {
   if (close_.is_closing())
     return;
   const auto now = Clock::now();
-  if (bandwidth_.on_written(bytes_written_, now)) {
-    // A bandwidth probe: a protocol ping behind every byte written so far (none is in flight
-    // now; the writer's next batch starts with its control lane). Its pong says the peer has
-    // read them. Payload "b<id>", which the heartbeat's numeric tokens never match.
-    const std::string payload = "b" + std::to_string(bandwidth_.on_probe_sent(bytes_written_, now));
-    std::array<std::uint8_t, 10> h{};
-    const std::size_t n = encode_frame_header(protocol::Opcode::ping, payload.size(), h);
-    std::string frame(reinterpret_cast<const char*>(h.data()), n);
-    frame += payload;
-    out_.send_control(std::move(frame));  // FrameWriter flushes right after this callback
-  }
+  if (!bandwidth_.on_written(bytes_written_, now))
+    return;
+  // A probe is due. With data queued it goes now, in front of the batch the writer starts
+  // right after this callback. Without, it waits for the next data (queue_data) rather than
+  // cost a write (and a syscall) of its own: an idle link sends no probe anyway.
+  if (out_.has_queued())
+    send_probe(now);
+  else
+    probe_due_ = true;
+}
+
+void WsSession::send_probe(TimePoint now) {
+  // A bandwidth probe: a protocol ping behind every byte written so far (none is in flight
+  // now; the writer's next batch starts with its control lane). Its pong says the peer has
+  // read them. Payload "b<id>", which the heartbeat's numeric tokens never match.
+  probe_due_ = false;
+  const std::string payload = "b" + std::to_string(bandwidth_.on_probe_sent(bytes_written_, now));
+  std::array<std::uint8_t, 10> h{};
+  const std::size_t n = encode_frame_header(protocol::Opcode::ping, payload.size(), h);
+  std::string frame(reinterpret_cast<const char*>(h.data()), n);
+  frame += payload;
+  out_.send_control(std::move(frame));
 }
 
 void WsSession::publish_bandwidth(TimePoint now) {

@@ -119,6 +119,7 @@ class WsSession final : public hub::Subscriber,
   void on_peer_ping(std::string_view payload);
   void on_peer_pong(std::string_view payload);
   void publish_bandwidth(TimePoint now);  // the estimate into health_, a log line on change
+  void send_probe(TimePoint now);         // a bandwidth probe ping on the control lane
   void on_peer_close(std::uint16_t code, std::string_view reason);
   void on_frame_error(std::uint16_t code, std::string_view reason);
   void handle_text(std::string_view text);
@@ -189,6 +190,7 @@ class WsSession final : public hub::Subscriber,
   RateLimiter limiter_;
   SendBandwidthEstimator bandwidth_;  // probes while data flows (CONTRACT §10)
   std::uint64_t bytes_written_ = 0;   // every frame's bytes, for the bandwidth probes
+  bool probe_due_ = false;            // a probe waits for the next data to ride with
   std::string id_;
   std::string remote_;
   std::string session_id_;
