@@ -133,7 +133,7 @@ class FrameWriter {
   void set_coalescing(bool on) noexcept { coalesce_ = on; }
 
   bool is_data_closed() const noexcept { return data_closed_; }
-  bool writing() const noexcept { return writing_; }           // a write is in flight
+  bool writing() const noexcept { return writing_; }            // a write is in flight
   bool has_queued() const noexcept { return !queue_.empty(); }  // the next flush writes
   bool close_queued() const noexcept { return close_queued_; }
 
