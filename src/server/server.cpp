@@ -102,6 +102,8 @@ ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, uns
     rc.node_id = c.node_id;
   }
   rc.history = c.history;
+  rc.channel_ttl = c.channel_ttl;
+  rc.max_channels = c.max_channels;
   rc.log = [this](hub::redis::Severity s, const std::string& line) {
     log.write(s == hub::redis::Severity::error  ? LogLevel::error
               : s == hub::redis::Severity::warn ? LogLevel::warn

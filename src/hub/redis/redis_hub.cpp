@@ -25,6 +25,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -127,15 +128,22 @@ namespace {
 
 // ---- Lua scripts ---------------------------------------------------------------------------
 
+// Every script that uses a channel's keys (all of them in KEYS) renews their expiry: with a
+// --channel-ttl they go, together, that long after the channel's last use (CONTRACT §8,
+// docs/cluster.md).
+
 // KEYS: seq stream ids epoch. ARGV: id, frame prefix, frame suffix, history, pub/sub channel,
-// epoch candidate. Returns {duplicate (0/1), seq, epoch}.
+// epoch candidate, ttl ms (0: never expire). Returns {duplicate (0/1), seq, epoch}.
 constexpr std::string_view kPublishLua = R"(
+local function touch(t)
+  if t > 0 then for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], t) end end
+end
 local ep = redis.call('GET', KEYS[4])
 if not ep then ep = ARGV[6]; redis.call('SET', KEYS[4], ep) end
 local maxlen = tonumber(ARGV[4])
 if maxlen > 0 then
   local old = redis.call('HGET', KEYS[3], ARGV[1])
-  if old then return {1, tonumber(old), ep} end
+  if old then touch(tonumber(ARGV[7])); return {1, tonumber(old), ep} end
 end
 local seq = redis.call('INCR', KEYS[1])
 local frame = ARGV[2] .. seq .. ARGV[3]
@@ -149,14 +157,20 @@ if maxlen > 0 then
   redis.call('HSET', KEYS[3], ARGV[1], seq)
 end
 redis.call('PUBLISH', ARGV[5], seq .. ' ' .. ep .. ' ' .. frame)
+touch(tonumber(ARGV[7]))
 return {0, seq, ep}
 )";
 
-// KEYS: seq stream epoch. ARGV: since (-1: none), epoch candidate, max frames (0: all).
-// Returns {epoch, last, recovered (0/1), {frames after since}}.
+// KEYS: seq stream epoch ids. ARGV: since (-1: none), epoch candidate, max frames (0: all),
+// ttl ms (0: never expire). Returns {epoch, last, recovered (0/1), {frames after since}}.
 constexpr std::string_view kStateLua = R"(
+local t = tonumber(ARGV[4])
+if t > 0 then for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], t) end end
 local ep = redis.call('GET', KEYS[3])
-if not ep then ep = ARGV[2]; redis.call('SET', KEYS[3], ep) end
+if not ep then
+  ep = ARGV[2]
+  if t > 0 then redis.call('SET', KEYS[3], ep, 'PX', t) else redis.call('SET', KEYS[3], ep) end
+end
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 local since = tonumber(ARGV[1])
 if since < 0 or since > last then return {ep, last, 0} end
@@ -172,6 +186,32 @@ if #r == 0 or r[1][1] ~= first then return {ep, last, 0} end
 local frames = {}
 for i, e in ipairs(r) do frames[i] = e[2][2] end
 return {ep, last, 1, frames}
+)";
+
+// A channel still used on this node (subscribed, or its last local subscriber just left):
+// its TTL starts again. KEYS: seq stream ids epoch. ARGV: ttl ms.
+constexpr std::string_view kTouchLua = R"(
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return 1
+)";
+
+// --max-channels across the cluster: the index (KEYS[1], a sorted set of channel names, each
+// scored with the Redis time, in ms, after which it no longer counts). A name already there
+// gets its new score; a new one is added only while fewer than ARGV[4] live names are there.
+// ARGV: name, ttl ms (0: counts for ever), slack ms, max. Returns 1 (admitted) or 0 (full).
+constexpr std::string_view kAdmitLua = R"(
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+local score = '+inf'
+if tonumber(ARGV[2]) > 0 then score = now + tonumber(ARGV[2]) + tonumber(ARGV[3]) end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], score, ARGV[1])
+  return 1
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+return 1
 )";
 
 // KEYS: node key, node set. ARGV: instance token, node JSON, now ms, ttl ms, alive ms.
@@ -196,63 +236,18 @@ end
 return {mine, out}
 )";
 
-// SHA1 (FIPS 180-1) of a script, for EVALSHA; tiny and only run at startup.
+// The SHA1 of a script, as EVALSHA names it (OpenSSL's; only at startup).
 std::string sha1_hex(std::string_view s) {
-  std::uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
-  std::string m(s);
-  const std::uint64_t bits = static_cast<std::uint64_t>(s.size()) * 8;
-  m += static_cast<char>(0x80);
-  while (m.size() % 64 != 56)
-    m += '\0';
-  for (int i = 7; i >= 0; --i)
-    m += static_cast<char>((bits >> (i * 8)) & 0xff);
-  auto rol = [](std::uint32_t x, int n) {
-    return (x << n) | (x >> (32 - n));
-  };
-  for (std::size_t off = 0; off < m.size(); off += 64) {
-    std::uint32_t w[80];
-    for (std::size_t i = 0; i < 16; ++i) {
-      w[i] = static_cast<std::uint32_t>(static_cast<unsigned char>(m[off + 4 * i])) << 24 |
-             static_cast<std::uint32_t>(static_cast<unsigned char>(m[off + 4 * i + 1])) << 16 |
-             static_cast<std::uint32_t>(static_cast<unsigned char>(m[off + 4 * i + 2])) << 8 |
-             static_cast<std::uint32_t>(static_cast<unsigned char>(m[off + 4 * i + 3]));
-    }
-    for (std::size_t i = 16; i < 80; ++i)
-      w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (std::size_t i = 0; i < 80; ++i) {
-      std::uint32_t f = 0, k = 0;
-      if (i < 20) {
-        f = (b & c) | (~b & d);
-        k = 0x5A827999;
-      } else if (i < 40) {
-        f = b ^ c ^ d;
-        k = 0x6ED9EBA1;
-      } else if (i < 60) {
-        f = (b & c) | (b & d) | (c & d);
-        k = 0x8F1BBCDC;
-      } else {
-        f = b ^ c ^ d;
-        k = 0xCA62C1D6;
-      }
-      const std::uint32_t t = rol(a, 5) + f + e + k + w[i];
-      e = d;
-      d = c;
-      c = rol(b, 30);
-      b = a;
-      a = t;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(s.data(), s.size(), md, &n, EVP_sha1(), nullptr) != 1)
+    return {};  // EVALSHA then fails with NOSCRIPT and the script is sent whole (eval)
   static const char* hex = "0123456789abcdef";
   std::string out;
-  for (const std::uint32_t v : h)
-    for (int i = 7; i >= 0; --i)
-      out += hex[(v >> (i * 4)) & 0xf];
+  for (unsigned int i = 0; i < n; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 0xf];
+  }
   return out;
 }
 
@@ -433,6 +428,7 @@ struct Channel {
   std::deque<std::shared_ptr<SubscribeRequest>> waiting;   // for synced
   std::vector<std::shared_ptr<SubscribeRequest>> reading;  // their state read in flight
   SteadyClock::time_point empty_since{};
+  SteadyClock::time_point touched{};  // its TTL (and index entry) last renewed by this node
 
   bool in_use() const { return !subs.empty() || !waiting.empty() || !reading.empty(); }
   Registration* find(const Subscriber* k) {
@@ -471,7 +467,9 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
             BackoffConfig{Duration{200}, Duration{5000}, Duration{0}, JitterMode::full, true, 0}),
         publish_sha_(sha1_hex(kPublishLua)),
         state_sha_(sha1_hex(kStateLua)),
-        heartbeat_sha_(sha1_hex(kHeartbeatLua)) {
+        heartbeat_sha_(sha1_hex(kHeartbeatLua)),
+        touch_sha_(sha1_hex(kTouchLua)),
+        admit_sha_(sha1_hex(kAdmitLua)) {
     instance_ = random_hex(rng_, 16);
     id_prefix_ = config_.node_id.substr(0, 16) + "." + random_hex(rng_, 8) + "-";
     started_at_ms_ = wall_ms();
@@ -597,7 +595,7 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
         command({"AUTH", config_.url.password}, setup_check("AUTH"));
       if (config_.url.db != 0)
         command({"SELECT", std::to_string(config_.url.db)}, setup_check("SELECT"));
-      for (auto s : {kPublishLua, kStateLua, kHeartbeatLua})
+      for (auto s : {kPublishLua, kStateLua, kHeartbeatLua, kTouchLua, kAdmitLua})
         command({"SCRIPT", "LOAD", std::string(s)}, setup_check("SCRIPT LOAD"));
       command({"PING"}, [self = shared_from_this()](const redisReply* r, std::string_view why) {
         if (r == nullptr)
@@ -779,6 +777,7 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
       return;
     up_.store(false);
     errors_.fetch_add(1, std::memory_order_relaxed);
+    admitted_.clear();  // Redis may come back without the index
     if (!stopped_)
       log_change(Severity::warn,
                  "cluster: Redis " + address() + " unavailable (" + why +
@@ -920,11 +919,15 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
       Channel& ch = it->second;
       if (ch.in_use()) {
         ch.empty_since = {};
+        if (now - ch.touched >= renew_every())
+          renew(ch, now);
         ++it;
         continue;
       }
-      if (ch.empty_since == SteadyClock::time_point{})
+      if (ch.empty_since == SteadyClock::time_point{}) {
         ch.empty_since = now;
+        renew(ch, now);  // the TTL counts from when its last local subscriber left
+      }
       if (now - ch.empty_since >= kLinger && ch.pubsub != Channel::PubSub::unsubscribing) {
         if (ch.pubsub == Channel::PubSub::none || !sub_ || sub_->context() == nullptr) {
           it = channels_.erase(it);
@@ -937,6 +940,10 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
         }
       }
       ++it;
+    }
+    if (now - admitted_pruned_ >= renew_every()) {
+      admitted_pruned_ = now;
+      std::erase_if(admitted_, [&](const auto& e) { return now - e.second >= 2 * renew_every(); });
     }
     if (now - last_heartbeat_ >= kHeartbeatEvery && cmd_ready_)
       heartbeat();
@@ -1018,6 +1025,94 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
     return "Redis " + address() + " is unavailable; retry in a few seconds";
   }
 
+  // ---- channel TTL and limit (--channel-ttl, --max-channels; docs/cluster.md) ------------
+
+  enum class Admission { ok, limited, unavailable };
+
+  template <class R>
+  static R refused(Admission a, std::string why) {
+    R r;
+    if (a == Admission::limited) {
+      r.limited = true;
+    } else {
+      r.status = HubStatus::unavailable;
+      r.error = std::move(why);
+    }
+    return r;
+  }
+
+  std::string ttl_arg() const { return std::to_string(config_.channel_ttl.count()); }
+
+  // How often this node renews what it uses: the TTL of a channel it serves, its entry in
+  // the index. A third of the TTL, at most a minute (so that a Redis that lost the index gets
+  // it back within a minute).
+  SteadyClock::duration renew_every() const {
+    const auto ttl = config_.channel_ttl;
+    return ttl.count() > 0 ? std::min<SteadyClock::duration>(ttl / 3, std::chrono::minutes(1))
+                           : std::chrono::minutes(1);
+  }
+
+  void send_admit(const std::string& name, Done done) {
+    // An entry counts until one renewal period (plus the tick that notices it) after the
+    // channel's TTL, so a served channel is never out of the index between two renewals.
+    const auto slack = std::chrono::duration_cast<std::chrono::milliseconds>(renew_every() + kTick);
+    eval(kAdmitLua, admit_sha_, {"steadyws:channels"},
+         {name, ttl_arg(), std::to_string(slack.count()), std::to_string(config_.max_channels)},
+         std::move(done));
+  }
+
+  // True when `name` may be used at once: no --max-channels, or this node admitted it
+  // recently (a renewal of its index entry then goes out, unawaited). Else call admit().
+  bool admitted(const std::string& name) {
+    if (config_.max_channels == 0)
+      return true;
+    const auto it = admitted_.find(name);
+    if (it == admitted_.end())
+      return false;
+    const auto now = SteadyClock::now();
+    if (now - it->second >= renew_every()) {
+      it->second = now;
+      send_admit(name, [](const redisReply*, std::string_view) {});
+    }
+    return true;
+  }
+
+  // Asks the index to admit `name`; k(Admission, why) with its answer. Commands on cmd_ are
+  // answered in order, so two uses of one new name keep their order.
+  template <class F>
+  void admit(const std::string& name, F&& k) {
+    send_admit(name, [self = shared_from_this(), name, k = std::forward<F>(k)](
+                         const redisReply* r, std::string_view why) mutable {
+      if (r == nullptr || r->type != REDIS_REPLY_INTEGER) {
+        if (r != nullptr)
+          self->errors_.fetch_add(1, std::memory_order_relaxed);
+        return k(Admission::unavailable,
+                 r == nullptr ? "not admitted: " + std::string(why)
+                              : "not admitted: Redis answered " + std::string(str_of(r)));
+      }
+      if (r->integer == 0)
+        return k(Admission::limited, std::string());
+      self->admitted_[name] = SteadyClock::now();
+      k(Admission::ok, std::string());
+    });
+  }
+
+  // The channel is still used here: its TTL starts again, and so does its index entry.
+  void renew(Channel& ch, SteadyClock::time_point now) {
+    ch.touched = now;
+    if (!usable())
+      return;
+    if (config_.channel_ttl.count() > 0)
+      eval(
+          kTouchLua, touch_sha_,
+          {key(ch.name, "seq"), key(ch.name, "stream"), key(ch.name, "ids"), key(ch.name, "epoch")},
+          {ttl_arg()}, [](const redisReply*, std::string_view) {});
+    if (config_.max_channels != 0) {
+      admitted_[ch.name] = now;
+      send_admit(ch.name, [](const redisReply*, std::string_view) {});
+    }
+  }
+
   // ---- publish ---------------------------------------------------------------------------
 
   void do_publish(const std::string& name, std::string id, const std::string& prefix,
@@ -1028,10 +1123,22 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
       r.error = unavailable_why();
       return done(std::move(r));
     }
+    if (admitted(name))
+      return publish_admitted(name, std::move(id), prefix, suffix, std::move(done));
+    admit(name, [self = shared_from_this(), name, id = std::move(id), prefix, suffix,
+                 done = std::move(done)](Admission a, std::string why) mutable {
+      if (a != Admission::ok)
+        return done(refused<PublishResult>(a, std::move(why)));
+      self->publish_admitted(name, std::move(id), prefix, suffix, std::move(done));
+    });
+  }
+
+  void publish_admitted(const std::string& name, std::string id, const std::string& prefix,
+                        const std::string& suffix, PublishHandler done) {
     eval(kPublishLua, publish_sha_,
          {key(name, "seq"), key(name, "stream"), key(name, "ids"), key(name, "epoch")},
          {id, prefix, suffix, std::to_string(config_.history), key(name, "msg"),
-          random_hex(rng_, 16)},
+          random_hex(rng_, 16), ttl_arg()},
          [self = shared_from_this(), id, done = std::move(done)](const redisReply* r,
                                                                  std::string_view why) {
            PublishResult out;
@@ -1080,8 +1187,10 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   void read_state(const std::string& name, std::optional<std::uint64_t> since,
                   std::size_t max_frames,
                   std::function<void(std::optional<State>, std::string)> k) {
-    eval(kStateLua, state_sha_, {key(name, "seq"), key(name, "stream"), key(name, "epoch")},
-         {since ? std::to_string(*since) : "-1", random_hex(rng_, 16), std::to_string(max_frames)},
+    eval(kStateLua, state_sha_,
+         {key(name, "seq"), key(name, "stream"), key(name, "epoch"), key(name, "ids")},
+         {since ? std::to_string(*since) : "-1", random_hex(rng_, 16), std::to_string(max_frames),
+          ttl_arg()},
          [k = std::move(k)](const redisReply* r, std::string_view why) {
            auto s = parse_state(r);
            if (!s)
@@ -1101,6 +1210,19 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
     }
     if (max_frames == 0 && since)
       max_frames = 1;  // 0 in the script means all; read one, report none
+    if (admitted(name))
+      return read_admitted(name, since, epoch, max_frames, std::move(done));
+    admit(name, [self = shared_from_this(), name, since, epoch, max_frames, done = std::move(done)](
+                    Admission a, std::string why) mutable {
+      if (a != Admission::ok)
+        return done(refused<ReadResult>(a, std::move(why)));
+      self->read_admitted(name, since, epoch, max_frames, std::move(done));
+    });
+  }
+
+  void read_admitted(const std::string& name, std::optional<std::uint64_t> since,
+                     const std::optional<std::string>& epoch, std::size_t max_frames,
+                     ReadHandler done) {
     read_state(name, since, since ? max_frames : 0,
                [since, epoch, max_frames, done = std::move(done)](std::optional<State> s,
                                                                   std::string why) {
@@ -1143,7 +1265,27 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
         req->done(std::move(r));
       return;
     }
+    if (channels_.count(name) == 0 && !admitted(name)) {
+      // A channel new to this node counts against --max-channels before it is used.
+      return admit(name, [self = shared_from_this(), name, req](Admission a, std::string why) {
+        if (a != Admission::ok) {
+          if (req->done)
+            req->done(refused<SubscribeResult>(a, std::move(why)));
+          for (auto& d : req->then_unsubscribe)
+            if (d)
+              d();
+          return;
+        }
+        self->subscribe_admitted(name, req);
+      });
+    }
+    subscribe_admitted(name, req);
+  }
+
+  void subscribe_admitted(const std::string& name, const std::shared_ptr<SubscribeRequest>& req) {
     Channel& ch = channel(name);
+    if (ch.touched == SteadyClock::time_point{})
+      ch.touched = SteadyClock::now();  // its state read renews the TTL
     ch.waiting.push_back(req);
     if (ch.pubsub == Channel::PubSub::none)
       send_subscribe(ch);
@@ -1429,6 +1571,12 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   const std::string publish_sha_;
   const std::string state_sha_;
   const std::string heartbeat_sha_;
+  const std::string touch_sha_;
+  const std::string admit_sha_;
+  // Channels this node admitted into the index (--max-channels), with when it last refreshed
+  // their entry; emptied when Redis is lost (it may come back without the index).
+  std::unordered_map<std::string, SteadyClock::time_point> admitted_;
+  SteadyClock::time_point admitted_pruned_{};
   std::string instance_;
   std::string id_prefix_;
   std::int64_t started_at_ms_ = 0;

@@ -8,7 +8,10 @@
 //     dedup: id -> seq, evicted with the stream), steadyws:{C}:epoch (SETNX of a random value
 //     on first use: a Redis that lost its data gives new epochs). A publish is one Lua script
 //     (EVALSHA): dedup, INCR, XADD, record the id, PUBLISH "<seq> <epoch> <frame>" on
-//     steadyws:{C}:msg for the fan-out.
+//     steadyws:{C}:msg for the fan-out. With a channel TTL, every script that uses C renews
+//     its keys' expiry (PEXPIRE).
+//   - In Redis, for --max-channels: steadyws:channels, a sorted set of the channel names in
+//     use, each scored with the time it stops counting (its own slot: one key per script).
 //   - On the node: one SUBSCRIBE per channel with local subscribers, on a dedicated pub/sub
 //     connection, and per channel the last seq delivered locally (`head`): a frame is handed
 //     to every local subscriber once, in seq order, whichever of the live path and a catch-up
@@ -59,6 +62,11 @@ struct RedisHubConfig {
   std::string node_id;
   std::size_t history = 1000;               // --history: MAXLEN of each channel's stream
   std::chrono::milliseconds timeout{5000};  // CONTRACT §5: stored within 5 s or unavailable
+  // --channel-ttl: a channel's keys expire this long after its last use, or after its last
+  // subscriber on any node left (nodes renew the channels they serve); 0 = never.
+  std::chrono::milliseconds channel_ttl{0};
+  // --max-channels, across the cluster (the index steadyws:channels); 0 = no limit.
+  std::size_t max_channels = 0;
   std::function<void(Severity, const std::string&)> log;  // one line each; may be empty
   std::function<std::size_t()> connections;  // this node's WebSockets, for its heartbeat
 };
