@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 namespace steadyws::server {
@@ -22,10 +23,10 @@ std::size_t SendQueue::push_data(SharedPayload payload, bool compressed) {
 }
 
 void SendQueue::Batch::reset(std::size_t keep) {
-  if (scratch.capacity() > keep)
-    std::string().swap(scratch);
-  else
-    scratch.clear();
+  if (scratch_capacity > keep) {
+    scratch.reset();
+    scratch_capacity = 0;
+  }
   data.clear();
   buffers.clear();
   bytes = data_bytes = data_frames = 0;
@@ -64,8 +65,11 @@ void SendQueue::take_batch(Batch& b, std::size_t max_data_frames) {
     data_bytes += size;
   }
 
-  b.scratch.resize(copied);
-  char* const base = b.scratch.data();
+  if (copied > b.scratch_capacity) {
+    b.scratch = std::make_unique_for_overwrite<char[]>(copied);
+    b.scratch_capacity = copied;
+  }
+  char* const base = b.scratch.get();
   b.buffers.reserve(nsegs);
   std::size_t at = 0;          // bytes of scratch filled
   std::size_t range_from = 0;  // where the current scratch range began

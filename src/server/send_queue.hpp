@@ -48,7 +48,10 @@ class SendQueue {
   // over kCopyThreshold are referenced in place (kept alive by `data`). Owns its bytes until
   // reset; reuse one Batch per connection to keep its storage.
   struct Batch {
-    std::string scratch;
+    // The copied bytes, as one allocation sized by take_batch (not zero-filled first: every
+    // byte is written before it is sent).
+    std::unique_ptr<char[]> scratch;
+    std::size_t scratch_capacity = 0;
     std::vector<DataEntry> data;                     // the payloads referenced, not copied
     std::vector<boost::asio::const_buffer> buffers;  // what the gathered write sends
     std::size_t bytes = 0;
