@@ -133,6 +133,10 @@ void register_serve(CLI::App& app, Registry& registry) {
                   "Rate-limit loopback clients too (tests; default false)")
       ->envname("STEADYWS_HTTP_RATE_LIMIT_LOOPBACK")
       ->group("");  // hidden: loopback is usually a local reverse proxy
+  sub->add_option("--bandwidth-probes", cfg->bandwidth_probes,
+                  "Probe each busy connection's bandwidth (a ping a second while data flows)")
+      ->envname("STEADYWS_BANDWIDTH_PROBES")
+      ->capture_default_str();
   sub->add_option("--write-coalescing", cfg->write_coalescing,
                   "Gather queued frames into one write (diagnostic; default true)")
       ->envname("STEADYWS_WRITE_COALESCING")

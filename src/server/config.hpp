@@ -50,6 +50,10 @@ struct ServerConfig {
   // Gather every queued frame of a connection into one write (docs/decisions/0001). Off only
   // to measure what it buys (hidden flag --write-coalescing=false).
   bool write_coalescing = true;
+  // Bandwidth probes (CONTRACT §10, issue 15): a ping a second to a connection data flows to,
+  // for its bandwidth estimate and `throttled`. Off: no probe, the estimate stays 0, and
+  // subscribers send nothing back (docs/benchmarks.md: their answers cost fan-out).
+  bool bandwidth_probes = true;
   // CONTRACT §5: redis://[:PASSWORD@]HOST:PORT[/DB] makes this server a node of a cluster;
   // empty: the in-memory hub, one node.
   std::string redis;

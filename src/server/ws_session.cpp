@@ -808,7 +808,7 @@ void WsSession::on_written(std::size_t frames, std::size_t bytes) {
   sent_.fetch_add(frames, std::memory_order_relaxed);
   state_->metrics.messages_out(frames, bytes);
   bytes_written_ += bytes;
-  if (close_.is_closing())
+  if (close_.is_closing() || !state_->config.bandwidth_probes)
     return;
   const auto now = Clock::now();
   if (!bandwidth_.on_written(bytes_written_, now))

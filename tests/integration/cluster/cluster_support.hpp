@@ -18,7 +18,7 @@ namespace steadyws::test {
 using namespace std::chrono_literals;
 
 inline std::vector<std::string> node_args(const RedisProcess& r, const std::string& id,
-                                   std::vector<std::string> more = {}) {
+                                          std::vector<std::string> more = {}) {
   std::vector<std::string> a{"--redis", r.url(), "--node-id", id};
   a.insert(a.end(), more.begin(), more.end());
   return a;
