@@ -1,6 +1,8 @@
 // Cluster figures for docs/cluster.md (issue 13, reduced): publishes/s one node pushes through
 // Redis (pipelined, a window of acks in flight), fan-out to subscribers spread over the nodes,
-// p50/p99 publish-to-delivery latency, and Redis CPU per publish (INFO cpu before and after).
+// p50/p99 publish-to-delivery latency, Redis CPU per publish (INFO cpu before and after), and
+// Redis's bytes per publish: network in (commands from the nodes) and out (replies and the
+// pub/sub copy to each node with subscribers), and memory (INFO stats and memory).
 // Usage: node bench/cluster/cluster-bench.mjs REDIS_PORT NODE_PORT... [--messages N]
 //        [--subscribers S] [--window W]
 import WebSocket from "ws";
@@ -23,6 +25,14 @@ const redisCpu = () => {
   const get = (k) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)[1]);
   return get("used_cpu_user") + get("used_cpu_sys");
 };
+const redisInfo = (section, keys) => {
+  const info = execFileSync("redis-cli", ["-p", String(redisPort), "info", section]).toString();
+  return Object.fromEntries(keys.map((k) => [k, Number(new RegExp(`${k}:([0-9.]+)`).exec(info)[1])]));
+};
+const redisBytes = () => ({
+  ...redisInfo("stats", ["total_net_input_bytes", "total_net_output_bytes"]),
+  ...redisInfo("memory", ["used_memory"]),
+});
 const open = (port) =>
   new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
@@ -53,6 +63,7 @@ const pub = await open(ports[0]);
 let acked = 0;
 let sent = 0;
 const cpu0 = redisCpu();
+const bytes0 = redisBytes();
 const t0 = process.hrtime.bigint();
 await new Promise((resolve) => {
   pub.on("message", (raw) => {
@@ -74,6 +85,8 @@ await new Promise((resolve) => {
 });
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
 const cpu1 = redisCpu();
+const bytes1 = redisBytes();
+const perPublish = (k) => Math.round((bytes1[k] - bytes0[k]) / messages);
 const deadline = Date.now() + 30000;
 while (delivered < messages * subscribers && Date.now() < deadline)
   await new Promise((r) => setTimeout(r, 20));
@@ -93,6 +106,9 @@ console.log(
     latencyMsP50: pct(0.5),
     latencyMsP99: pct(0.99),
     redisCpuUsPerPublish: Math.round(((cpu1 - cpu0) * 1e6) / messages),
+    redisNetInBytesPerPublish: perPublish("total_net_input_bytes"),
+    redisNetOutBytesPerPublish: perPublish("total_net_output_bytes"),
+    redisMemoryBytesPerPublish: perPublish("used_memory"),
   })
 );
 process.exit(0);
