@@ -65,8 +65,8 @@ Seen run(const std::vector<std::string>& args, int rounds) {
   const auto m = http_get(server.port(), "/api/websocket/metrics").object();
   double best = 0;
   for (const auto& d : m.at("connectionDetails").as_array())
-    best = std::max(best,
-                    d.as_object().at("bandwidth").as_object().at("bytesPerSecond").to_number<double>());
+    best = std::max(
+        best, d.as_object().at("bandwidth").as_object().at("bytesPerSecond").to_number<double>());
   seen.estimate = best;
   return seen;
 }

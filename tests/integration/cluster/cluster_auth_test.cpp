@@ -25,8 +25,8 @@ TEST(ClusterAuth, AWrongPasswordIsRefusedAndSaidAndTheRightOneMakesANode) {
   ASSERT_EQ(redis.command({"CONFIG", "SET", "requirepass", right}), "+OK");
 
   ServerProcess bad({"--redis", with_password(redis, wrong), "--node-id", "bad"});
-  ASSERT_TRUE(wait_until(
-      [&] { return bad.stderr_text().find("refused AUTH") != std::string::npos; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return bad.stderr_text().find("refused AUTH") != std::string::npos; }, 20s))
       << bad.stderr_tail();
   const std::string log = bad.stderr_text();
   EXPECT_NE(log.find("check the password"), std::string::npos) << log;
