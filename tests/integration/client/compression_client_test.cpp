@@ -37,8 +37,8 @@ std::string text_of(const ReceivedMessage& m) {
 
 // Subscribes a client (compression on or off) to `channel`, publishes `n` messages of `text`
 // over HTTP and returns what the server wrote meanwhile; every message must arrive intact.
-double bytes_for(const ServerProcess& server, bool compression, const std::string& channel,
-                 int n, const std::string& text) {
+double bytes_for(const ServerProcess& server, bool compression, const std::string& channel, int n,
+                 const std::string& text) {
   Recorder rec;
   auto o = test_options({ws_url(server)});
   o.compression = compression;
