@@ -1028,6 +1028,7 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   // ---- channel TTL and limit (--channel-ttl, --max-channels; docs/cluster.md) ------------
 
   enum class Admission { ok, limited, unavailable };
+  using Admitted = std::function<void(Admission, std::string)>;
 
   template <class R>
   static R refused(Admission a, std::string why) {
@@ -1044,12 +1045,14 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   std::string ttl_arg() const { return std::to_string(config_.channel_ttl.count()); }
 
   // How often this node renews what it uses: the TTL of a channel it serves, its entry in
-  // the index. A third of the TTL, at most a minute (so that a Redis that lost the index gets
-  // it back within a minute).
+  // the index. A third of the TTL less one tick (at least a tick, at most a minute, so that
+  // a Redis that lost the index gets it back within a minute).
   SteadyClock::duration renew_every() const {
     const auto ttl = config_.channel_ttl;
-    return ttl.count() > 0 ? std::min<SteadyClock::duration>(ttl / 3, std::chrono::minutes(1))
-                           : std::chrono::minutes(1);
+    // The tick that notices a due renewal comes up to kTick late: leave that margin.
+    return ttl.count() > 0
+               ? std::clamp<SteadyClock::duration>(ttl / 3 - kTick, kTick, std::chrono::minutes(1))
+               : std::chrono::minutes(1);
   }
 
   void send_admit(const std::string& name, Done done) {
@@ -1066,50 +1069,71 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   bool admitted(const std::string& name) {
     if (config_.max_channels == 0)
       return true;
+    if (admitting_.count(name) != 0)
+      return false;  // uses of a name wait, in order, behind its pending admission
     const auto it = admitted_.find(name);
     if (it == admitted_.end())
       return false;
     const auto now = SteadyClock::now();
     if (now - it->second >= renew_every()) {
       it->second = now;
-      send_admit(name, [](const redisReply*, std::string_view) {});
+      send_renewal(name);
     }
     return true;
   }
 
-  // Asks the index to admit `name`; k(Admission, why) with its answer. Commands on cmd_ are
-  // answered in order, so two uses of one new name keep their order.
-  template <class F>
-  void admit(const std::string& name, F&& k) {
-    send_admit(name, [self = shared_from_this(), name, k = std::forward<F>(k)](
-                         const redisReply* r, std::string_view why) mutable {
+  // A renewal of `name`'s index entry, unawaited. Refused (the index lost it, say to a Redis
+  // restart, and is full): forgotten here, so that the next use asks again.
+  void send_renewal(const std::string& name) {
+    send_admit(name, [self = shared_from_this(), name](const redisReply* r, std::string_view) {
+      if (r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+        self->admitted_.erase(name);
+    });
+  }
+
+  // Asks the index to admit `name`, then runs k(Admission, why). Every use of the name that
+  // comes while the answer is pending (an unsubscribe too) waits behind it and runs after it,
+  // in arrival order, so a client's publishes keep their order and an unsubscribe never
+  // overtakes its subscribe.
+  void admit(const std::string& name, Admitted k) {
+    auto [it, first] = admitting_.try_emplace(name);
+    it->second.push_back(std::move(k));
+    if (!first)
+      return;
+    send_admit(name, [self = shared_from_this(), name](const redisReply* r, std::string_view why) {
+      Admission a = Admission::ok;
+      std::string error;
       if (r == nullptr || r->type != REDIS_REPLY_INTEGER) {
         if (r != nullptr)
           self->errors_.fetch_add(1, std::memory_order_relaxed);
-        return k(Admission::unavailable,
-                 r == nullptr ? "not admitted: " + std::string(why)
-                              : "not admitted: Redis answered " + std::string(str_of(r)));
+        a = Admission::unavailable;
+        error = r == nullptr ? "not admitted: " + std::string(why)
+                             : "not admitted: Redis answered " + std::string(str_of(r));
+      } else if (r->integer == 0) {
+        a = Admission::limited;
+      } else {
+        self->admitted_[name] = SteadyClock::now();
       }
-      if (r->integer == 0)
-        return k(Admission::limited, std::string());
-      self->admitted_[name] = SteadyClock::now();
-      k(Admission::ok, std::string());
+      auto waiting = std::move(self->admitting_[name]);
+      self->admitting_.erase(name);
+      for (auto& w : waiting)
+        w(a, error);
     });
   }
 
   // The channel is still used here: its TTL starts again, and so does its index entry.
   void renew(Channel& ch, SteadyClock::time_point now) {
-    ch.touched = now;
     if (!usable())
-      return;
+      return;  // tried again on the next tick
+    ch.touched = now;
     if (config_.channel_ttl.count() > 0)
       eval(
           kTouchLua, touch_sha_,
           {key(ch.name, "seq"), key(ch.name, "stream"), key(ch.name, "ids"), key(ch.name, "epoch")},
           {ttl_arg()}, [](const redisReply*, std::string_view) {});
-    if (config_.max_channels != 0) {
+    if (config_.max_channels != 0 && admitting_.count(ch.name) == 0) {
       admitted_[ch.name] = now;
-      send_admit(ch.name, [](const redisReply*, std::string_view) {});
+      send_renewal(ch.name);
     }
   }
 
@@ -1383,6 +1407,13 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   }
 
   void do_unsubscribe(const std::string& name, const Subscriber* key_ptr, DoneHandler done) {
+    if (admitting_.count(name) != 0) {
+      // Behind the subscribe that waits for the name's admission (admit()).
+      return admit(name, [self = shared_from_this(), name, key_ptr, done = std::move(done)](
+                             Admission, std::string) mutable {
+        self->do_unsubscribe(name, key_ptr, std::move(done));
+      });
+    }
     auto it = channels_.find(name);
     if (it != channels_.end()) {
       Channel& ch = it->second;
@@ -1576,6 +1607,8 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   // Channels this node admitted into the index (--max-channels), with when it last refreshed
   // their entry; emptied when Redis is lost (it may come back without the index).
   std::unordered_map<std::string, SteadyClock::time_point> admitted_;
+  // Names whose admission is asked, with the uses waiting for the answer (admit()).
+  std::unordered_map<std::string, std::vector<Admitted>> admitting_;
   SteadyClock::time_point admitted_pruned_{};
   std::string instance_;
   std::string id_prefix_;
