@@ -73,6 +73,13 @@ struct ServerConfig {
   bool compression_context_takeover = false;
 };
 
+// How long Redis keeps a session that has a connection (CONTRACT §5): its grace plus a
+// minute. The node renews it every 30 s (server.cpp) and leaves the grace alone when the
+// connection goes.
+inline std::chrono::milliseconds stored_session_ttl(const ServerConfig& c) {
+  return c.session_grace + std::chrono::minutes(1);
+}
+
 // Runs the server until SIGINT/SIGTERM and a graceful drain. Prints `listening on HOST:PORT`
 // on stdout once it accepts connections. Returns the process exit code. Throws on startup
 // failures (bind, bad config) with a message that says what to do.

@@ -273,10 +273,17 @@ class Sweeper : public std::enable_shared_from_this<Sweeper> {
     sessions_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->stopped_)
         return;
-      const auto n =
-          self->state_->sessions.expire(Clock::now(), self->state_->config.session_grace);
+      const auto now = Clock::now();
+      const auto n = self->state_->sessions.expire(now, self->state_->config.session_grace);
       if (n > 0)
         self->state_->log.info("sessions expired=" + std::to_string(n));
+      if (self->state_->cluster && now - self->sessions_renewed_ >= std::chrono::seconds(30)) {
+        // CONTRACT §5: the sessions this node serves stay in Redis while they are connected.
+        self->sessions_renewed_ = now;
+        for (const auto& s : self->state_->sessions.list())
+          if (s.connected)
+            self->state_->cluster->touch_session(s.id, stored_session_ttl(self->state_->config));
+      }
       self->arm_sessions();
     });
   }
@@ -298,6 +305,7 @@ class Sweeper : public std::enable_shared_from_this<Sweeper> {
     });
   }
 
+  TimePoint sessions_renewed_{};
   std::shared_ptr<ServerState> state_;
   net::strand<net::io_context::executor_type> strand_;
   net::steady_timer cleanup_;

@@ -1,6 +1,7 @@
 #include "server/session_registry.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -11,6 +12,20 @@ namespace steadyws::server {
 void csprng_bytes(unsigned char* out, std::size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1)
     throw std::runtime_error("the system's random source failed (OpenSSL RAND_bytes)");
+}
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0xf];
+  }
+  return out;
 }
 
 namespace {
@@ -78,6 +93,22 @@ SessionRegistry::Attach SessionRegistry::attach(std::optional<std::string_view> 
   a.resume_token = s.token;
   a.generation = s.generation;
   return a;
+}
+
+void SessionRegistry::import(std::string_view id, std::string_view token,
+                             const std::vector<std::string>& subscriptions, TimePoint now,
+                             WallTime wall_now) {
+  const std::lock_guard<std::mutex> g(mu_);
+  if (sessions_.count(id) != 0)
+    return;
+  Session s;
+  s.id = std::string(id);
+  s.token = std::string(token);
+  s.subscriptions.insert(subscriptions.begin(), subscriptions.end());
+  s.created_at = wall_now;
+  s.last_seen_at = wall_now;
+  s.idle_since = now;
+  sessions_.emplace(s.id, std::move(s));
 }
 
 void SessionRegistry::detach(std::string_view id, std::uint64_t generation, TimePoint now,

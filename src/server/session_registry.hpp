@@ -48,6 +48,8 @@ struct SessionInfo {
 using RandomBytes = std::function<void(unsigned char* out, std::size_t n)>;
 // OpenSSL's RAND_bytes.
 void csprng_bytes(unsigned char* out, std::size_t n);
+// SHA-256 of `s` as hex (OpenSSL): what Redis keeps of a resume token in a cluster.
+std::string sha256_hex(std::string_view s);
 
 class SessionRegistry {
  public:
@@ -74,6 +76,11 @@ class SessionRegistry {
   Attach attach(std::optional<std::string_view> requested,
                 std::optional<std::string_view> resume_token, std::weak_ptr<WsSession> connection,
                 TimePoint now, WallTime wall_now);
+
+  // A session another node held (CONTRACT §5, from Redis), known here from now on with the
+  // token the client proved: the next attach() with it resumes it. No-op when `id` is known.
+  void import(std::string_view id, std::string_view token,
+              const std::vector<std::string>& subscriptions, TimePoint now, WallTime wall_now);
 
   // The connection of `generation` is gone; the session waits out its grace from `now`.
   // A newer connection's session is left alone.

@@ -181,6 +181,28 @@ void WsSession::on_accept(beast::error_code ec) {
   out_.socket().non_blocking(true, ignored);  // reads below never block the thread
   out_.socket().set_option(tcp::no_delay(true), ignored);
 
+  // CONTRACT §5: a session this node does not know may live in Redis (its node died or the
+  // balancer sent the client elsewhere). Nothing is read from the peer until it is settled.
+  if (state_->cluster && requested_session_ && resume_token_ &&
+      !state_->sessions.contains(*requested_session_)) {
+    state_->cluster->load_session(
+        *requested_session_,
+        [self = shared_from_this()](std::optional<hub::redis::StoredSession> s) {
+          net::post(self->out_.socket().get_executor(), [self, s = std::move(s)] {
+            if (s && s->token_sha256 == sha256_hex(*self->resume_token_))
+              self->state_->sessions.import(*self->requested_session_, *self->resume_token_,
+                                            s->subscriptions, Clock::now(),
+                                            std::chrono::system_clock::now());
+            self->open_session();
+          });
+        });
+    return;
+  }
+  open_session();
+}
+
+void WsSession::open_session() {
+  const auto wall = std::chrono::system_clock::now();
   std::optional<std::string_view> resume;
   if (resume_token_)
     resume = *resume_token_;
@@ -192,6 +214,14 @@ void WsSession::on_accept(beast::error_code ec) {
     state_->sessions.set_user(session_id_, claims_->sub);
   if (auto prev = a.previous.lock(); prev && prev.get() != this)
     prev->drop("session " + a.id + " resumed on " + id_);
+  if (state_->cluster) {
+    std::vector<std::string> subs;
+    for (const auto& ch : a.subscriptions)
+      if (!claims_ || claims_->may_subscribe(ch))
+        subs.push_back(ch);
+    state_->cluster->save_session(session_id_, sha256_hex(a.resume_token), subs,
+                                  stored_session_ttl(state_->config));
+  }
 
   protocol::Welcome w;
   w.session_id = session_id_;
@@ -509,7 +539,7 @@ void WsSession::handle(protocol::Subscribe& m) {
           if (self->close_.is_finished())
             return self->state_->hub->async_unsubscribe(channel, self.get(), {});
           if (self->subscriptions_.insert(channel).second)
-            self->state_->sessions.subscribed(self->session_id_, channel);
+            self->session_subscription(channel, true);
         });
         protocol::Subscribed s;
         s.channel = std::move(channel);
@@ -532,7 +562,7 @@ void WsSession::handle(protocol::Unsubscribe& m) {
     self->on_hub_strand([self, channel] {
       if (auto it = self->subscriptions_.find(channel); it != self->subscriptions_.end()) {
         self->subscriptions_.erase(it);
-        self->state_->sessions.unsubscribed(self->session_id_, channel);
+        self->session_subscription(channel, false);
       }
     });
     protocol::Unsubscribed u;
@@ -631,6 +661,16 @@ void WsSession::handle(protocol::Refresh& m) {
   arm_token_timer();
 }
 
+void WsSession::session_subscription(const std::string& channel, bool subscribed) {
+  if (subscribed)
+    state_->sessions.subscribed(session_id_, channel);
+  else
+    state_->sessions.unsubscribed(session_id_, channel);
+  if (state_->cluster)
+    state_->cluster->session_subscription(session_id_, channel, subscribed,
+                                          stored_session_ttl(state_->config));
+}
+
 void WsSession::drop_forbidden_subscriptions() {
   for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
     if (claims_->may_subscribe(*it)) {
@@ -638,7 +678,7 @@ void WsSession::drop_forbidden_subscriptions() {
       continue;
     }
     state_->hub->async_unsubscribe(*it, this, {});
-    state_->sessions.unsubscribed(session_id_, *it);
+    session_subscription(*it, false);
     protocol::Unsubscribed u;
     u.channel = *it;
     send_frame(protocol::to_json(u));
@@ -1040,6 +1080,8 @@ void WsSession::finish(beast::error_code ec) {
     state_->hub->async_unsubscribe(ch, this, {});
   const auto now = Clock::now();
   state_->sessions.detach(session_id_, generation_, now, std::chrono::system_clock::now());
+  if (state_->cluster)  // kept for the grace in Redis too, unless another node took it over
+    state_->cluster->touch_session(session_id_, state_->config.session_grace);
   state_->connections.remove(this);
 
   // Who closed, and why, for the log line and the failed count.

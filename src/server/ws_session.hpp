@@ -108,6 +108,10 @@ class WsSession final : public hub::Subscriber,
  private:
   // ---- strand only ----
   void on_accept(beast::error_code ec);
+  // The rest of on_accept, once the session is known (it may come from Redis first).
+  void open_session();
+  // The session gained or lost `channel` (here, and in Redis in a cluster).
+  void session_subscription(const std::string& channel, bool subscribed);
   void do_wait();
   void on_readable(beast::error_code ec);
   // Handles every complete frame in [data, data + size); returns the bytes used (the rest is

@@ -214,6 +214,36 @@ redis.call('ZADD', KEYS[1], score, ARGV[1])
 return 1
 )";
 
+// Sessions (CONTRACT §5). KEYS: steadyws:session:{ID}, steadyws:session:{ID}:subs.
+// Put: ARGV token hash, node id, ttl ms, channels... (replaces the record).
+constexpr std::string_view kSessionPutLua = R"(
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'token', ARGV[1], 'node', ARGV[2])
+for i = 4, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+)";
+// One subscription more or less. ARGV: 1 (add) or 0, channel, node id, ttl ms.
+constexpr std::string_view kSessionSubLua = R"(
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[3] then return 0 end
+if ARGV[1] == '1' then redis.call('SADD', KEYS[2], ARGV[2]) else redis.call('SREM', KEYS[2], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+)";
+// ARGV: node id, ttl ms: renews the expiry while this node holds the session.
+constexpr std::string_view kSessionTouchLua = R"(
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+)";
+// Returns {token hash or false, {channels}}.
+constexpr std::string_view kSessionGetLua = R"(
+return {redis.call('HGET', KEYS[1], 'token'), redis.call('SMEMBERS', KEYS[2])}
+)";
+
 // KEYS: node key, node set. ARGV: instance token, node JSON, now ms, ttl ms, alive ms.
 // Returns {mine (0: another live process holds this node id), {JSON of live nodes}}.
 constexpr std::string_view kHeartbeatLua = R"(
@@ -469,7 +499,11 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
         state_sha_(sha1_hex(kStateLua)),
         heartbeat_sha_(sha1_hex(kHeartbeatLua)),
         touch_sha_(sha1_hex(kTouchLua)),
-        admit_sha_(sha1_hex(kAdmitLua)) {
+        admit_sha_(sha1_hex(kAdmitLua)),
+        session_put_sha_(sha1_hex(kSessionPutLua)),
+        session_sub_sha_(sha1_hex(kSessionSubLua)),
+        session_touch_sha_(sha1_hex(kSessionTouchLua)),
+        session_get_sha_(sha1_hex(kSessionGetLua)) {
     instance_ = random_hex(rng_, 16);
     id_prefix_ = config_.node_id.substr(0, 16) + "." + random_hex(rng_, 8) + "-";
     started_at_ms_ = wall_ms();
@@ -545,6 +579,63 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
 
   // ---- RedisHub --------------------------------------------------------------------------
 
+  static std::vector<std::string> session_keys(const std::string& id) {
+    return {"steadyws:session:{" + id + "}", "steadyws:session:{" + id + "}:subs"};
+  }
+
+  void save_session(const std::string& id, const std::string& token_sha256,
+                    const std::vector<std::string>& subscriptions,
+                    std::chrono::milliseconds ttl) override {
+    std::vector<std::string> args{token_sha256, config_.node_id, std::to_string(ttl.count())};
+    args.insert(args.end(), subscriptions.begin(), subscriptions.end());
+    net::post(strand_, [self = shared_from_this(), id, args = std::move(args)]() mutable {
+      if (self->usable())
+        self->eval(kSessionPutLua, self->session_put_sha_, session_keys(id), std::move(args),
+                   [](const redisReply*, std::string_view) {});
+    });
+  }
+
+  void session_subscription(const std::string& id, const std::string& channel, bool subscribed,
+                            std::chrono::milliseconds ttl) override {
+    std::vector<std::string> args{subscribed ? "1" : "0", channel, config_.node_id,
+                                  std::to_string(ttl.count())};
+    net::post(strand_, [self = shared_from_this(), id, args = std::move(args)]() mutable {
+      if (self->usable())
+        self->eval(kSessionSubLua, self->session_sub_sha_, session_keys(id), std::move(args),
+                   [](const redisReply*, std::string_view) {});
+    });
+  }
+
+  void touch_session(const std::string& id, std::chrono::milliseconds ttl) override {
+    std::vector<std::string> args{config_.node_id, std::to_string(ttl.count())};
+    net::post(strand_, [self = shared_from_this(), id, args = std::move(args)]() mutable {
+      if (self->usable())
+        self->eval(kSessionTouchLua, self->session_touch_sha_, session_keys(id), std::move(args),
+                   [](const redisReply*, std::string_view) {});
+    });
+  }
+
+  void load_session(const std::string& id,
+                    std::function<void(std::optional<StoredSession>)> done) override {
+    net::post(strand_, [self = shared_from_this(), id, done = std::move(done)]() mutable {
+      if (!self->usable())
+        return done(std::nullopt);
+      self->eval(kSessionGetLua, self->session_get_sha_, session_keys(id), {},
+                 [done = std::move(done)](const redisReply* r, std::string_view) {
+                   if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+                       r->element[0]->type != REDIS_REPLY_STRING)
+                     return done(std::nullopt);
+                   StoredSession s;
+                   s.token_sha256 = std::string(str_of(r->element[0]));
+                   const redisReply* subs = r->element[1];
+                   for (std::size_t i = 0; subs->type == REDIS_REPLY_ARRAY && i < subs->elements;
+                        ++i)
+                     s.subscriptions.emplace_back(str_of(subs->element[i]));
+                   done(std::move(s));
+                 });
+    });
+  }
+
   void start() override {
     net::post(strand_, [self = shared_from_this()] {
       self->connect();
@@ -595,7 +686,8 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
         command({"AUTH", config_.url.password}, setup_check("AUTH"));
       if (config_.url.db != 0)
         command({"SELECT", std::to_string(config_.url.db)}, setup_check("SELECT"));
-      for (auto s : {kPublishLua, kStateLua, kHeartbeatLua, kTouchLua, kAdmitLua})
+      for (auto s : {kPublishLua, kStateLua, kHeartbeatLua, kTouchLua, kAdmitLua, kSessionPutLua,
+                     kSessionSubLua, kSessionTouchLua, kSessionGetLua})
         command({"SCRIPT", "LOAD", std::string(s)}, setup_check("SCRIPT LOAD"));
       command({"PING"}, [self = shared_from_this()](const redisReply* r, std::string_view why) {
         if (r == nullptr)
@@ -1604,6 +1696,10 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   const std::string heartbeat_sha_;
   const std::string touch_sha_;
   const std::string admit_sha_;
+  const std::string session_put_sha_;
+  const std::string session_sub_sha_;
+  const std::string session_touch_sha_;
+  const std::string session_get_sha_;
   // Channels this node admitted into the index (--max-channels), with when it last refreshed
   // their entry; emptied when Redis is lost (it may come back without the index).
   std::unordered_map<std::string, SteadyClock::time_point> admitted_;

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -90,8 +91,30 @@ struct ClusterStats {
   bool duplicate_node_id = false;  // another live node holds our --node-id
 };
 
+// A session as Redis keeps it (CONTRACT §5: `?session=&resume=` resumes on any node): the
+// SHA-256 of its resume token (never the token) and its subscriptions.
+struct StoredSession {
+  std::string token_sha256;
+  std::vector<std::string> subscriptions;
+};
+
 class RedisHub : public Hub {
  public:
+  // Sessions in Redis (steadyws:session:{ID} and :subs, expiring after `ttl`), written by the
+  // node that holds the session's connection; fire and forget (a lost write costs a resume
+  // elsewhere, never a wrong one: the token's hash decides).
+  virtual void save_session(const std::string& id, const std::string& token_sha256,
+                            const std::vector<std::string>& subscriptions,
+                            std::chrono::milliseconds ttl) = 0;
+  virtual void session_subscription(const std::string& id, const std::string& channel,
+                                    bool subscribed, std::chrono::milliseconds ttl) = 0;
+  // Renews the session's expiry to `ttl`, only while this node is the one that saved it last.
+  virtual void touch_session(const std::string& id, std::chrono::milliseconds ttl) = 0;
+  // The stored session, or nullopt when Redis has none (or is unavailable); `done` runs on
+  // the hub's strand.
+  virtual void load_session(const std::string& id,
+                            std::function<void(std::optional<StoredSession>)> done) = 0;
+
   // Connects, and keeps reconnecting until stop(). Call once.
   virtual void start() = 0;
   // Closes the connections and its timers (the drain); pending operations complete

@@ -1,0 +1,91 @@
+// CONTRACT §5: `?session=ID&resume=TOKEN` resumes a session on any node, with its
+// subscriptions. The node that held it is killed; another node of the cluster takes the
+// client over from what Redis keeps (a hash of the token, never the token).
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "integration/cluster/cluster_support.hpp"
+#include "integration/helpers.hpp"
+#include "support/redis_process.hpp"
+#include "support/wait_until.hpp"
+
+namespace steadyws::test {
+namespace {
+
+std::string session_key(const std::string& id, const std::string& part = "") {
+  return "steadyws:session:{" + id + "}" + part;
+}
+
+bool got_on(WsClient& c, const std::string& channel) {
+  for (const auto& m : drain_messages(c))
+    if (str_at(m, "channel") == channel)
+      return true;
+  return false;
+}
+
+TEST(ClusterSessions, ASessionResumesOnAnotherNodeWithItsSubscriptionsAndOnlyWithItsToken) {
+  RedisProcess redis;
+  ServerProcess b(node_args(redis, "b"));
+  ASSERT_TRUE(node_up(b.port()));
+  std::string sid;
+  std::string token;
+  {
+    ServerProcess a(node_args(redis, "a"));
+    ASSERT_TRUE(node_up(a.port()));
+    auto c = WsClient::connect(a.port());
+    sid = str_at(c->welcome(), "sessionId");
+    token = str_at(c->welcome(), "resumeToken");
+    ASSERT_FALSE(sid.empty());
+    ASSERT_FALSE(token.empty());
+    subscribe(*c, "s1");
+    subscribe(*c, "s2");
+    c->send_json(unsubscribe_msg("s2"));
+    c->next_of_type("unsubscribed");
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return redis.command({"SISMEMBER", session_key(sid, ":subs"), "s1"}) == ":1" &&
+                 redis.command({"SISMEMBER", session_key(sid, ":subs"), "s2"}) == ":0";
+        },
+        10s))
+        << "the session's subscriptions never reached Redis";
+    a.kill();  // no goodbye: its node is gone
+  }
+  // Redis keeps a hash of the token, never the token.
+  const std::string stored = redis.command({"HGET", session_key(sid), "token"});
+  EXPECT_NE(stored.find('\n'), std::string::npos) << stored;
+  EXPECT_EQ(stored.find(token), std::string::npos);
+  EXPECT_GT(std::stoll(redis.command({"PTTL", session_key(sid)}).substr(1)), 0);
+
+  // A wrong token on b: a new session, and the stored one is left as it was.
+  WsOptions wrong;
+  wrong.target = "/ws?session=" + sid + "&resume=" + std::string(token.size(), '0');
+  auto w = WsClient::connect(b.port(), wrong);
+  EXPECT_EQ(w->welcome().at("resumed"), false) << dump(w->welcome());
+  EXPECT_NE(str_at(w->welcome(), "sessionId"), sid);
+
+  // The right token on b: the same session, s1 live again without a subscribe, s2 not.
+  WsOptions right;
+  right.target = "/ws?session=" + sid + "&resume=" + token;
+  auto r = WsClient::connect(b.port(), right);
+  EXPECT_EQ(r->welcome().at("resumed"), true) << dump(r->welcome());
+  EXPECT_EQ(str_at(r->welcome(), "sessionId"), sid);
+  int n = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto p = http_post(b.port(), "/api/publish",
+                                 R"({"channel":"s1","data":)" + std::to_string(++n) + "}");
+        return p.status == 200 && got_on(*r, "s1");
+      },
+      10s))
+      << "the restored subscription never delivered";
+  ASSERT_EQ(http_post(b.port(), "/api/publish", R"({"channel":"s2","data":1})").status, 200u);
+  EXPECT_FALSE(got_on(*r, "s2")) << "s2 was unsubscribed before the node died";
+  const auto sessions = http_get(b.port(), "/api/sessions").body;
+  EXPECT_NE(sessions.find(sid), std::string::npos) << sessions;
+  EXPECT_EQ(sessions.find(token), std::string::npos);
+}
+
+}  // namespace
+}  // namespace steadyws::test
