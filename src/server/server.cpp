@@ -280,9 +280,10 @@ class Sweeper : public std::enable_shared_from_this<Sweeper> {
       if (self->state_->cluster && now - self->sessions_renewed_ >= std::chrono::seconds(30)) {
         // CONTRACT §5: the sessions this node serves stay in Redis while they are connected.
         self->sessions_renewed_ = now;
-        for (const auto& s : self->state_->sessions.list())
-          if (s.connected)
-            self->state_->cluster->touch_session(s.id, stored_session_ttl(self->state_->config));
+        // A full write (not a touch), so a record Redis lost (a restart, a flush) comes back.
+        for (const auto& s : self->state_->sessions.connected_to_store())
+          self->state_->cluster->save_session(s.id, s.token_sha256, s.subscriptions,
+                                              stored_session_ttl(self->state_->config), false);
       }
       self->arm_sessions();
     });

@@ -99,8 +99,13 @@ void SessionRegistry::import(std::string_view id, std::string_view token,
                              const std::vector<std::string>& subscriptions, TimePoint now,
                              WallTime wall_now) {
   const std::lock_guard<std::mutex> g(mu_);
-  if (sessions_.count(id) != 0)
+  if (auto it = sessions_.find(id); it != sessions_.end()) {
+    if (!it->second.connected) {
+      it->second.subscriptions.clear();
+      it->second.subscriptions.insert(subscriptions.begin(), subscriptions.end());
+    }
     return;
+  }
   Session s;
   s.id = std::string(id);
   s.token = std::string(token);
@@ -111,16 +116,34 @@ void SessionRegistry::import(std::string_view id, std::string_view token,
   sessions_.emplace(s.id, std::move(s));
 }
 
-void SessionRegistry::detach(std::string_view id, std::uint64_t generation, TimePoint now,
+std::vector<SessionRegistry::Stored> SessionRegistry::connected_to_store() const {
+  std::vector<Stored> out;
+  const std::lock_guard<std::mutex> g(mu_);
+  for (const auto& [id, s] : sessions_) {
+    if (!s.connected || s.transport != Transport::websocket)
+      continue;
+    out.push_back({id, sha256_hex(s.token), {s.subscriptions.begin(), s.subscriptions.end()}});
+  }
+  return out;
+}
+
+bool SessionRegistry::connected(std::string_view id) const {
+  const std::lock_guard<std::mutex> g(mu_);
+  const auto it = sessions_.find(id);
+  return it != sessions_.end() && it->second.connected;
+}
+
+bool SessionRegistry::detach(std::string_view id, std::uint64_t generation, TimePoint now,
                              WallTime wall_now) {
   const std::lock_guard<std::mutex> g(mu_);
   auto it = sessions_.find(id);
   if (it == sessions_.end() || it->second.generation != generation)
-    return;
+    return false;
   it->second.connected = false;
   it->second.connection.reset();
   it->second.idle_since = now;
   it->second.last_seen_at = wall_now;
+  return true;
 }
 
 void SessionRegistry::set_user(std::string_view id, std::string_view user) {

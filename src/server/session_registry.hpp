@@ -78,13 +78,24 @@ class SessionRegistry {
                 TimePoint now, WallTime wall_now);
 
   // A session another node held (CONTRACT §5, from Redis), known here from now on with the
-  // token the client proved: the next attach() with it resumes it. No-op when `id` is known.
+  // token the client proved: the next attach() with it resumes it. Known here and not
+  // connected: it takes `subscriptions` (the other node's are newer). Connected: no-op.
   void import(std::string_view id, std::string_view token,
               const std::vector<std::string>& subscriptions, TimePoint now, WallTime wall_now);
 
   // The connection of `generation` is gone; the session waits out its grace from `now`.
-  // A newer connection's session is left alone.
-  void detach(std::string_view id, std::uint64_t generation, TimePoint now, WallTime wall_now);
+  // A newer connection's session is left alone. Returns whether it detached.
+  bool detach(std::string_view id, std::uint64_t generation, TimePoint now, WallTime wall_now);
+
+  // What a cluster node renews in Redis for its connected sessions (CONTRACT §5): the id, the
+  // SHA-256 of the token (never the token) and the subscriptions.
+  struct Stored {
+    std::string id;
+    std::string token_sha256;
+    std::vector<std::string> subscriptions;
+  };
+  std::vector<Stored> connected_to_store() const;
+  bool connected(std::string_view id) const;
 
   void subscribed(std::string_view id, std::string_view channel);
   void unsubscribed(std::string_view id, std::string_view channel);

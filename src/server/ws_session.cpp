@@ -181,15 +181,18 @@ void WsSession::on_accept(beast::error_code ec) {
   out_.socket().non_blocking(true, ignored);  // reads below never block the thread
   out_.socket().set_option(tcp::no_delay(true), ignored);
 
-  // CONTRACT §5: a session this node does not know may live in Redis (its node died or the
-  // balancer sent the client elsewhere). Nothing is read from the peer until it is settled.
+  // CONTRACT §5: a session this node holds no connection of may live in Redis, newer (its
+  // node died, or the balancer sent the client elsewhere and back). Nothing is read from the
+  // peer until it is settled.
   if (state_->cluster && requested_session_ && resume_token_ &&
-      !state_->sessions.contains(*requested_session_)) {
+      !state_->sessions.connected(*requested_session_)) {
     state_->cluster->load_session(
         *requested_session_,
         [self = shared_from_this()](std::optional<hub::redis::StoredSession> s) {
           net::post(self->out_.socket().get_executor(), [self, s = std::move(s)] {
-            if (s && s->token_sha256 == sha256_hex(*self->resume_token_))
+            const bool newer = s && (s->node != self->state_->cluster->node_id() ||
+                                     !self->state_->sessions.contains(*self->requested_session_));
+            if (newer && s->token_sha256 == sha256_hex(*self->resume_token_))
               self->state_->sessions.import(*self->requested_session_, *self->resume_token_,
                                             s->subscriptions, Clock::now(),
                                             std::chrono::system_clock::now());
@@ -220,7 +223,7 @@ void WsSession::open_session() {
       if (!claims_ || claims_->may_subscribe(ch))
         subs.push_back(ch);
     state_->cluster->save_session(session_id_, sha256_hex(a.resume_token), subs,
-                                  stored_session_ttl(state_->config));
+                                  stored_session_ttl(state_->config), true);
   }
 
   protocol::Welcome w;
@@ -1079,8 +1082,9 @@ void WsSession::finish(beast::error_code ec) {
   for (const auto& ch : subscriptions_)
     state_->hub->async_unsubscribe(ch, this, {});
   const auto now = Clock::now();
-  state_->sessions.detach(session_id_, generation_, now, std::chrono::system_clock::now());
-  if (state_->cluster)  // kept for the grace in Redis too, unless another node took it over
+  const bool detached =
+      state_->sessions.detach(session_id_, generation_, now, std::chrono::system_clock::now());
+  if (detached && state_->cluster)  // kept for the grace in Redis too, unless taken over
     state_->cluster->touch_session(session_id_, state_->config.session_grace);
   state_->connections.remove(this);
 

@@ -215,11 +215,14 @@ return 1
 )";
 
 // Sessions (CONTRACT §5). KEYS: steadyws:session:{ID}, steadyws:session:{ID}:subs.
-// Put: ARGV token hash, node id, ttl ms, channels... (replaces the record).
+// Put: ARGV token hash, node id, ttl ms, take over (1: a resume here; 0: a renewal, which
+// leaves a record another node holds alone), channels... (replaces the record).
 constexpr std::string_view kSessionPutLua = R"(
+local n = redis.call('HGET', KEYS[1], 'node')
+if ARGV[4] ~= '1' and n and n ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'token', ARGV[1], 'node', ARGV[2])
-for i = 4, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+for i = 5, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1
@@ -239,9 +242,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 )";
-// Returns {token hash or false, {channels}}.
+// Returns {token hash or false, {channels}, node or false}.
 constexpr std::string_view kSessionGetLua = R"(
-return {redis.call('HGET', KEYS[1], 'token'), redis.call('SMEMBERS', KEYS[2])}
+return {redis.call('HGET', KEYS[1], 'token'), redis.call('SMEMBERS', KEYS[2]),
+        redis.call('HGET', KEYS[1], 'node')}
 )";
 
 // KEYS: node key, node set. ARGV: instance token, node JSON, now ms, ttl ms, alive ms.
@@ -584,9 +588,10 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   }
 
   void save_session(const std::string& id, const std::string& token_sha256,
-                    const std::vector<std::string>& subscriptions,
-                    std::chrono::milliseconds ttl) override {
-    std::vector<std::string> args{token_sha256, config_.node_id, std::to_string(ttl.count())};
+                    const std::vector<std::string>& subscriptions, std::chrono::milliseconds ttl,
+                    bool take_over) override {
+    std::vector<std::string> args{token_sha256, config_.node_id, std::to_string(ttl.count()),
+                                  take_over ? "1" : "0"};
     args.insert(args.end(), subscriptions.begin(), subscriptions.end());
     net::post(strand_, [self = shared_from_this(), id, args = std::move(args)]() mutable {
       if (self->usable())
@@ -627,6 +632,8 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
                      return done(std::nullopt);
                    StoredSession s;
                    s.token_sha256 = std::string(str_of(r->element[0]));
+                   if (r->elements > 2)
+                     s.node = std::string(str_of(r->element[2]));
                    const redisReply* subs = r->element[1];
                    for (std::size_t i = 0; subs->type == REDIS_REPLY_ARRAY && i < subs->elements;
                         ++i)

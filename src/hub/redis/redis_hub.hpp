@@ -96,16 +96,18 @@ struct ClusterStats {
 struct StoredSession {
   std::string token_sha256;
   std::vector<std::string> subscriptions;
+  std::string node;  // the node that wrote it last
 };
 
 class RedisHub : public Hub {
  public:
   // Sessions in Redis (steadyws:session:{ID} and :subs, expiring after `ttl`), written by the
   // node that holds the session's connection; fire and forget (a lost write costs a resume
-  // elsewhere, never a wrong one: the token's hash decides).
+  // elsewhere, never a wrong one: the token's hash decides). `take_over`: this node now holds
+  // it (a resume); false (a renewal) writes only a record that is missing or this node's.
   virtual void save_session(const std::string& id, const std::string& token_sha256,
                             const std::vector<std::string>& subscriptions,
-                            std::chrono::milliseconds ttl) = 0;
+                            std::chrono::milliseconds ttl, bool take_over) = 0;
   virtual void session_subscription(const std::string& id, const std::string& channel,
                                     bool subscribed, std::chrono::milliseconds ttl) = 0;
   // Renews the session's expiry to `ttl`, only while this node is the one that saved it last.

@@ -43,9 +43,11 @@ TEST(ClusterSessions, ASessionResumesOnAnotherNodeWithItsSubscriptionsAndOnlyWit
     subscribe(*c, "s2");
     c->send_json(unsubscribe_msg("s2"));
     c->next_of_type("unsubscribed");
+    subscribe(*c, "s3");  // its write goes behind the unsubscribe's: seen, both are in
     ASSERT_TRUE(wait_until(
         [&] {
-          return redis.command({"SISMEMBER", session_key(sid, ":subs"), "s1"}) == ":1" &&
+          return redis.command({"SISMEMBER", session_key(sid, ":subs"), "s3"}) == ":1" &&
+                 redis.command({"SISMEMBER", session_key(sid, ":subs"), "s1"}) == ":1" &&
                  redis.command({"SISMEMBER", session_key(sid, ":subs"), "s2"}) == ":0";
         },
         10s))
@@ -80,11 +82,48 @@ TEST(ClusterSessions, ASessionResumesOnAnotherNodeWithItsSubscriptionsAndOnlyWit
       },
       10s))
       << "the restored subscription never delivered";
+  // s2, then s1: once the s1 message is in, an s2 message would have come before it.
   ASSERT_EQ(http_post(b.port(), "/api/publish", R"({"channel":"s2","data":1})").status, 200u);
-  EXPECT_FALSE(got_on(*r, "s2")) << "s2 was unsubscribed before the node died";
+  ASSERT_EQ(http_post(b.port(), "/api/publish", R"({"channel":"s1","data":"last"})").status, 200u);
+  bool s2 = false;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        bool last = false;
+        for (const auto& m : drain_messages(*r)) {
+          s2 = s2 || str_at(m, "channel") == "s2";
+          last = last || (str_at(m, "channel") == "s1" && m.at("data") == "last");
+        }
+        return last;
+      },
+      10s));
+  EXPECT_FALSE(s2) << "s2 was unsubscribed before the node died";
   const auto sessions = http_get(b.port(), "/api/sessions").body;
   EXPECT_NE(sessions.find(sid), std::string::npos) << sessions;
   EXPECT_EQ(sessions.find(token), std::string::npos);
+}
+
+// A resume on the same node drops the old connection; its end must not cut the session's
+// time in Redis down to the grace while the new connection holds it.
+TEST(ClusterSessions, AResumeOnTheSameNodeKeepsTheSessionStoredForTheConnectedTime) {
+  RedisProcess redis;
+  ServerProcess a(node_args(redis, "a", {"--session-grace", "5000"}));
+  ASSERT_TRUE(node_up(a.port()));
+  auto c1 = WsClient::connect(a.port());
+  const std::string sid = str_at(c1->welcome(), "sessionId");
+  const std::string token = str_at(c1->welcome(), "resumeToken");
+  const auto ttl = [&] {
+    const std::string t = redis.command({"PTTL", session_key(sid)});
+    return t.size() > 1 && t[0] == ':' ? std::stoll(t.substr(1)) : -2;
+  };
+  ASSERT_TRUE(wait_until([&] { return ttl() > 5000; }, 10s)) << ttl();
+  WsOptions o;
+  o.target = "/ws?session=" + sid + "&resume=" + token;
+  auto c2 = WsClient::connect(a.port(), o);
+  EXPECT_EQ(c2->welcome().at("resumed"), true);
+  EXPECT_TRUE(c1->wait_closed().is_terminal()) << "the old connection is closed";
+  // The old connection's end is handled right after its socket closes; watch a while.
+  EXPECT_FALSE(wait_until([&] { return ttl() <= 5000; }, 1500ms)) << ttl();
+  EXPECT_GT(ttl(), 5000);
 }
 
 }  // namespace
