@@ -14,27 +14,31 @@ void csprng_bytes(unsigned char* out, std::size_t n) {
     throw std::runtime_error("the system's random source failed (OpenSSL RAND_bytes)");
 }
 
-std::string sha256_hex(std::string_view s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL SHA-256 failed");
+namespace {
+std::string to_hex(const unsigned char* bytes, std::size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0xf];
+  std::string out(2 * n, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 0xf];
   }
   return out;
 }
 
-namespace {
 bool token_matches(const std::string& stored, std::optional<std::string_view> given) {
   if (!given || given->size() != stored.size() || stored.empty())
     return false;
   return CRYPTO_memcmp(stored.data(), given->data(), stored.size()) == 0;
 }
 }  // namespace
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  return to_hex(md, n);
+}
 
 std::string_view to_string(Transport t) {
   return t == Transport::polling ? "polling" : "websocket";
@@ -43,17 +47,11 @@ std::string_view to_string(Transport t) {
 SessionRegistry::SessionRegistry(RandomBytes random) : random_(std::move(random)) {}
 
 std::string SessionRegistry::random_hex(std::size_t bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
   unsigned char buf[32];
   if (bytes > sizeof buf)
     throw std::logic_error("random_hex: at most 32 bytes");
   random_(buf, bytes);
-  std::string out(2 * bytes, '0');
-  for (std::size_t i = 0; i < bytes; ++i) {
-    out[2 * i] = kHex[buf[i] >> 4];
-    out[2 * i + 1] = kHex[buf[i] & 0xf];
-  }
-  return out;
+  return to_hex(buf, bytes);
 }
 
 SessionRegistry::Attach SessionRegistry::attach(std::optional<std::string_view> requested,
@@ -74,6 +72,7 @@ SessionRegistry::Attach SessionRegistry::attach(std::optional<std::string_view> 
     Session s;
     s.id = id;
     s.token = random_hex(kTokenBytes);
+    s.token_sha256 = sha256_hex(s.token);
     s.created_at = wall_now;
     it = sessions_.emplace(id, std::move(s)).first;
   } else {
@@ -91,6 +90,7 @@ SessionRegistry::Attach SessionRegistry::attach(std::optional<std::string_view> 
   s.idle_since = now;
   a.id = s.id;
   a.resume_token = s.token;
+  a.token_sha256 = s.token_sha256;
   a.generation = s.generation;
   return a;
 }
@@ -109,6 +109,7 @@ void SessionRegistry::import(std::string_view id, std::string_view token,
   Session s;
   s.id = std::string(id);
   s.token = std::string(token);
+  s.token_sha256 = sha256_hex(token);
   s.subscriptions.insert(subscriptions.begin(), subscriptions.end());
   s.created_at = wall_now;
   s.last_seen_at = wall_now;
@@ -122,7 +123,7 @@ std::vector<SessionRegistry::Stored> SessionRegistry::connected_to_store() const
   for (const auto& [id, s] : sessions_) {
     if (!s.connected || s.transport != Transport::websocket)
       continue;
-    out.push_back({id, sha256_hex(s.token), {s.subscriptions.begin(), s.subscriptions.end()}});
+    out.push_back({id, s.token_sha256, {s.subscriptions.begin(), s.subscriptions.end()}});
   }
   return out;
 }

@@ -62,6 +62,7 @@ class SessionRegistry {
   struct Attach {
     std::string id;
     std::string resume_token;  // the session's token, for the welcome frame only
+    std::string token_sha256;  // what Redis may keep of it (a cluster)
     bool resumed = false;
     bool refused = false;  // a resume was asked for a known session with a wrong token
     std::vector<std::string> subscriptions;  // to restore (resumed only)
@@ -122,6 +123,7 @@ class SessionRegistry {
   struct Session {
     std::string id;
     std::string token;
+    std::string token_sha256;  // made once, with the token
     std::set<std::string, std::less<>> subscriptions;
     WallTime created_at{};
     WallTime last_seen_at{};

@@ -217,14 +217,6 @@ void WsSession::open_session() {
     state_->sessions.set_user(session_id_, claims_->sub);
   if (auto prev = a.previous.lock(); prev && prev.get() != this)
     prev->drop("session " + a.id + " resumed on " + id_);
-  if (state_->cluster) {
-    std::vector<std::string> subs;
-    for (const auto& ch : a.subscriptions)
-      if (!claims_ || claims_->may_subscribe(ch))
-        subs.push_back(ch);
-    state_->cluster->save_session(session_id_, sha256_hex(a.resume_token), subs,
-                                  stored_session_ttl(state_->config), true);
-  }
 
   protocol::Welcome w;
   w.session_id = session_id_;
@@ -247,6 +239,10 @@ void WsSession::open_session() {
                                  std::nullopt, std::nullopt, {});
     subscriptions_.insert(ch);
   }
+  if (state_->cluster)  // this node holds the session now (CONTRACT §5)
+    state_->cluster->save_session(session_id_, a.token_sha256,
+                                  {subscriptions_.begin(), subscriptions_.end()},
+                                  stored_session_ttl(state_->config), true);
 
   // The session id is no secret (it resumes nothing without the token); the token is never
   // logged.

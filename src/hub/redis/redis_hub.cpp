@@ -227,19 +227,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1
 )";
-// One subscription more or less. ARGV: 1 (add) or 0, channel, node id, ttl ms.
+// While this node holds the session: one subscription more ('+'), one less ('-') or neither
+// (''), and its expiry renewed. ARGV: '+', '-' or '', channel, node id, ttl ms.
 constexpr std::string_view kSessionSubLua = R"(
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[3] then return 0 end
-if ARGV[1] == '1' then redis.call('SADD', KEYS[2], ARGV[2]) else redis.call('SREM', KEYS[2], ARGV[2]) end
+if ARGV[1] == '+' then redis.call('SADD', KEYS[2], ARGV[2]) end
+if ARGV[1] == '-' then redis.call('SREM', KEYS[2], ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return 1
-)";
-// ARGV: node id, ttl ms: renews the expiry while this node holds the session.
-constexpr std::string_view kSessionTouchLua = R"(
-if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 )";
 // Returns {token hash or false, {channels}, node or false}.
@@ -506,7 +501,6 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
         admit_sha_(sha1_hex(kAdmitLua)),
         session_put_sha_(sha1_hex(kSessionPutLua)),
         session_sub_sha_(sha1_hex(kSessionSubLua)),
-        session_touch_sha_(sha1_hex(kSessionTouchLua)),
         session_get_sha_(sha1_hex(kSessionGetLua)) {
     instance_ = random_hex(rng_, 16);
     id_prefix_ = config_.node_id.substr(0, 16) + "." + random_hex(rng_, 8) + "-";
@@ -593,31 +587,30 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
     std::vector<std::string> args{token_sha256, config_.node_id, std::to_string(ttl.count()),
                                   take_over ? "1" : "0"};
     args.insert(args.end(), subscriptions.begin(), subscriptions.end());
-    net::post(strand_, [self = shared_from_this(), id, args = std::move(args)]() mutable {
-      if (self->usable())
-        self->eval(kSessionPutLua, self->session_put_sha_, session_keys(id), std::move(args),
-                   [](const redisReply*, std::string_view) {});
-    });
+    post_session_write(kSessionPutLua, session_put_sha_, id, std::move(args));
   }
 
   void session_subscription(const std::string& id, const std::string& channel, bool subscribed,
                             std::chrono::milliseconds ttl) override {
-    std::vector<std::string> args{subscribed ? "1" : "0", channel, config_.node_id,
-                                  std::to_string(ttl.count())};
-    net::post(strand_, [self = shared_from_this(), id, args = std::move(args)]() mutable {
-      if (self->usable())
-        self->eval(kSessionSubLua, self->session_sub_sha_, session_keys(id), std::move(args),
-                   [](const redisReply*, std::string_view) {});
-    });
+    post_session_write(
+        kSessionSubLua, session_sub_sha_, id,
+        {subscribed ? "+" : "-", channel, config_.node_id, std::to_string(ttl.count())});
   }
 
   void touch_session(const std::string& id, std::chrono::milliseconds ttl) override {
-    std::vector<std::string> args{config_.node_id, std::to_string(ttl.count())};
-    net::post(strand_, [self = shared_from_this(), id, args = std::move(args)]() mutable {
-      if (self->usable())
-        self->eval(kSessionTouchLua, self->session_touch_sha_, session_keys(id), std::move(args),
-                   [](const redisReply*, std::string_view) {});
-    });
+    post_session_write(kSessionSubLua, session_sub_sha_, id,
+                       {"", "", config_.node_id, std::to_string(ttl.count())});
+  }
+
+  // A session script from any thread, fire and forget; skipped while Redis is unusable.
+  void post_session_write(std::string_view script, const std::string& sha, const std::string& id,
+                          std::vector<std::string> args) {
+    net::post(strand_,
+              [self = shared_from_this(), script, &sha, id, args = std::move(args)]() mutable {
+                if (self->usable())
+                  self->eval(script, sha, session_keys(id), std::move(args),
+                             [](const redisReply*, std::string_view) {});
+              });
   }
 
   void load_session(const std::string& id,
@@ -694,7 +687,7 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
       if (config_.url.db != 0)
         command({"SELECT", std::to_string(config_.url.db)}, setup_check("SELECT"));
       for (auto s : {kPublishLua, kStateLua, kHeartbeatLua, kTouchLua, kAdmitLua, kSessionPutLua,
-                     kSessionSubLua, kSessionTouchLua, kSessionGetLua})
+                     kSessionSubLua, kSessionGetLua})
         command({"SCRIPT", "LOAD", std::string(s)}, setup_check("SCRIPT LOAD"));
       command({"PING"}, [self = shared_from_this()](const redisReply* r, std::string_view why) {
         if (r == nullptr)
@@ -1705,7 +1698,6 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   const std::string admit_sha_;
   const std::string session_put_sha_;
   const std::string session_sub_sha_;
-  const std::string session_touch_sha_;
   const std::string session_get_sha_;
   // Channels this node admitted into the index (--max-channels), with when it last refreshed
   // their entry; emptied when Redis is lost (it may come back without the index).
