@@ -227,7 +227,10 @@ Outcome run_against(Misbehaviour m, int bad) {
     Client c(o);
     c.subscribe("x");
     c.connect();
-    EXPECT_TRUE(wait_until([&] { return c.is_connected(); }, 10s))
+    // The client's state changes before its on_state_change callback runs, so wait for the
+    // recorder to have seen the connection, not for is_connected(): the outcome below is
+    // read from the recorder.
+    EXPECT_TRUE(wait_until([&] { return rec.connects() >= 1; }, 10s))
         << "state " << to_string(c.connection_status()) << " after " << server.accepted()
         << " connections";
     EXPECT_EQ(server.accepted(), bad + 1);  // one attempt per bad connection, then success
