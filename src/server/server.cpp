@@ -113,6 +113,11 @@ ServerState::ServerState(const ServerConfig& c, boost::asio::io_context& io, uns
   rc.connections = [this] {
     return connections.snapshot().size();
   };
+  // CONTRACT §5: one connection per session, across the cluster as on one node.
+  rc.session_taken = [this](const std::string& id) {
+    if (auto conn = sessions.connection_of(id).lock())
+      conn->drop("session " + id + " resumed on another node");
+  };
   cluster = hub::redis::make_redis_hub(io, std::move(rc));
   hub = cluster;
 }

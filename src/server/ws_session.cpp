@@ -192,10 +192,13 @@ void WsSession::on_accept(beast::error_code ec) {
           net::post(self->out_.socket().get_executor(), [self, s = std::move(s)] {
             const bool newer = s && (s->node != self->state_->cluster->node_id() ||
                                      !self->state_->sessions.contains(*self->requested_session_));
-            if (newer && s->token_sha256 == sha256_hex(*self->resume_token_))
+            if (newer && s->token_sha256 == sha256_hex(*self->resume_token_)) {
               self->state_->sessions.import(*self->requested_session_, *self->resume_token_,
                                             s->subscriptions, Clock::now(),
                                             std::chrono::system_clock::now());
+              if (s->node != self->state_->cluster->node_id())
+                self->taken_from_ = s->node;
+            }
             self->open_session();
           });
         });
@@ -239,10 +242,16 @@ void WsSession::open_session() {
                                  std::nullopt, std::nullopt, {});
     subscriptions_.insert(ch);
   }
-  if (state_->cluster)  // this node holds the session now (CONTRACT §5)
+  if (state_->cluster) {  // this node holds the session now (CONTRACT §5)
     state_->cluster->save_session(session_id_, a.token_sha256,
                                   {subscriptions_.begin(), subscriptions_.end()},
                                   stored_session_ttl(state_->config), true);
+    // The node that held it may still have a connection of it (a link that died silently,
+    // or a balancer that moved the client): after the write above, that node closes it.
+    if (a.resumed && !taken_from_.empty())
+      state_->cluster->announce_takeover(session_id_, taken_from_);
+    std::string().swap(taken_from_);
+  }
 
   // The session id is no secret (it resumes nothing without the token); the token is never
   // logged.

@@ -202,8 +202,9 @@ class WsSession final : public hub::Subscriber,
   std::uint64_t generation_ = 0;
   std::set<std::string, std::less<>> subscriptions_;
   std::optional<std::string> requested_session_;
-  std::optional<std::string> resume_token_;         // ?resume=, until attach(); never logged
-  Credential credential_;                           // what the upgrade proved (policy.hpp)
+  std::optional<std::string> resume_token_;  // ?resume=, until attach(); never logged
+  std::string taken_from_;  // the node Redis said held the session, until open_session()
+  Credential credential_;   // what the upgrade proved (policy.hpp)
   std::optional<auth::Claims> claims_;              // JWT servers only
   std::unique_ptr<net::steady_timer> token_timer_;  // JWT servers only: 4003 on expiry
   std::vector<std::shared_ptr<WsSession>> wakes_;   // subscribers to drain after the batch

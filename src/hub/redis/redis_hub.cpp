@@ -501,7 +501,8 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
         admit_sha_(sha1_hex(kAdmitLua)),
         session_put_sha_(sha1_hex(kSessionPutLua)),
         session_sub_sha_(sha1_hex(kSessionSubLua)),
-        session_get_sha_(sha1_hex(kSessionGetLua)) {
+        session_get_sha_(sha1_hex(kSessionGetLua)),
+        control_channel_(control_channel(config_.node_id)) {
     instance_ = random_hex(rng_, 16);
     id_prefix_ = config_.node_id.substr(0, 16) + "." + random_hex(rng_, 8) + "-";
     started_at_ms_ = wall_ms();
@@ -613,26 +614,58 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
               });
   }
 
+  void announce_takeover(const std::string& id, const std::string& from_node) override {
+    net::post(strand_, [self = shared_from_this(), id, from_node] {
+      if (self->usable())
+        self->command({"PUBLISH", control_channel(from_node), "takeover " + id},
+                      [](const redisReply*, std::string_view) {});
+    });
+  }
+
   void load_session(const std::string& id,
                     std::function<void(std::optional<StoredSession>)> done) override {
     net::post(strand_, [self = shared_from_this(), id, done = std::move(done)]() mutable {
-      if (!self->usable())
-        return done(std::nullopt);
-      self->eval(kSessionGetLua, self->session_get_sha_, session_keys(id), {},
-                 [done = std::move(done)](const redisReply* r, std::string_view) {
-                   if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-                       r->element[0]->type != REDIS_REPLY_STRING)
-                     return done(std::nullopt);
-                   StoredSession s;
-                   s.token_sha256 = std::string(str_of(r->element[0]));
-                   if (r->elements > 2)
-                     s.node = std::string(str_of(r->element[2]));
-                   const redisReply* subs = r->element[1];
-                   for (std::size_t i = 0; subs->type == REDIS_REPLY_ARRAY && i < subs->elements;
-                        ++i)
-                     s.subscriptions.emplace_back(str_of(subs->element[i]));
-                   done(std::move(s));
-                 });
+      self->read_session(id, std::move(done));
+    });
+  }
+
+  // On the strand.
+  void read_session(const std::string& id, std::function<void(std::optional<StoredSession>)> done) {
+    if (!usable())
+      return done(std::nullopt);
+    eval(kSessionGetLua, session_get_sha_, session_keys(id), {},
+         [done = std::move(done)](const redisReply* r, std::string_view) {
+           if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+               r->element[0]->type != REDIS_REPLY_STRING)
+             return done(std::nullopt);
+           StoredSession s;
+           s.token_sha256 = std::string(str_of(r->element[0]));
+           if (r->elements > 2)
+             s.node = std::string(str_of(r->element[2]));
+           const redisReply* subs = r->element[1];
+           for (std::size_t i = 0; subs->type == REDIS_REPLY_ARRAY && i < subs->elements; ++i)
+             s.subscriptions.emplace_back(str_of(subs->element[i]));
+           done(std::move(s));
+         });
+  }
+
+  // Where other nodes tell this one that they took one of its sessions over.
+  static std::string control_channel(const std::string& node_id) {
+    return "steadyws:ctl:" + node_id;
+  }
+
+  // "takeover ID" from another node. The record is read again first: this node may have
+  // taken the session back since (its own write, sent before this read, then names it).
+  void on_control(std::string_view payload) {
+    constexpr std::string_view kTakeover = "takeover ";
+    if (!payload.starts_with(kTakeover) || !config_.session_taken)
+      return;
+    std::string id(payload.substr(kTakeover.size()));
+    if (id.empty() || id.size() > 128)
+      return;
+    read_session(id, [self = shared_from_this(), id](std::optional<StoredSession> s) {
+      if (s && !s->node.empty() && s->node != self->config_.node_id)
+        self->config_.session_taken(id);
     });
   }
 
@@ -855,6 +888,7 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
     log_change(Severity::info,
                "cluster: connected to Redis " + address() + " node=" + config_.node_id);
     heartbeat();
+    send_raw(*sub_, {"SUBSCRIBE", control_channel_}, &Impl::on_pubsub, this);
     // Resubscribe every channel in use; each catches its subscribers up once confirmed.
     for (auto& [name, ch] : channels_) {
       ch.pubsub = Channel::PubSub::none;
@@ -1540,6 +1574,11 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   void on_pubsub_reply(const redisReply* r) {
     const std::string_view kind = str_of(r->element[0]);
     std::string_view chan = str_of(r->element[1]);
+    if (chan == control_channel_) {
+      if (kind == "message")
+        on_control(str_of(r->element[2]));
+      return;
+    }
     // steadyws:{NAME}:msg -> NAME
     if (chan.size() < 15)
       return;
@@ -1699,6 +1738,7 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   const std::string session_put_sha_;
   const std::string session_sub_sha_;
   const std::string session_get_sha_;
+  const std::string control_channel_;
   // Channels this node admitted into the index (--max-channels), with when it last refreshed
   // their entry; emptied when Redis is lost (it may come back without the index).
   std::unordered_map<std::string, SteadyClock::time_point> admitted_;

@@ -70,6 +70,9 @@ struct RedisHubConfig {
   std::size_t max_channels = 0;
   std::function<void(Severity, const std::string&)> log;  // one line each; may be empty
   std::function<std::size_t()> connections;  // this node's WebSockets, for its heartbeat
+  // A session this node may hold was resumed on another node (the stored record names that
+  // node now): close its connection here. Runs on the hub's strand; may be empty.
+  std::function<void(const std::string& session_id)> session_taken;
 };
 
 // A node of the cluster as its heartbeat says (GET /api/cluster).
@@ -112,6 +115,10 @@ class RedisHub : public Hub {
                                     bool subscribed, std::chrono::milliseconds ttl) = 0;
   // Renews the session's expiry to `ttl`, only while this node is the one that saved it last.
   virtual void touch_session(const std::string& id, std::chrono::milliseconds ttl) = 0;
+  // This node took session `id` over from `from_node`, which may still hold a connection of
+  // it: tells that node (pub/sub steadyws:ctl:NODE), which closes it once the stored record
+  // names another node. Fire and forget.
+  virtual void announce_takeover(const std::string& id, const std::string& from_node) = 0;
   // The stored session, or nullopt when Redis has none (or is unavailable); `done` runs on
   // the hub's strand.
   virtual void load_session(const std::string& id,
