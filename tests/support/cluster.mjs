@@ -195,9 +195,9 @@ export async function clusterIds(node) {
   return (await res.json()).nodes.map((n) => n.nodeId);
 }
 
-// Redis and `n` nodes (ids n1..nN), each listed by every other's /api/cluster. `extra`: more
-// flags for every node. stop() is safe to call twice and after a failed start.
-export async function startCluster(n, extra = []) {
+// Redis and `n` nodes (ids n1..nN, or `ids`), each listed by every other's /api/cluster.
+// `extra`: more flags for every node. stop() is safe to call twice and after a failed start.
+export async function startCluster(n, extra = [], { ids: given = null } = {}) {
   const redis = await startRedis();
   const nodes = [];
   const cluster = {
@@ -209,7 +209,7 @@ export async function startCluster(n, extra = []) {
     },
   };
   try {
-    for (let i = 1; i <= n; i++) nodes.push(await startNode(redis, `n${i}`, extra));
+    for (let i = 1; i <= n; i++) nodes.push(await startNode(redis, given?.[i - 1] ?? `n${i}`, extra));
     const ids = nodes.map((x) => x.id).sort();
     for (const x of nodes) {
       await waitFor(
