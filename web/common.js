@@ -1,5 +1,5 @@
 // Helpers shared by the dashboard and the reliability test page: client options from the page
-// URL, the token for /api calls, number formatting, and a bounded activity log. No state of
+// URL, the token for /api calls (and the admin token's header), number formatting, and a bounded activity log. No state of
 // its own beyond what the caller hands in.
 
 import { DEFAULT_OPTIONS, defaultUrl } from './steadyws.js';
@@ -33,6 +33,14 @@ export function apiUrl(path, query = {}) {
   for (const [k, v] of Object.entries(query)) u.searchParams.set(k, String(v));
   if (token) u.searchParams.set('token', token);
   return u.toString();
+}
+
+// The admin token (CONTRACT §8), once the dashboard asked for it: kept for this tab only
+// (sessionStorage: gone when the tab closes, never sent to another origin).
+export const ADMIN_KEY = 'steadyws.adminToken';
+export function adminHeaders() {
+  const t = sessionStorage.getItem(ADMIN_KEY);
+  return t ? { Authorization: `Bearer ${t}` } : {};
 }
 
 export function fmtMs(v, digits = 1) {

@@ -1,5 +1,6 @@
 // The dashboard at / (issue 5, CONTRACT §4): this browser's connection through the steadyws
-// client, and the server's figures from /api/websocket/metrics.
+// client, the server's figures from /api/websocket/metrics, and the cluster's nodes
+// (cluster-panel.js, from /api/health and /api/cluster).
 //
 // Leak rules, for a page left open for days: every series is a bounded array; each panel has
 // exactly one interval (the client panel 1 s, for uptime; the server panel 2 s); the event
@@ -9,8 +10,11 @@
 // /?heartbeatInterval=2000&maxReconnectAttempts=2&reconnectInterval=300&channel=demo
 
 import { SteadyClient } from './steadyws.js';
+import { createClusterPanel } from './cluster-panel.js';
 import {
   ActivityLog,
+  ADMIN_KEY,
+  adminHeaders,
   apiUrl,
   chartData,
   fmtDuration,
@@ -159,6 +163,8 @@ $('btn-fallback').addEventListener('click', () => client.forceFallback());
 
 // ---- the server -----------------------------------------------------------------------------
 
+const cluster = createClusterPanel(client); // the cluster panel, updated by pollServer
+
 let rows = [];
 let sortKey = 'id';
 let sortDir = 1;
@@ -220,13 +226,8 @@ for (const th of document.querySelectorAll('#connections th')) {
 
 // ---- the admin token (CONTRACT §8) ---------------------------------------------------------
 // With --admin-token the server answers 401 on the admin surface and leaves the connection
-// list out; the page then asks for the token and keeps it for this tab only (sessionStorage:
-// gone when the tab closes, never sent to another origin).
-const ADMIN_KEY = 'steadyws.adminToken';
-function adminHeaders() {
-  const t = sessionStorage.getItem(ADMIN_KEY);
-  return t ? { Authorization: `Bearer ${t}` } : {};
-}
+// list out; the page then asks for the token and keeps it for this tab only (adminHeaders in
+// common.js).
 function askForAdminToken(why) {
   $('admin-why').textContent = why;
   $('admin-form').hidden = false;
@@ -250,6 +251,8 @@ async function pollServer() {
       fetch(apiUrl('/api/websocket/metrics'), init),
       fetch(apiUrl('/api/health'), init),
     ]);
+    const h = healthRes.status === 200 ? await healthRes.json() : null;
+    await cluster.update(h, healthRes.status);
     if (metricsRes.status === 401) {
       if (sessionStorage.getItem(ADMIN_KEY)) sessionStorage.removeItem(ADMIN_KEY);
       askForAdminToken('The server needs a token (HTTP 401).');
@@ -260,7 +263,6 @@ async function pollServer() {
       if (sessionStorage.getItem(ADMIN_KEY)) sessionStorage.removeItem(ADMIN_KEY); // a wrong one
       askForAdminToken('The connection list needs the admin token (--admin-token).');
     }
-    const h = healthRes.status === 200 ? await healthRes.json() : null;
     const s = m.serverMetrics || {};
     $('srv-status').textContent = h ? h.status : '–';
     $('srv-active').textContent = String(s.activeConnections ?? '–');
@@ -299,6 +301,7 @@ window.addEventListener('pagehide', () => {
   clearInterval(clientTimer);
   clearInterval(serverTimer);
   for (const f of off) f();
+  cluster.stop();
   for (const c of [latencyChart, throughputChart]) {
     if (!c) continue;
     c.ro.disconnect();

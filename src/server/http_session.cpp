@@ -398,9 +398,12 @@ void HttpSession::answer_health(bool lists) {
   json::object o{{"status", to_string(status)}, {"websocket", std::move(ws)}};
   if (state_->cluster) {
     const auto cs = state_->cluster->cluster_stats();
-    o["cluster"] = {{"nodeId", state_->cluster->node_id()},
-                    {"redis", cs.redis_up ? "up" : "down"},
-                    {"nodes", cs.nodes}};
+    json::object c{{"nodeId", state_->cluster->node_id()},
+                   {"redis", cs.redis_up ? "up" : "down"},
+                   {"nodes", cs.nodes}};
+    if (cs.commands > 0)
+      c["rttMs"] = cs.rtt_ms_last;  // the last reply's round trip (the dashboard shows it)
+    o["cluster"] = std::move(c);
   }
   send_json(http::status::ok, protocol::to_json_text(o));
 }
