@@ -1,6 +1,6 @@
-// `steadyws bench ping|fanout|idle|herd`: the load generator (src/tools/bench.hpp,
-// src/tools/bench_herd.hpp, docs/benchmarks.md). Exit 0 only when the run had no errors.
-#include "tools/bench.hpp"
+// `steadyws bench ping|fanout|idle|herd`: the load generator (src/tools/load/bench.hpp,
+// src/tools/load/bench_herd.hpp, docs/benchmarks.md). Exit 0 only when the run had no errors.
+#include "tools/load/bench.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "tools/bench_herd.hpp"
+#include "tools/load/bench_herd.hpp"
 
 namespace steadyws::cli {
 namespace {

@@ -1,6 +1,6 @@
-// `steadyws check URL`: the reliability suite against a running server (src/tools/check.hpp,
+// `steadyws check URL`: the reliability suite against a running server (src/tools/check/check.hpp,
 // docs/check.md). Exit 0 only when every scenario that ran met its criterion.
-#include "tools/check.hpp"
+#include "tools/check/check.hpp"
 
 #include <chrono>
 #include <cstdint>

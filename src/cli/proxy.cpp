@@ -1,6 +1,6 @@
 // `steadyws proxy`: the fault-injecting TCP proxy (docs/proxy.md). Flags set the faults active
 // from the start; the control API switches them live.
-#include "tools/proxy.hpp"
+#include "tools/proxy/proxy.hpp"
 
 #include <chrono>
 #include <cstdint>

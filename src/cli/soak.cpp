@@ -1,6 +1,6 @@
 // `steadyws soak`: exactly-once delivery and flat server memory through random proxy faults
-// (src/tools/soak.hpp, docs/soak.md). Exit 0 only on a pass.
-#include "tools/soak.hpp"
+// (src/tools/load/soak.hpp, docs/soak.md). Exit 0 only on a pass.
+#include "tools/load/soak.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -43,7 +43,9 @@ for layer in "${layers[@]}"; do
     done
   fi
   dir=src/$layer
-  files=$(find "$dir" -maxdepth 1 -name '*.hpp' -o -maxdepth 1 -name '*.cpp' 2>/dev/null)
+  depth=(-maxdepth 1)
+  [ "$layer" = tools ] && depth=()  # src/tools/<program>/: one layer in the table for now
+  files=$(find "$dir" "${depth[@]}" \( -name '*.hpp' -o -name '*.cpp' \) 2>/dev/null)
   [ "$layer" = client ] && files+=" $(ls include/steadyws/client*.hpp)"
   for f in $files; do
     while IFS= read -r inc; do

@@ -29,7 +29,7 @@
 #include <thread>
 #include <vector>
 
-#include "tools/spawn.hpp"
+#include "tools/common/spawn.hpp"
 
 namespace steadyws::test {
 

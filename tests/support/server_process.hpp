@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "tools/spawn.hpp"
+#include "tools/common/spawn.hpp"
 
 namespace steadyws::test {
 

@@ -33,7 +33,7 @@
 #include "support/server_process.hpp"
 #include "support/wait_until.hpp"
 #include "support/ws_test_client.hpp"
-#include "tools/spawn.hpp"
+#include "tools/common/spawn.hpp"
 
 namespace steadyws::test {
 

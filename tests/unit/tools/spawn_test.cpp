@@ -1,6 +1,6 @@
-// src/tools/spawn.hpp: the `listening on` line parser, and spawn_child's files, stdin and
+// src/tools/common/spawn.hpp: the `listening on` line parser, and spawn_child's files, stdin and
 // errors with /bin/sh as the child.
-#include "tools/spawn.hpp"
+#include "tools/common/spawn.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>

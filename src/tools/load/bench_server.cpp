@@ -1,4 +1,4 @@
-#include "tools/bench_server.hpp"
+#include "tools/load/bench_server.hpp"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "tools/spawn.hpp"
+#include "tools/common/spawn.hpp"
 
 namespace steadyws::tools::bench {
 namespace {

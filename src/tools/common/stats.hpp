@@ -1,4 +1,4 @@
-// Latency histogram for `steadyws bench`: log-linear buckets (HdrHistogram's layout, scaled
+// Latency histogram (`steadyws bench`): log-linear buckets (HdrHistogram's layout, scaled
 // down) over nanoseconds, so recording is two shifts and an increment and percentiles are
 // within ~3 % (32 sub-buckets per power of two). Fixed size (16 KiB): no allocation per
 // sample. Histograms of different threads are merged after the run.
@@ -11,7 +11,7 @@
 #include <bit>
 #include <cstdint>
 
-namespace steadyws::tools::bench {
+namespace steadyws::tools {
 
 class LatencyHistogram {
  public:
@@ -77,4 +77,4 @@ class LatencyHistogram {
   std::uint64_t max_ = 0;
 };
 
-}  // namespace steadyws::tools::bench
+}  // namespace steadyws::tools

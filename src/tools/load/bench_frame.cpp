@@ -1,4 +1,4 @@
-#include "tools/bench_frame.hpp"
+#include "tools/load/bench_frame.hpp"
 
 #include <cstring>
 

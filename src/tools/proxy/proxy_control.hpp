@@ -8,7 +8,7 @@
 #include <string_view>
 #include <variant>
 
-#include "tools/proxy.hpp"
+#include "tools/proxy/proxy.hpp"
 
 namespace steadyws::tools {
 

@@ -1,7 +1,7 @@
 // `steadyws bench herd` (bench_herd.hpp). The main thread drives the cases (signals, restarts,
 // waits); the clients live on one loop thread and are only touched there (on_loop posts a
 // task and waits for its result).
-#include "tools/bench_herd.hpp"
+#include "tools/load/bench_herd.hpp"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -25,9 +25,9 @@
 #include <boost/json.hpp>
 
 #include "protocol/json_text.hpp"
-#include "tools/bench_client.hpp"
-#include "tools/bench_frame.hpp"
-#include "tools/bench_server.hpp"
+#include "tools/load/bench_client.hpp"
+#include "tools/load/bench_frame.hpp"
+#include "tools/load/bench_server.hpp"
 
 namespace steadyws::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "tools/proxy.hpp"
+#include "tools/proxy/proxy.hpp"
 
 #include <algorithm>
 #include <array>
@@ -21,7 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "tools/proxy_control.hpp"
+#include "tools/proxy/proxy_control.hpp"
 
 namespace steadyws::tools {
 namespace {

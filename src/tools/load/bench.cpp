@@ -5,7 +5,7 @@
 // touches an atomic other than the progress counters (single-writer relaxed stores). The main
 // thread drives the phases (setup, warmup, measure, drain) by sleeping and flipping one atomic,
 // and asks a worker for its state by posting a task to it (on_worker), never by sharing it.
-#include "tools/bench.hpp"
+#include "tools/load/bench.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -43,9 +43,9 @@
 #include "client/tls.hpp"
 #include "client/url.hpp"
 #include "protocol/json_text.hpp"
-#include "tools/bench_frame.hpp"
-#include "tools/bench_server.hpp"
-#include "tools/bench_stats.hpp"
+#include "tools/common/stats.hpp"
+#include "tools/load/bench_frame.hpp"
+#include "tools/load/bench_server.hpp"
 
 namespace steadyws::tools {
 namespace {
@@ -55,7 +55,6 @@ namespace json = boost::json;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using bench::FrameView;
-using bench::LatencyHistogram;
 using bench::Opcode;
 using bench::ParseStatus;
 using boost::system::error_code;

@@ -1,4 +1,4 @@
-#include "tools/bench_client.hpp"
+#include "tools/load/bench_client.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 #include "steadyws/core/close_code.hpp"
 
-#include "tools/bench_frame.hpp"
+#include "tools/load/bench_frame.hpp"
 
 namespace steadyws::tools::bench {
 namespace {

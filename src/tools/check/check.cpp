@@ -2,7 +2,7 @@
 // steadyws::Client ("probes") against the server, directly or through the in-process fault
 // proxy, records what the clients report with steady-clock times, and turns that into a
 // ScenarioResult. Waiting is on conditions with deadlines; a deadline only bounds a failure.
-#include "tools/check.hpp"
+#include "tools/check/check.hpp"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -41,7 +41,7 @@
 #include "steadyws/client.hpp"
 #include "steadyws/client_options.hpp"
 
-#include "tools/proxy.hpp"
+#include "tools/proxy/proxy.hpp"
 
 namespace steadyws::tools {
 namespace {

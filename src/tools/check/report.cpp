@@ -7,7 +7,7 @@
 #include <boost/json.hpp>
 
 #include "protocol/json_text.hpp"
-#include "tools/check.hpp"
+#include "tools/check/check.hpp"
 
 namespace steadyws::tools {
 namespace {

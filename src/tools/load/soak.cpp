@@ -1,7 +1,7 @@
 // `steadyws soak` (soak.hpp). Three threads: the proxy's loop, the clients' loop, and the
 // main thread, which injects faults, samples memory and prints progress. Client state is
 // touched only on the clients' loop (the main thread asks through on_loop).
-#include "tools/soak.hpp"
+#include "tools/load/soak.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -27,10 +27,10 @@
 #include <boost/json.hpp>
 
 #include "client/url.hpp"
-#include "tools/bench_client.hpp"
-#include "tools/bench_frame.hpp"
-#include "tools/bench_server.hpp"
-#include "tools/proxy.hpp"
+#include "tools/load/bench_client.hpp"
+#include "tools/load/bench_frame.hpp"
+#include "tools/load/bench_server.hpp"
+#include "tools/proxy/proxy.hpp"
 
 namespace steadyws::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "tools/proxy_control.hpp"
+#include "tools/proxy/proxy_control.hpp"
 
 #include <algorithm>
 #include <cctype>
