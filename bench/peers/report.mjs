@@ -525,7 +525,7 @@ this file. A whole run takes about fifteen minutes.
 - **One core each.** The server runs on core 0 (\`taskset -c 0\`; steadyws with
   \`--threads 1 --rate-limit 0\`, the \`ws\` peer is one Node process), the load generator on
   core 1 (\`taskset -c 1\`). Every (server, workload, round) starts a fresh server process.
-- **The load generator is \`steadyws bench\`** (\`src/tools/bench.cpp\`): one single-threaded
+- **The load generator is \`steadyws bench\`** (\`src/tools/load/bench.cpp\`): one single-threaded
   Asio event loop, hand-built masked client frames, hand-parsed server frames, pipelining,
   one coalesced write per connection per turn and no allocation per message. It has to be
   faster than what it measures, or the figures measure the generator: the "per
