@@ -396,6 +396,9 @@ int run(const ServerConfig& config) {
   history->run();
 
   Watchdog watchdog(ioc);
+  // OpenSSL writes TLS records with write(2), not send(2) with MSG_NOSIGNAL as Asio does:
+  // a write to a connection the peer has closed must fail with EPIPE, not kill the server.
+  std::signal(SIGPIPE, SIG_IGN);
   // CONTRACT §6: SIGHUP reloads the certificate and key; connections already open keep the
   // context they were accepted with. Without TLS there is nothing to reload (logged).
   net::signal_set hup(ioc, SIGHUP);

@@ -289,6 +289,29 @@ class BioClient {
     if (!all.empty())
       net::write(sock_, net::buffer(all));
   }
+  // Queues a close_notify (sent by the next flush()); the TCP connection stays open.
+  void close_notify() { SSL_shutdown(ssl_); }
+  // Whether the server ends the TCP connection within `deadline` (what it sends on the way,
+  // its close frame and close_notify, is read and dropped).
+  bool closed_by_server(std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      if (left <= 0ms)
+        return false;
+      timeval tv{static_cast<time_t>(left.count() / 1000),
+                 static_cast<suseconds_t>((left.count() % 1000) * 1000 + 1)};
+      ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char buf[4096];
+      boost::system::error_code ec;
+      sock_.read_some(net::buffer(buf), ec);
+      if (ec == net::error::eof || ec == net::error::connection_reset)
+        return true;
+      if (ec)
+        return false;  // the receive timeout: still open
+    }
+  }
   // Reads plaintext until `done(text)` holds or the socket fails.
   template <class Pred>
   std::string read_until(Pred done) {
@@ -352,6 +375,34 @@ TEST(TlsServer, RecordsWaitingInsideOpenSslAreRead) {
   c.flush();  // all sixteen records in one send
   auto got = c.read_until([](const std::string& t) { return count(t, "\"pong\"") == 16; });
   EXPECT_EQ(count(got, "\"pong\""), 16u);
+}
+
+// A close_notify that comes in the same segment as data: OpenSSL reads both at once (read
+// ahead), the session gets the data first and must still learn of the close_notify, which
+// the socket will not signal again. The TCP connection stays open, so only the
+// close_notify can tell the server (its heartbeat would take 30 s and more).
+TEST(TlsServer, CloseNotifyBehindDataInOneSegmentEndsTheConnection) {
+  TestPki pki;
+  ServerProcess server(tls_args(pki.server("server", 0x1001)));
+  BioClient c(server.port(), pki.ca_file());
+  c.write(
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  c.flush();
+  auto hello = c.read_until([](const std::string& t) { return count(t, "\"welcome\"") == 1; });
+  ASSERT_NE(hello.find("101 Switching Protocols"), std::string::npos) << hello;
+  c.write(client_frame("{\"type\":\"ping\",\"timestamp\":1}"));
+  c.close_notify();
+  c.flush();  // the ping's record and the close_notify in one send
+  EXPECT_TRUE(c.closed_by_server(5s));
+  // The server still serves everyone else.
+  BioClient other(server.port(), pki.ca_file());
+  other.write(
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  other.flush();
+  auto again = other.read_until([](const std::string& t) { return count(t, "\"welcome\"") == 1; });
+  EXPECT_NE(again.find("101 Switching Protocols"), std::string::npos) << again;
 }
 
 // Runs `steadyws serve ARGS` to its exit; returns the exit code and what it printed.
