@@ -53,12 +53,15 @@ void add_herd(CLI::App* bench, tools::HerdOptions& o, bool& selected) {
                    "{port} becomes 0, then the reported port on restarts")
       ->required();
   herd->add_option("--path", o.path, "WebSocket path")->capture_default_str();
-  herd->add_flag("--tls", o.tls,
-                 "wss://: the server it starts speaks TLS (its --server-cmd has --tls-cert)");
+  auto* tls = herd->add_flag(
+      "--tls", o.tls, "wss://: the server it starts speaks TLS (its --server-cmd has --tls-cert)");
   herd->add_option("--server-name", o.server_name,
                    "--tls: the name the certificate must be for, also sent as SNI (default: the "
-                   "host of `listening on`)");
+                   "host of `listening on`)")
+      ->needs(tls);
   tls_client_flags(herd, o.ca_file, o.insecure);
+  herd->get_option("--ca-file")->needs(tls);
+  herd->get_option("--insecure")->needs(tls);
   auto modes = std::make_shared<std::vector<std::string>>();
   herd->add_option("--jitter-mode", *modes,
                    "symmetric, full, decorrelated or none (repeatable; default: the first three)")
