@@ -53,6 +53,15 @@ void add_herd(CLI::App* bench, tools::HerdOptions& o, bool& selected) {
                    "{port} becomes 0, then the reported port on restarts")
       ->required();
   herd->add_option("--path", o.path, "WebSocket path")->capture_default_str();
+  auto* tls = herd->add_flag(
+      "--tls", o.tls, "wss://: the server it starts speaks TLS (its --server-cmd has --tls-cert)");
+  herd->add_option("--server-name", o.server_name,
+                   "--tls: the name the certificate must be for, also sent as SNI (default: the "
+                   "host of `listening on`)")
+      ->needs(tls);
+  tls_client_flags(herd, o.ca_file, o.insecure);
+  herd->get_option("--ca-file")->needs(tls);
+  herd->get_option("--insecure")->needs(tls);
   auto modes = std::make_shared<std::vector<std::string>>();
   herd->add_option("--jitter-mode", *modes,
                    "symmetric, full, decorrelated or none (repeatable; default: the first three)")
@@ -142,8 +151,7 @@ void register_bench(CLI::App& app, Registry& registry) {
   add_herd(bench, *herd_opts, *is_herd);
 
   registry.add(bench, [opts, herd_opts, is_herd] {
-    if (!*is_herd)
-      warn_if_insecure(opts->insecure);
+    warn_if_insecure(*is_herd ? herd_opts->insecure : opts->insecure);
     return *is_herd ? tools::run_herd(*herd_opts) : tools::run_bench(*opts);
   });
 }

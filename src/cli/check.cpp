@@ -20,7 +20,8 @@ void register_check(CLI::App& app, Registry& registry) {
       "check",
       "Run the reliability suite against a running server; exit 0 only when every "
       "criterion holds (docs/check.md).");
-  sub->add_option("url", o->url, "The server's WebSocket URL, ws://HOST:PORT/ws")->required();
+  sub->add_option("url", o->url, "The server's WebSocket URL, ws://HOST:PORT/ws or wss://")
+      ->required();
   sub->add_option("--token", o->token, "The server's --auth-token")->envname("STEADYWS_AUTH_TOKEN");
   sub->add_flag("!--no-proxy", o->use_proxy,
                 "Do not start the fault proxy: forced disconnects use POST "
@@ -71,7 +72,11 @@ void register_check(CLI::App& app, Registry& registry) {
       ->check(CLI::IsMember(tools::check_scenario_names()));
   sub->add_flag("--json", o->json, "One JSON object on stdout instead of the table");
   sub->add_flag("!--quiet", o->progress, "No progress lines on stderr");
-  registry.add(sub, [o] { return tools::run_check(*o); });
+  tls_client_flags(sub, o->ca_file, o->insecure);
+  registry.add(sub, [o] {
+    warn_if_insecure(o->insecure);
+    return tools::run_check(*o);
+  });
 }
 
 const AutoRegister kRegisterCheck{"check", &register_check};

@@ -18,7 +18,8 @@ void register_soak(CLI::App& app, Registry& registry) {
   auto o = std::make_shared<tools::SoakOptions>();
   auto* sub = app.add_subcommand(
       "soak", "N clients through a fault proxy: zero lost, zero duplicated, flat server memory");
-  sub->add_option("--url", o->url, "Server WebSocket URL (the proxy goes in front of it)")
+  sub->add_option("--url", o->url,
+                  "Server WebSocket URL, ws:// or wss:// (the proxy goes in front of it)")
       ->capture_default_str();
   sub->add_option("--server-pid", o->server_pid, "Server process whose VmRSS is sampled");
   sub->add_option("--clients", o->clients, "Clients, publishers included")
@@ -67,7 +68,11 @@ void register_soak(CLI::App& app, Registry& registry) {
       ->capture_default_str();
   sub->add_flag("--json", o->json, "One JSON object on stdout instead of the table");
   sub->add_flag("!--no-progress", o->progress, "No progress lines on stderr");
-  registry.add(sub, [o] { return tools::run_soak(*o); });
+  tls_client_flags(sub, o->ca_file, o->insecure);
+  registry.add(sub, [o] {
+    warn_if_insecure(o->insecure);
+    return tools::run_soak(*o);
+  });
 }
 
 const AutoRegister kRegisterSoak{"soak", &register_soak};

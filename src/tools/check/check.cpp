@@ -36,11 +36,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 
 #include "steadyws/client.hpp"
 #include "steadyws/client_options.hpp"
 
+#include "client/http_call.hpp"
+#include "client/tls.hpp"
+#include "client/url.hpp"
+#include "tools/common/tls.hpp"
 #include "tools/proxy/proxy.hpp"
 
 namespace steadyws::tools {
@@ -114,35 +117,32 @@ std::string percent_encode(const std::string& s) {
 // ---- where the server is -------------------------------------------------------------------
 
 struct ServerUrl {
-  std::string host;
+  std::string host;  // IPv6 without brackets
   std::uint16_t port = 80;
   std::string target;  // path (default /ws) plus query, token included when given
+  bool tls = false;    // wss:// (or https://)
+  std::string token;   // --token, sent as Bearer on the tool's own HTTP calls
+  // wss://: the client context every connection of the run verifies the server with.
+  std::shared_ptr<net::ssl::context> tls_ctx;
 };
 
-ServerUrl parse_server_url(const std::string& url, const std::string& token) {
-  auto r = boost::urls::parse_uri(url);
-  if (!r)
-    throw std::invalid_argument("check: \"" + url + "\" is not a URL; pass ws://HOST:PORT/ws");
-  const auto& u = *r;
-  if (u.scheme() != "ws")
-    throw std::invalid_argument("check: only ws:// URLs are supported (no TLS yet), got \"" + url +
-                                "\"");
+// ws[s]://HOST[:PORT][/path][?query] through the client library's parser (http[s]:// are
+// taken as ws[s]://), then --token appended to the query.
+ServerUrl parse_server_url(const CheckOptions& o) {
+  auto e = client::parse_ws_url(o.url);
+  if (!e)
+    throw std::invalid_argument("check: \"" + o.url + "\": " + e.error() +
+                                "; pass ws://HOST:PORT/ws or wss://HOST:PORT/ws");
   ServerUrl s;
-  s.host = std::string(u.host_address());
-  if (s.host.empty())
-    throw std::invalid_argument("check: no host in \"" + url + "\"");
-  if (u.has_port()) {
-    const auto p = std::strtoul(std::string(u.port()).c_str(), nullptr, 10);
-    if (p == 0 || p > 65535)
-      throw std::invalid_argument("check: bad port in \"" + url + "\"");
-    s.port = static_cast<std::uint16_t>(p);
-  }
-  s.target = u.encoded_path().empty() ? "/ws" : std::string(u.encoded_path());
-  std::string query = u.has_query() ? std::string(u.encoded_query()) : std::string();
-  if (!token.empty())
-    query += (query.empty() ? "" : "&") + std::string("token=") + percent_encode(token);
-  if (!query.empty())
-    s.target += "?" + query;
+  s.host = e->host;
+  s.port = static_cast<std::uint16_t>(std::strtoul(e->port.c_str(), nullptr, 10));
+  s.target = e->target;
+  s.tls = e->tls;
+  s.token = o.token;
+  if (!o.token.empty())
+    s.target += (s.target.find('?') == std::string::npos ? "?" : "&") + std::string("token=") +
+                percent_encode(o.token);
+  s.tls_ctx = tls_context_for(s.tls, o.ca_file, o.insecure);
   return s;
 }
 
@@ -150,7 +150,7 @@ std::string host_for_url(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
-// ---- one-shot HTTP, synchronous (the tool's own calls: admin, sessions, publish) ----------
+// ---- one-shot HTTP (the tool's own calls: admin, sessions, publish) ------------------------
 
 struct HttpAnswer {
   unsigned status = 0;  // 0: the request failed, see error
@@ -158,34 +158,31 @@ struct HttpAnswer {
   std::string error;
 };
 
+// One request with the client library's HttpCall (https:// for a wss:// server, verified like
+// every other connection of the run), waited for on a loop of its own. The token goes as
+// Bearer.
 HttpAnswer http_call(const ServerUrl& s, http::verb verb, const std::string& target,
-                     const std::string& body, const std::string& token,
-                     std::chrono::milliseconds timeout = 3s) {
+                     const std::string& body, std::chrono::milliseconds timeout = 3s) {
+  client::Endpoint e;
+  e.host = s.host;
+  e.port = std::to_string(s.port);
+  e.tls = s.tls;
+  e.token = s.token;
   HttpAnswer a;
-  try {
-    net::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(s.host, std::to_string(s.port)));
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, host_for_url(s.host) + ":" + std::to_string(s.port));
-    req.set(http::field::content_type, "application/json");
-    if (!token.empty())
-      req.set(http::field::authorization, "Bearer " + token);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    a.status = res.result_int();
-    a.body = std::move(res.body());
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  } catch (const std::exception& e) {
-    a.error = e.what();
-  }
+  net::io_context ioc;
+  std::make_shared<client::HttpCall>(
+      ioc, e, verb, target, body, timeout,
+      [&a](boost::system::error_code ec, unsigned status, std::string b) {
+        if (ec) {
+          a.error = ec.message();
+          return;
+        }
+        a.status = status;
+        a.body = std::move(b);
+      },
+      s.tls_ctx)
+      ->start();
+  ioc.run();
   return a;
 }
 
@@ -272,9 +269,11 @@ std::optional<double> rss_kib(long pid) {
 
 class ProxyRunner {
  public:
-  ProxyRunner(const std::string& upstream_host, std::uint16_t upstream_port)
+  ProxyRunner(const std::string& listen_host, const std::string& upstream_host,
+              std::uint16_t upstream_port)
       : work_(net::make_work_guard(ioc_)) {
     ProxyConfig c;
+    c.host = listen_host;
     c.upstream_host = upstream_host;
     c.upstream_port = upstream_port;
     c.quiet = true;  // its resets close every client at once: one line per fault, not per pair
@@ -308,6 +307,45 @@ class ProxyRunner {
   std::unique_ptr<Proxy> proxy_;
   std::thread thread_;
 };
+
+// ---- an idle connection, for memory-per-connection ---------------------------------------
+
+using IdleWs = beast::websocket::stream<client::MaybeTlsStream>;
+
+// Opens one WebSocket to the server (TLS first for wss://, verified like the probes) and reads
+// its welcome, all within 5 s, on `ioc` (run here until done); the connection is then left
+// idle. Null when a step failed.
+std::unique_ptr<IdleWs> open_idle(net::io_context& ioc, const tcp::resolver::results_type& at,
+                                  const ServerUrl& s) {
+  auto ws = s.tls_ctx ? std::make_unique<IdleWs>(ioc, s.tls_ctx) : std::make_unique<IdleWs>(ioc);
+  auto& tcp_layer = beast::get_lowest_layer(*ws);
+  const std::string host = host_for_url(s.host) + ":" + std::to_string(s.port);
+  beast::flat_buffer welcome;
+  bool ok = false;
+  const auto upgrade = [&] {
+    ws->async_handshake(host, s.target, [&](const beast::error_code& ec) {
+      if (!ec)
+        ws->async_read(welcome, [&](const beast::error_code& e, std::size_t) { ok = !e; });
+    });
+  };
+  tcp_layer.expires_after(5s);
+  tcp_layer.async_connect(at, [&](const beast::error_code& ec, const tcp::endpoint&) {
+    if (ec)
+      return;
+    if (!ws->next_layer().is_tls())
+      return upgrade();
+    ws->next_layer().async_tls_handshake(s.host, true, [&](const beast::error_code& e) {
+      if (!e)
+        upgrade();
+    });
+  });
+  ioc.restart();
+  ioc.run();
+  if (!ok)
+    return nullptr;
+  tcp_layer.expires_never();
+  return ws;
+}
 
 // ---- a recorded client ---------------------------------------------------------------------
 
@@ -418,9 +456,11 @@ class Probe {
 };
 
 // Options every probe starts from: no fallback (a scenario about the WebSocket must not pass
-// on polling), unlimited retries, 5 s per attempt.
-ClientOptions base_options() {
+// on polling), unlimited retries, 5 s per attempt, wss:// verified as the user said.
+ClientOptions probe_options(const CheckOptions& c) {
   ClientOptions o;
+  o.ca_file = c.ca_file;
+  o.insecure = c.insecure;
   o.enable_fallback = false;
   o.max_reconnect_attempts = 0;
   o.connect_timeout = 5000ms;
@@ -446,22 +486,50 @@ void set_value(ScenarioResult& r, double v) {
 
 class Suite {
  public:
-  explicit Suite(const CheckOptions& o) : o_(o), server_(parse_server_url(o.url, o.token)) {
+  explicit Suite(const CheckOptions& o) : o_(o), server_(parse_server_url(o)) {
     std::random_device rd;
     run_id_ = std::to_string(rd() % 100000000u);  // channels of two runs never meet
   }
 
-  void start_proxy() { proxy_ = std::make_unique<ProxyRunner>(server_.host, server_.port); }
+  // ws://: the proxy listens on 127.0.0.1. wss://: it forwards the TLS bytes unchanged (it is
+  // TCP-level), so the probes behind it must still check the certificate against the URL's
+  // host: the proxy listens on the loopback address that host resolves to and the proxied URL
+  // keeps the host name. A host that does not resolve to this machine cannot be proxied so
+  // (the probe would verify 127.0.0.1 against the certificate): an error saying --no-proxy.
+  void start_proxy() {
+    std::string listen = "127.0.0.1";
+    if (server_.tls) {
+      listen.clear();
+      net::io_context ioc;
+      tcp::resolver resolver(ioc);
+      for (const auto& r : resolver.resolve(server_.host, std::to_string(server_.port)))
+        if (r.endpoint().address().is_loopback()) {
+          listen = r.endpoint().address().to_string();
+          break;
+        }
+      if (listen.empty())
+        throw std::invalid_argument(
+            "check: wss:// through the fault proxy needs a server on this machine (" +
+            server_.host +
+            " is not a loopback address, and the probes behind the proxy check the "
+            "certificate against it); pass --no-proxy to check a remote server");
+    }
+    proxy_ = std::make_unique<ProxyRunner>(listen, server_.host, server_.port);
+  }
 
+  std::string scheme() const { return server_.tls ? "wss://" : "ws://"; }
   std::string direct_url() const {
-    return "ws://" + host_for_url(server_.host) + ":" + std::to_string(server_.port) +
+    return scheme() + host_for_url(server_.host) + ":" + std::to_string(server_.port) +
            server_.target;
   }
   std::string proxied_url() const {
     if (!proxy_)
       return direct_url();
-    return "ws://127.0.0.1:" + std::to_string(proxy_->port()) + server_.target;
+    const std::string host = server_.tls ? host_for_url(server_.host) : "127.0.0.1";
+    return scheme() + host + ":" + std::to_string(proxy_->port()) + server_.target;
   }
+  ClientOptions base_options() const { return probe_options(o_); }
+  bool tls() const { return server_.tls; }
   std::string channel(const char* tag) const { return "check." + run_id_ + "." + tag; }
   bool has_proxy() const { return proxy_ != nullptr; }
   bool server_reachable() const { return reachable(server_); }
@@ -479,7 +547,7 @@ class Suite {
     p.client().connect();
     const auto connected = p.wait_state(State::connected, 0, 5s);
     if (!connected) {
-      r.detail = "not connected within 5 s" + last_reason(p);
+      r.detail = "not connected within 5 s" + last_reason(p) + tls_reason();
       return r;
     }
     set_value(r, ms_between(t0, *connected));
@@ -892,6 +960,13 @@ class Suite {
       r.detail = "needs the fault proxy (block_upgrades); not run with --no-proxy";
       return r;
     }
+    if (server_.tls) {
+      // The proxy forwards TLS bytes unchanged: it cannot see (and so cannot block) the
+      // upgrade request inside them, and blocking the whole port would block the polls too.
+      r.status = Status::skip;
+      r.detail = "needs block_upgrades, which cannot see a request inside TLS; not run over wss://";
+      return r;
+    }
     const auto ch = channel("fallback");
     ClientOptions opts = base_options();
     opts.enable_fallback = true;
@@ -940,8 +1015,7 @@ class Suite {
     const auto direct = http_call(
         server_, http::verb::post, "/api/publish",
         json::serialize(json::object{
-            {"channel", ch}, {"data", json::object{{"fallback", "direct"}}}, {"id", "fb-direct"}}),
-        o_.token);
+            {"channel", ch}, {"data", json::object{{"fallback", "direct"}}}, {"id", "fb-direct"}}));
     std::optional<TimePoint> acked, polled_at;
     std::size_t polled = 0;
     p.wait(
@@ -1004,20 +1078,11 @@ class Suite {
       net::io_context ioc;
       tcp::resolver resolver(ioc);
       const auto endpoints = resolver.resolve(server_.host, std::to_string(server_.port));
-      std::vector<std::unique_ptr<beast::websocket::stream<beast::tcp_stream>>> conns;
+      std::vector<std::unique_ptr<IdleWs>> conns;
       for (unsigned i = 0; i < o_.memory_connections; ++i) {
-        auto ws = std::make_unique<beast::websocket::stream<beast::tcp_stream>>(ioc);
-        try {
-          beast::get_lowest_layer(*ws).expires_after(5s);
-          beast::get_lowest_layer(*ws).connect(endpoints);
-          ws->handshake(host_for_url(server_.host) + ":" + std::to_string(server_.port),
-                        server_.target);
-          beast::flat_buffer welcome;
-          ws->read(welcome);
-          beast::get_lowest_layer(*ws).expires_never();
-        } catch (const std::exception&) {
+        auto ws = open_idle(ioc, endpoints, server_);
+        if (!ws)
           break;
-        }
         conns.push_back(std::move(ws));
         ++opened;
       }
@@ -1030,7 +1095,7 @@ class Suite {
       set_value(r, std::max(0.0, (*after - *before) / static_cast<double>(opened)));
       r.detail = "server pid " + std::to_string(pid) + " RSS " + fmt("%.1f MiB", *before / 1024) +
                  " -> " + fmt("%.1f MiB", *after / 1024) + " with " + std::to_string(opened) +
-                 " idle connections open (welcome read)";
+                 (server_.tls ? " idle TLS" : " idle") + " connections open (welcome read)";
       for (auto& ws : conns) {
         beast::error_code ignored;
         beast::get_lowest_layer(*ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -1049,6 +1114,23 @@ class Suite {
   static std::size_t message_count(Probe& p) {
     std::lock_guard lock(p.mu);
     return p.messages.size();
+  }
+
+  // wss://: why a TLS handshake with the server fails ("; tls HOST (ADDR:PORT): certificate
+  // verify failed: hostname mismatch"), from one trial handshake; empty when it succeeds.
+  std::string tls_reason() const {
+    if (!server_.tls)
+      return {};
+    std::vector<tcp::endpoint> at;
+    try {
+      net::io_context ioc;
+      for (const auto& e : tcp::resolver(ioc).resolve(server_.host, std::to_string(server_.port)))
+        at.push_back(e.endpoint());
+    } catch (const std::exception& e) {
+      return std::string("; resolve: ") + e.what();
+    }
+    const auto why = tls_handshake_error(at, server_.host, server_.tls_ctx);
+    return why ? "; " + *why : std::string();
   }
 
   static std::string last_reason(Probe& p) {
@@ -1125,7 +1207,7 @@ class Suite {
     std::string id;
     const TimePoint give_up = Clock::now() + 5s;
     for (;;) {
-      const auto sessions = http_call(server_, http::verb::get, "/api/sessions", "", o_.token);
+      const auto sessions = http_call(server_, http::verb::get, "/api/sessions", "");
       if (sessions.status != 200) {
         why = "GET /api/sessions: " +
               (sessions.status ? std::to_string(sessions.status) : sessions.error);
@@ -1147,7 +1229,7 @@ class Suite {
       std::this_thread::sleep_for(50ms);
     }
     const auto res = http_call(server_, http::verb::post,
-                               "/api/admin/disconnect?session=" + percent_encode(id), "", o_.token);
+                               "/api/admin/disconnect?session=" + percent_encode(id), "");
     if (res.status != 200 || res.body.find("\"disconnected\":true") == std::string::npos) {
       why = "POST /api/admin/disconnect: " +
             (res.status ? std::to_string(res.status) + " " + res.body : res.error);

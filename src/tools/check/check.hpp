@@ -9,6 +9,11 @@
 // the server; without it (--no-proxy) forced disconnects use POST /api/admin/disconnect and
 // the scenarios that need a network fault (half-open, fallback) are skipped, said so.
 //
+// Over wss:// the proxy forwards the TLS bytes unchanged (it works at the TCP level): resets
+// and blackholes mean the same, the probes behind it verify the server's certificate for the
+// URL's host (so it must resolve to this machine, else --no-proxy), and fallback-activation is
+// skipped (block_upgrades cannot see an upgrade request inside TLS).
+//
 // What it is not: a load test (that is `steadyws bench`), nor a conformance suite. Every
 // client here is a steadyws::Client, so a verdict covers the server and our client library
 // together, the way an application would see them.
@@ -25,9 +30,14 @@
 namespace steadyws::tools {
 
 struct CheckOptions {
-  std::string url = "ws://127.0.0.1:6011/ws";  // the server's WebSocket URL (ws:// only)
+  std::string url = "ws://127.0.0.1:6011/ws";  // the server's WebSocket URL, ws:// or wss://
   std::string token;                           // --auth-token of the server; empty = none
-  bool use_proxy = true;                       // start a fault proxy in front of the server
+  // wss://: every connection of the run (probes, idle connections, the tool's own HTTPS calls)
+  // verifies the chain against this PEM bundle (empty: the system store) and the host name,
+  // unless `insecure`.
+  std::string ca_file;
+  bool insecure = false;
+  bool use_proxy = true;  // start a fault proxy in front of the server
   // connection-stability: how long one connection is watched. 10 s: at the short heartbeats
   // below that is 20 round trips, and the whole default run stays under ~40 s.
   std::chrono::milliseconds duration{10000};
@@ -95,7 +105,8 @@ const std::vector<std::string>& check_scenario_names();
 
 // Runs the suite and prints its report (table, or JSON with `json`) on stdout. Returns 0 when
 // every scenario that ran passed, 1 otherwise. Throws std::invalid_argument on a URL that does
-// not parse or an unknown scenario name.
+// not parse, an unknown scenario name, an unreadable --ca-file, or wss:// through the proxy to
+// a host that is not on this machine.
 int run_check(const CheckOptions& options);
 
 }  // namespace steadyws::tools

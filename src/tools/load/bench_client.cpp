@@ -8,6 +8,7 @@
 
 #include "steadyws/core/close_code.hpp"
 
+#include "client/tls.hpp"
 #include "tools/load/bench_frame.hpp"
 
 namespace steadyws::tools::bench {
@@ -26,13 +27,17 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
-// One TCP connection and its buffers. A new Link per attempt: handlers of an old link see
-// `l != link_` and return, so a late completion never touches the new connection.
+// One TCP (or TLS over TCP) connection and its buffers. A new Link per attempt: handlers of an
+// old link see `l != link_` and return, so a late completion never touches the new connection.
 struct ReconnectingClient::Link {
-  explicit Link(net::io_context& ioc) : socket(ioc) {}
+  explicit Link(const ClientEnv& env)
+      : stream(env.tls ? client::MaybeTlsStream(env.ioc, env.tls)
+                       : client::MaybeTlsStream(env.ioc)) {}
   enum class State { connecting, upgrading, welcome, open };
 
-  tcp::socket socket;
+  tcp::socket& socket() { return stream.next_layer().socket(); }
+
+  client::MaybeTlsStream stream;
   State state = State::connecting;
   std::vector<char> rbuf = std::vector<char>(8 * 1024);
   std::size_t rlen = 0;
@@ -66,8 +71,8 @@ void ReconnectingClient::stop() {
   heartbeat_.cancel();
   if (link_) {
     error_code ignored;
-    link_->socket.set_option(net::socket_base::linger(true, 0), ignored);
-    link_->socket.close(ignored);
+    link_->socket().set_option(net::socket_base::linger(true, 0), ignored);
+    link_->socket().close(ignored);
     link_.reset();
   }
 }
@@ -78,7 +83,7 @@ bool ReconnectingClient::is_open() const {
 
 void ReconnectingClient::attempt() {
   ++attempts_;
-  auto l = std::make_shared<Link>(env_.ioc);
+  auto l = std::make_shared<Link>(env_);
   link_ = l;
   retry_.expires_after(env_.connect_timeout);
   retry_.async_wait([this, l](const error_code& ec) {
@@ -86,7 +91,7 @@ void ReconnectingClient::attempt() {
       return;
     lose(l, lost_info(false, "connect timeout"));
   });
-  l->socket.async_connect(env_.endpoint, [this, l](const error_code& ec) {
+  l->socket().async_connect(env_.endpoint, [this, l](const error_code& ec) {
     if (l != link_)
       return;
     if (ec)
@@ -97,7 +102,19 @@ void ReconnectingClient::attempt() {
 
 void ReconnectingClient::on_connect(const std::shared_ptr<Link>& l) {
   error_code ignored;
-  l->socket.set_option(tcp::no_delay(true), ignored);
+  l->socket().set_option(tcp::no_delay(true), ignored);
+  if (!l->stream.is_tls())
+    return start_upgrade(l);
+  l->stream.async_tls_handshake(env_.tls_host, true, [this, l](const error_code& ec) {
+    if (l != link_)
+      return;
+    if (ec)
+      return lose(l, lost_info(false, "tls: " + l->stream.tls_failure(ec)));
+    start_upgrade(l);
+  });
+}
+
+void ReconnectingClient::start_upgrade(const std::shared_ptr<Link>& l) {
   l->state = Link::State::upgrading;
   l->pending.insert(l->pending.end(), env_.request.begin(), env_.request.end());
   flush(l);
@@ -123,7 +140,7 @@ void ReconnectingClient::flush(const std::shared_ptr<Link>& l) {
   std::swap(l->pending, l->writing);
   l->write_in_flight = true;
   net::async_write(
-      l->socket, net::buffer(l->writing), [this, l](const error_code& ec, std::size_t) {
+      l->stream, net::buffer(l->writing), [this, l](const error_code& ec, std::size_t) {
         l->write_in_flight = false;
         l->writing.clear();
         if (l != link_)
@@ -137,7 +154,7 @@ void ReconnectingClient::flush(const std::shared_ptr<Link>& l) {
 void ReconnectingClient::do_read(const std::shared_ptr<Link>& l) {
   if (l->rlen == l->rbuf.size())
     l->rbuf.resize(l->rbuf.size() * 2);
-  l->socket.async_read_some(
+  l->stream.async_read_some(
       net::buffer(l->rbuf.data() + l->rlen, l->rbuf.size() - l->rlen),
       [this, l](const error_code& ec, std::size_t n) {
         if (l != link_)
@@ -281,8 +298,8 @@ void ReconnectingClient::lose(const std::shared_ptr<Link>& l, LostInfo info) {
     return;
   error_code ignored;
   // RST, not FIN: thousands of reconnects must not pile up TIME_WAIT on the client side.
-  l->socket.set_option(net::socket_base::linger(true, 0), ignored);
-  l->socket.close(ignored);
+  l->socket().set_option(net::socket_base::linger(true, 0), ignored);
+  l->socket().close(ignored);
   link_.reset();
   heartbeat_.cancel();
   retry_.cancel();

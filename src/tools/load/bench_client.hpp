@@ -14,6 +14,10 @@
 // It does not fail over, fall back to polling, queue publishes or resume: subclasses add what
 // their workload needs (the soak's subscriber resumes with since/epoch, its publisher resends).
 //
+// Over wss:// (ClientEnv::tls set) each attempt runs the TLS client handshake after TCP, with
+// the client library's stream (src/client/tls.hpp): the same SNI, chain and host-name check
+// as steadyws::Client; a refused certificate is a failed attempt whose reason names why.
+//
 // Not thread-safe: every method runs on the loop's thread. Handlers capture `this`: a client
 // must outlive its io_context's run() (destroy clients after the loop has stopped).
 #pragma once
@@ -31,6 +35,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -65,6 +70,11 @@ struct ClientEnv {
   // 10 s: the client library's connect timeout; bounds a connect into a blackhole.
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds heartbeat_interval{0};  // 0 = no app pings
+  // wss://: the client context (tools::tls_context_for) and the name the server's certificate
+  // must be for, also sent as SNI (the URL's host, even when `endpoint` is a proxy's address).
+  // Null: plain ws://.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  std::string tls_host;
 };
 
 // Why a link ended; passed to on_lost().
@@ -120,6 +130,7 @@ class ReconnectingClient {
   }
   void attempt();
   void on_connect(const std::shared_ptr<Link>& l);
+  void start_upgrade(const std::shared_ptr<Link>& l);
   void do_read(const std::shared_ptr<Link>& l);
   void on_read(const std::shared_ptr<Link>& l, std::size_t n);
   bool handle_frame(const std::shared_ptr<Link>& l, int op, bool fin, std::string_view payload,

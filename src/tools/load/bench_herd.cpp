@@ -25,6 +25,7 @@
 #include <boost/json.hpp>
 
 #include "protocol/json_text.hpp"
+#include "tools/common/tls.hpp"
 #include "tools/load/bench_client.hpp"
 #include "tools/load/bench_frame.hpp"
 #include "tools/load/bench_server.hpp"
@@ -146,6 +147,12 @@ class HerdRun {
     env_.request =
         bench::upgrade_request(server_.host() + ":" + std::to_string(server_.port()), opt_.path);
     env_.backoff = opt_.backoff;
+    env_.tls = tls_context_for(opt_.tls, opt_.ca_file, opt_.insecure);
+    env_.tls_host = opt_.server_name.empty() ? server_.host() : opt_.server_name;
+    if (env_.tls) {
+      if (auto why = tls_handshake_error({env_.endpoint}, env_.tls_host, env_.tls))
+        throw std::invalid_argument("herd --tls: " + *why);
+    }
     for (std::size_t i = 0; i < opt_.clients; ++i)
       clients_.push_back(std::make_unique<HerdClient>(env_, opt_.seed + i, state_));
     std::thread loop([this] { ioc_.run(); });
@@ -347,6 +354,7 @@ class HerdRun {
     o["workload"] = "herd";
     o["server_cmd"] = opt_.server_cmd;
     o["clients"] = opt_.clients;
+    o["tls"] = opt_.tls;
     o["ramp_s"] = ramp_s_;
     o["backoff"] = {{"base_ms", opt_.backoff.base.count()},
                     {"max_delay_ms", opt_.backoff.max_delay.count()},
@@ -367,7 +375,8 @@ class HerdRun {
       std::printf("%s\n", protocol::to_json_text(o).c_str());
       return;
     }
-    std::printf("steadyws bench herd  %zu clients  `%s`\n", opt_.clients, opt_.server_cmd.c_str());
+    std::printf("steadyws bench herd  %zu clients%s  `%s`\n", opt_.clients,
+                opt_.tls ? " over wss://" : "", opt_.server_cmd.c_str());
     std::printf("  backoff base %lld ms, max %lld ms, symmetric jitter ±%lld ms%s\n",
                 static_cast<long long>(opt_.backoff.base.count()),
                 static_cast<long long>(opt_.backoff.max_delay.count()),

@@ -12,6 +12,12 @@
 // all live on one Asio loop (--threads is not used: a herd is about the server, and one loop
 // handles tens of thousands of reconnects per second).
 //
+// With --tls the clients speak wss:// to the server it starts (whose --server-cmd carries
+// --tls-cert/--tls-key): each attempt runs the TLS handshake, the certificate verified for
+// --server-name (default: the host of `listening on`) against --ca-file or the system store,
+// unless --insecure. One trial handshake right after the first start names why a certificate
+// is refused before any client is started.
+//
 // Thread-safety: run_herd() blocks the calling thread and owns the threads it starts.
 #pragma once
 
@@ -32,6 +38,10 @@ struct HerdOptions {
   // `{port}` becomes 0 on the first start and the reported port on restarts.
   std::string server_cmd;
   std::string path = "/ws";
+  bool tls = false;         // wss:// to the server it starts
+  std::string server_name;  // TLS: the name the certificate must be for; empty = the host
+  std::string ca_file;      // TLS: CA bundle (PEM); empty = the system store
+  bool insecure = false;    // TLS: no certificate check
   std::vector<JitterMode> modes{JitterMode::symmetric, JitterMode::full, JitterMode::decorrelated};
   std::vector<HerdCut> cuts{HerdCut::drain, HerdCut::kill};
   BackoffConfig backoff = [] {  // the client library's defaults, but never giving up
@@ -48,7 +58,8 @@ struct HerdOptions {
 
 // Runs every (mode, cut) case and prints the table (or one JSON object). Returns 0 when
 // every client came back in every case and nothing else went wrong, else 1. Throws
-// std::invalid_argument on bad options and std::runtime_error when the server cannot start.
+// std::invalid_argument on bad options or a refused certificate (--tls; the message names
+// why) and std::runtime_error when the server cannot start.
 int run_herd(const HerdOptions& options);
 
 }  // namespace steadyws::tools

@@ -27,6 +27,7 @@
 #include <boost/json.hpp>
 
 #include "client/url.hpp"
+#include "tools/common/tls.hpp"
 #include "tools/load/bench_client.hpp"
 #include "tools/load/bench_frame.hpp"
 #include "tools/load/bench_server.hpp"
@@ -375,7 +376,7 @@ class HistoryProbe final : public bench::ReconnectingClient {
   std::vector<int> recovered_;  // per channel: -1 no answer yet, 0 recovered:false, 1 true
 };
 
-// --url through the client library's parser (Boost.URL): ws:// only, a default /ws path.
+// --url through the client library's parser (Boost.URL): ws:// or wss://, a default /ws path.
 client::Endpoint parse_url(const std::string& url) {
   auto e = client::parse_ws_url(url);
   if (!e)
@@ -416,6 +417,16 @@ class SoakRun {
       pc.upstream_host = ep.address().to_string();
       pc.upstream_port = ep.port();
       probe_env_.endpoint = ep;
+    }
+    // wss://: the proxy forwards the TLS bytes unchanged (it is TCP-level), so every client,
+    // through it or not, verifies the server's certificate against the URL's host.
+    env_.tls = tls_context_for(url.tls, opt_.ca_file, opt_.insecure);
+    env_.tls_host = url.host;
+    probe_env_.tls = env_.tls;
+    probe_env_.tls_host = url.host;
+    if (env_.tls) {
+      if (auto why = tls_handshake_error({probe_env_.endpoint}, url.host, env_.tls))
+        throw std::invalid_argument("--url " + opt_.url + ": " + *why);
     }
     pc.seed = opt_.seed;
     // A reset closes every client at once: one line per fault, not a thousand per reset.
@@ -825,6 +836,7 @@ class SoakRun {
     json::object o;
     o["workload"] = "soak";
     o["url"] = opt_.url;
+    o["tls"] = env_.tls != nullptr;
     o["clients"] = opt_.clients;
     o["publishers"] = opt_.publishers;
     o["channels"] = opt_.channels;

@@ -8,7 +8,9 @@
 // seeded backoff, retryAfterMs, heartbeats); subscribers resume with since/epoch after every
 // reconnect, publishers resend everything unacked with the same ids. With --faults, a seeded
 // RNG injects proxy faults: resets of every connection, short blackholes (ended by a reset,
-// because a blackhole discards bytes mid-stream) and delay spells.
+// because a blackhole discards bytes mid-stream) and delay spells. Over wss:// the proxy
+// forwards the TLS bytes unchanged (it works at the TCP level) and every client verifies the
+// server's certificate against the URL's host (--ca-file, --insecure), as steadyws::Client does.
 //
 // At the end (faults off) it waits for every publish to be acked and every subscriber to catch
 // up, then checks per subscriber: every seq 1..last of its channel exactly once, in order,
@@ -38,7 +40,9 @@
 namespace steadyws::tools {
 
 struct SoakOptions {
-  std::string url = "ws://127.0.0.1:6011/ws";
+  std::string url = "ws://127.0.0.1:6011/ws";  // ws:// or wss:// (the proxy forwards TLS as is)
+  std::string ca_file;                         // wss://: CA bundle (PEM); empty = the system store
+  bool insecure = false;                       // wss://: no certificate check
   long server_pid = 0;         // VmRSS sampling; 0 = memory not checked (reported as such)
   std::size_t clients = 1000;  // publishers included
   unsigned publishers = 8;
@@ -88,7 +92,8 @@ SoakHistoryPlan plan_history(const SoakOptions& options);
 
 // Runs the soak and prints its verdict (table, or one JSON object). Returns 0 on pass (zero
 // lost, zero duplicated, contents match, memory flat or not checked), 1 on fail. Throws
-// std::invalid_argument on bad options or an unusable URL.
+// std::invalid_argument on bad options, an unusable URL or, over wss://, a server whose
+// certificate is refused (the message names why: "hostname mismatch", an unknown issuer...).
 int run_soak(const SoakOptions& options);
 
 }  // namespace steadyws::tools
