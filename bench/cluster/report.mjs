@@ -1,0 +1,165 @@
+// node bench/cluster/report.mjs OUTDIR DOC ROUNDS DURATION SUBSCRIBERS LOAD_BEFORE LOAD_AFTER
+// REDIS_VERSION: medians of scripts/bench-cluster.sh's raw rounds into OUTDIR/cluster.json,
+// and the "Cluster" section of DOC (docs/benchmarks.md) between its cluster:begin/cluster:end
+// markers (inserted before "## Soak" the first time, replaced in place after that).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [out, docPath, rounds, dur, subs, loadBefore, loadAfter, redisVersion] =
+  process.argv.slice(2);
+const raw = join(out, 'cluster-raw');
+const runs = {};
+for (const f of readdirSync(raw).filter((f) => f.endsWith('.json'))) {
+  const m = /^(.*)-(\d+)\.json$/.exec(f);
+  let j;
+  try {
+    j = JSON.parse(readFileSync(join(raw, f), 'utf8'));
+  } catch {
+    j = { failed: 'no JSON (see the .log beside it)' };
+  }
+  (runs[m[1]] ??= []).push(j);
+}
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const sum = (xs) => (Array.isArray(xs) ? xs.reduce((a, b) => a + b, 0) : null);
+const fields = {
+  publishes_per_s: (j) => j.publishes_per_s,
+  deliveries_per_s: (j) => j.deliveries_per_s,
+  latency_ms_p50: (j) => j.latency_ms_p50 ?? (j.latency ? j.latency.p50_us / 1000 : null),
+  latency_ms_p99: (j) => j.latency_ms_p99 ?? (j.latency ? j.latency.p99_us / 1000 : null),
+  latency_ms_max: (j) => j.latency_ms_max ?? (j.latency ? j.latency.max_us / 1000 : null),
+  server_cpu_s: (j) => sum(j.server_cpu_s) ?? j.server_cpu_s,
+  deliveries_per_server_cpu_s: (j) => j.deliveries_per_server_cpu_s,
+  publishes_per_server_cpu_s: (j) => j.publishes_per_server_cpu_s,
+  load_cpu_s: (j) => j.load_cpu_s ?? j.generator_cpu_s,
+  redis_cpu_us_per_publish: (j) => j.redis?.cpu_us_per_publish,
+  redis_net_in_bytes_per_publish: (j) => j.redis?.net_in_bytes_per_publish,
+  redis_net_out_bytes_per_publish: (j) => j.redis?.net_out_bytes_per_publish,
+  redis_memory_bytes_per_publish: (j) => j.redis?.memory_bytes_per_publish,
+  redis_commands_per_publish: (j) => j.redis?.commands_per_publish,
+  redis_idle_commands_per_s: (j) => j.redis?.idle?.commands_per_s,
+};
+const git = (...a) => {
+  try {
+    return execFileSync('git', a).toString().trim();
+  } catch {
+    return '?';
+  }
+};
+const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
+const summary = {
+  date: new Date().toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
+  commit: git('rev-parse', '--short', 'HEAD'),
+  cpu: cpuModel,
+  redis: redisVersion,
+  rounds: Number(rounds),
+  duration_s: Number(dur),
+  subscribers: Number(subs),
+  loadavg_before: loadBefore,
+  loadavg_after: loadAfter,
+  cases: {},
+};
+for (const [name, js] of Object.entries(runs)) {
+  const ok = js.filter((j) => !j.failed);
+  const c = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, median(ok.map(f))]));
+  c.rounds_ok = ok.length;
+  c.errors = js.flatMap((j) =>
+    j.failed ? [j.failed] : Array.isArray(j.errors) ? j.errors : j.errors?.total ? [`${j.errors.total} errors`] : [],
+  );
+  c.redis_command_calls_per_publish = ok.find((j) => j.redis)?.redis.command_calls_per_publish;
+  c.redis_idle_command_calls_per_s = ok.find((j) => j.redis?.idle)?.redis.idle.command_calls_per_s;
+  summary.cases[name] = c;
+}
+writeFileSync(join(out, 'cluster.json'), JSON.stringify(summary, null, 2) + '\n');
+
+// --- the section -------------------------------------------------------------------------
+const S = summary.cases;
+const get = (c, k) => S[c]?.[k] ?? null;
+const int = (x) => (x == null ? '—' : Math.round(x).toLocaleString('en-US'));
+const ms = (x) => (x == null ? '—' : `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`);
+const times = (a, b) => (a == null || b == null || b === 0 ? '—' : `${(a / b).toFixed(1)}×`);
+const pct = (a, b) => (a == null || b == null || b === 0 ? '—' : `${Math.round((a / b) * 100)} %`);
+const row = (label, k, fmt) =>
+  `| ${label} | ${fmt(get(`cluster-${k[0]}`, k[1]))} | ${fmt(get(`single-${k[0]}`, k[1]))} | ${fmt(get(`peer-${k[0]}`, k[1]))} | ${times(get(`cluster-${k[0]}`, k[1]), get(`peer-${k[0]}`, k[1]))} |`;
+const rowLow = (label, k, fmt) =>
+  `| ${label} | ${fmt(get(`cluster-${k[0]}`, k[1]))} | ${fmt(get(`single-${k[0]}`, k[1]))} | ${fmt(get(`peer-${k[0]}`, k[1]))} | ${times(get(`peer-${k[0]}`, k[1]), get(`cluster-${k[0]}`, k[1]))} |`;
+const perNode = get('cluster-window16', 'deliveries_per_server_cpu_s');
+const single = get('single-window16', 'deliveries_per_server_cpu_s');
+const peer = get('peer-window16', 'deliveries_per_server_cpu_s');
+const p99 = get('cluster-rate50', 'latency_ms_p99');
+const verdict = (ok) => (ok == null ? '—' : ok ? 'met' : '**not met**');
+const pipe = S.pipeline ?? {};
+const calls = Object.entries(pipe.redis_command_calls_per_publish ?? {})
+  .filter(([k]) => k !== 'info')
+  .map(([k, v]) => `${k.toUpperCase()} ${v}`)
+  .join(', ');
+const errs = Object.entries(S)
+  .filter(([, c]) => c.errors.length)
+  .map(([n, c]) => `${n}: ${[...new Set(c.errors)].join('; ')}`);
+
+const section = `<!-- cluster:begin (scripts/bench-cluster.sh writes this section) -->
+## Cluster (issue 13): three nodes on one Redis, one node, and the \`ws\` + Redis peer
+
+\`scripts/bench-cluster.sh\` (run by \`make bench\`): one Redis ${summary.redis} (\`redis-server\`
+on a free port, no persistence) for the whole run; per case and round a fresh set of servers:
+**cluster**, 3 steadyws nodes with \`--redis\`; **single**, one node without Redis;
+**peer**, 3 processes of bench/peers/ws-redis-peer.mjs (npm \`ws\` + npm \`redis\`: one Redis
+SUBSCRIBE per process and channel, INCR + PUBLISH per publish, no history or dedup). Redis and
+every server on core 0 (steadyws \`--threads 1 --rate-limit 0\`), the load on core 1:
+bench/cluster/cluster-bench.mjs, one Node process (\`steadyws bench\` speaks to one URL only),
+${int(summary.subscribers)} subscribers of one channel spread round-robin over the servers,
+one publisher on the first, 64-byte payloads, every delivery's latency from the publisher's
+send to the subscriber's receive (one clock), every subscriber checked for gaps, duplicates
+and, after a drain, every acked message. Medians of ${summary.rounds} round(s) of ${summary.duration_s} s
+after 2 s of warm-up; commit \`${summary.commit}\`, ${summary.date}, ${summary.cpu}, load average
+${summary.loadavg_before} before and ${summary.loadavg_after} after (2 cores, shared with other
+builds: above 2, the wall-clock figures and the latency are the machine's, and the
+per-server-CPU-second figures are the ones to read; the server CPU is the sum over the
+case's server processes, Redis's is apart).
+
+| measure | cluster, 3 nodes | single node | \`ws\` + Redis peer, 3 processes | cluster vs peer |
+|---|---:|---:|---:|---:|
+${row('50 publishes/s: deliveries/s', ['rate50', 'deliveries_per_s'], int)}
+${rowLow('50 publishes/s: latency p50', ['rate50', 'latency_ms_p50'], ms)}
+${rowLow('50 publishes/s: latency p99', ['rate50', 'latency_ms_p99'], ms)}
+${row('50 publishes/s: deliveries per server CPU-second', ['rate50', 'deliveries_per_server_cpu_s'], int)}
+${rowLow('50 publishes/s: Redis CPU per publish (µs)', ['rate50', 'redis_cpu_us_per_publish'], int)}
+${row('16 in flight: publishes/s', ['window16', 'publishes_per_s'], int)}
+${row('16 in flight: deliveries/s', ['window16', 'deliveries_per_s'], int)}
+${row('16 in flight: deliveries per server CPU-second', ['window16', 'deliveries_per_server_cpu_s'], int)}
+${rowLow('16 in flight: latency p99', ['window16', 'latency_ms_p99'], ms)}
+${rowLow('16 in flight: load generator CPU-seconds', ['window16', 'load_cpu_s'], (x) => (x == null ? '—' : x.toFixed(2)))}
+
+With 16 in flight the one Node load process is the limit for steadyws (its CPU is in the last
+row): the deliveries/s row is then the load's, and the per-CPU-second row the servers'.
+Calibration: on the single node at 50/s, \`steadyws bench fanout\` (the C++ load) measured
+p50 ${ms(get('native-rate50', 'latency_ms_p50'))} and p99 ${ms(get('native-rate50', 'latency_ms_p99'))} against the Node load's
+${ms(get('single-rate50', 'latency_ms_p50'))} and ${ms(get('single-rate50', 'latency_ms_p99'))}.
+
+| issue 13 target | measured | |
+|---|---:|---|
+| cluster fan-out per node within 20 % of one node (deliveries per server CPU-second, 16 in flight) | ${pct(perNode, single)} of one node | ${verdict(perNode == null || single == null ? null : perNode >= 0.8 * single)} |
+| p99 publish-to-delivery at 50 publishes/s under 15 ms (cluster) | ${ms(p99)} | ${verdict(p99 == null ? null : p99 < 15)} |
+| at least 8× the \`ws\` + Redis peer (deliveries per server CPU-second, 16 in flight) | ${times(perNode, peer)} | ${verdict(perNode == null || peer == null ? null : perNode >= 8 * peer)} |
+
+**Through Redis** (case pipeline: 3 nodes, one subscriber on each, one node publishing with
+200 acks in flight): ${int(pipe.publishes_per_s)} publishes/s, ${int(pipe.deliveries_per_s)} deliveries/s, Redis CPU
+${int(pipe.redis_cpu_us_per_publish)} µs per publish (\`INFO cpu\`), ${int(pipe.redis_net_in_bytes_per_publish)} B into Redis and ${int(pipe.redis_net_out_bytes_per_publish)} B out of it per publish
+(\`INFO stats\`), ${pipe.redis_commands_per_publish ?? '—'} commands per publish from the nodes (inside the
+scripts: ${calls || '—'}), with the default \`--history 1000\` full. docs/cluster.md "What it
+costs" turns these into publishes/s per Redis and nodes per Redis. With nobody publishing,
+the ${int(summary.subscribers)} connections of the cluster case cost Redis
+${int(get('cluster-rate50', 'redis_idle_commands_per_s'))} commands/s (session records, heartbeats, channel renewals).
+${errs.length ? `\nErrors: ${errs.join(' / ')}.\n` : ''}<!-- cluster:end -->
+`;
+let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
+const re = /<!-- cluster:begin[\s\S]*?<!-- cluster:end -->\n/;
+if (re.test(doc)) doc = doc.replace(re, section);
+else if (doc.includes('## Soak')) doc = doc.replace('## Soak', `${section}\n## Soak`);
+else doc += `\n${section}`;
+writeFileSync(docPath, doc);
+console.error(`bench-cluster: wrote ${join(out, 'cluster.json')} and the Cluster section of ${docPath}`);
