@@ -7,7 +7,9 @@
 #   peer     3 processes of the npm `ws` + npm `redis` peer (bench/peers/ws-redis-peer.mjs) on
 #            the same Redis, the same load;
 #   pipeline 3 nodes, one subscriber on each, publishes through one node with 200 acks in
-#            flight: publishes/s through Redis, and Redis's CPU, bytes and commands per publish.
+#            flight: publishes/s through Redis, and Redis's CPU, bytes and commands per publish;
+#            pipeline1 the same with one subscriber (one node subscribed): the difference is
+#            what each further node with subscribers costs Redis.
 # Each of the first three at 50 publishes/s (rate50: latency) and with 16 publishes in flight
 # (window16: as fast as it goes). The load is bench/cluster/cluster-bench.mjs (one Node
 # process: `steadyws bench` speaks to one URL only). Pinning: Redis and every server process on
@@ -152,6 +154,7 @@ for mode in rate50 window16; do
   run "peer-$mode" peer 3 --subscribers "$subs" "${load[@]}"
 done
 run pipeline steadyws 3 --subscribers 3 --window 200
+run pipeline1 steadyws 3 --subscribers 1 --window 200  # subscribers on one node: per-node cost
 # Calibration: `steadyws bench fanout` (the C++ load of scripts/bench-server.sh) on one node at
 # 50/s, beside single-rate50, shows what the Node load adds to the latency.
 if [ -z "$only" ] || [[ " $only " == *" native-rate50 "* ]]; then

@@ -43,6 +43,7 @@ const fields = {
   redis_commands_per_publish: (j) => j.redis?.commands_per_publish,
   redis_idle_commands_per_s: (j) => j.redis?.idle?.commands_per_s,
 };
+const most = (xs) => (xs.filter((x) => typeof x === 'number').length ? Math.max(...xs.filter((x) => typeof x === 'number')) : null);
 const git = (...a) => {
   try {
     return execFileSync('git', a).toString().trim();
@@ -67,9 +68,12 @@ for (const [name, js] of Object.entries(runs)) {
   const ok = js.filter((j) => !j.failed);
   const c = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, median(ok.map(f))]));
   c.rounds_ok = ok.length;
-  c.errors = js.flatMap((j) =>
-    j.failed ? [j.failed] : Array.isArray(j.errors) ? j.errors : j.errors?.total ? [`${j.errors.total} errors`] : [],
-  );
+  c.redis_idle_commands_per_s_max = most(ok.map(fields.redis_idle_commands_per_s));
+  const counted = {};
+  for (const j of js)
+    for (const e of j.failed ? [j.failed] : Array.isArray(j.errors) ? j.errors : j.errors?.total ? [`${j.errors.total} errors`] : [])
+      counted[e] = (counted[e] ?? 0) + 1;
+  c.errors = Object.entries(counted).map(([e, n]) => (n > 1 ? `${n}× ${e}` : e));
   c.redis_command_calls_per_publish = ok.find((j) => j.redis)?.redis.command_calls_per_publish;
   c.redis_idle_command_calls_per_s = ok.find((j) => j.redis?.idle)?.redis.idle.command_calls_per_s;
   summary.cases[name] = c;
@@ -87,19 +91,27 @@ const row = (label, k, fmt) =>
   `| ${label} | ${fmt(get(`cluster-${k[0]}`, k[1]))} | ${fmt(get(`single-${k[0]}`, k[1]))} | ${fmt(get(`peer-${k[0]}`, k[1]))} | ${times(get(`cluster-${k[0]}`, k[1]), get(`peer-${k[0]}`, k[1]))} |`;
 const rowLow = (label, k, fmt) =>
   `| ${label} | ${fmt(get(`cluster-${k[0]}`, k[1]))} | ${fmt(get(`single-${k[0]}`, k[1]))} | ${fmt(get(`peer-${k[0]}`, k[1]))} | ${times(get(`peer-${k[0]}`, k[1]), get(`cluster-${k[0]}`, k[1]))} |`;
+const rowInfo = (label, k, fmt) =>
+  `| ${label} | ${fmt(get(`cluster-${k[0]}`, k[1]))} | ${fmt(get(`single-${k[0]}`, k[1]))} | ${fmt(get(`peer-${k[0]}`, k[1]))} | – |`;
+const secs = (x) => (x == null ? '—' : x.toFixed(2));
 const perNode = get('cluster-window16', 'deliveries_per_server_cpu_s');
 const single = get('single-window16', 'deliveries_per_server_cpu_s');
 const peer = get('peer-window16', 'deliveries_per_server_cpu_s');
 const p99 = get('cluster-rate50', 'latency_ms_p99');
 const verdict = (ok) => (ok == null ? '—' : ok ? 'met' : '**not met**');
 const pipe = S.pipeline ?? {};
+const p1 = S.pipeline1 ?? {};
+const diff = (k, d) =>
+  pipe[k] == null || p1[k] == null ? '—' : ((pipe[k] - p1[k]) / 2).toFixed(d);
+const perNodeCpu = diff('redis_cpu_us_per_publish', 0);
+const perNodeOut = diff('redis_net_out_bytes_per_publish', 0);
 const calls = Object.entries(pipe.redis_command_calls_per_publish ?? {})
   .filter(([k]) => k !== 'info')
   .map(([k, v]) => `${k.toUpperCase()} ${v}`)
   .join(', ');
 const errs = Object.entries(S)
   .filter(([, c]) => c.errors.length)
-  .map(([n, c]) => `${n}: ${[...new Set(c.errors)].join('; ')}`);
+  .map(([n, c]) => `${n}: ${c.errors.join('; ')}`);
 
 const section = `<!-- cluster:begin (scripts/bench-cluster.sh writes this section) -->
 ## Cluster (issue 13): three nodes on one Redis, one node, and the \`ws\` + Redis peer
@@ -121,21 +133,25 @@ builds: above 2, the wall-clock figures and the latency are the machine's, and t
 per-server-CPU-second figures are the ones to read; the server CPU is the sum over the
 case's server processes, Redis's is apart).
 
-| measure | cluster, 3 nodes | single node | \`ws\` + Redis peer, 3 processes | cluster vs peer |
+| measure | cluster, 3 nodes | single node | \`ws\` + Redis peer, 3 processes | cluster better than peer by |
 |---|---:|---:|---:|---:|
 ${row('50 publishes/s: deliveries/s', ['rate50', 'deliveries_per_s'], int)}
 ${rowLow('50 publishes/s: latency p50', ['rate50', 'latency_ms_p50'], ms)}
 ${rowLow('50 publishes/s: latency p99', ['rate50', 'latency_ms_p99'], ms)}
 ${row('50 publishes/s: deliveries per server CPU-second', ['rate50', 'deliveries_per_server_cpu_s'], int)}
-${rowLow('50 publishes/s: Redis CPU per publish (µs)', ['rate50', 'redis_cpu_us_per_publish'], int)}
+${rowInfo('50 publishes/s: server CPU-seconds (all processes)', ['rate50', 'server_cpu_s'], secs)}
+${rowInfo('50 publishes/s: Redis CPU per publish (µs)', ['rate50', 'redis_cpu_us_per_publish'], int)}
 ${row('16 in flight: publishes/s', ['window16', 'publishes_per_s'], int)}
 ${row('16 in flight: deliveries/s', ['window16', 'deliveries_per_s'], int)}
 ${row('16 in flight: deliveries per server CPU-second', ['window16', 'deliveries_per_server_cpu_s'], int)}
 ${rowLow('16 in flight: latency p99', ['window16', 'latency_ms_p99'], ms)}
-${rowLow('16 in flight: load generator CPU-seconds', ['window16', 'load_cpu_s'], (x) => (x == null ? '—' : x.toFixed(2)))}
+${rowInfo('16 in flight: server CPU-seconds (all processes)', ['window16', 'server_cpu_s'], secs)}
+${rowInfo('16 in flight: load generator CPU-seconds', ['window16', 'load_cpu_s'], secs)}
+${rowInfo('16 in flight: Redis CPU per publish (µs)', ['window16', 'redis_cpu_us_per_publish'], int)}
 
-With 16 in flight the one Node load process is the limit for steadyws (its CPU is in the last
-row): the deliveries/s row is then the load's, and the per-CPU-second row the servers'.
+The CPU rows are for the ${summary.duration_s} s window. A server or load that uses less than its core
+while the rates stay low was waiting for a core (the load average): then the wall-clock rows
+and the latency are the machine's, and the per-CPU-second rows the servers' own cost.
 Calibration: on the single node at 50/s, \`steadyws bench fanout\` (the C++ load) measured
 p50 ${ms(get('native-rate50', 'latency_ms_p50'))} and p99 ${ms(get('native-rate50', 'latency_ms_p99'))} against the Node load's
 ${ms(get('single-rate50', 'latency_ms_p50'))} and ${ms(get('single-rate50', 'latency_ms_p99'))}.
@@ -149,11 +165,16 @@ ${ms(get('single-rate50', 'latency_ms_p50'))} and ${ms(get('single-rate50', 'lat
 **Through Redis** (case pipeline: 3 nodes, one subscriber on each, one node publishing with
 200 acks in flight): ${int(pipe.publishes_per_s)} publishes/s, ${int(pipe.deliveries_per_s)} deliveries/s, Redis CPU
 ${int(pipe.redis_cpu_us_per_publish)} µs per publish (\`INFO cpu\`), ${int(pipe.redis_net_in_bytes_per_publish)} B into Redis and ${int(pipe.redis_net_out_bytes_per_publish)} B out of it per publish
-(\`INFO stats\`), ${pipe.redis_commands_per_publish ?? '—'} commands per publish from the nodes (inside the
-scripts: ${calls || '—'}), with the default \`--history 1000\` full. docs/cluster.md "What it
-costs" turns these into publishes/s per Redis and nodes per Redis. With nobody publishing,
-the ${int(summary.subscribers)} connections of the cluster case cost Redis
-${int(get('cluster-rate50', 'redis_idle_commands_per_s'))} commands/s (session records, heartbeats, channel renewals).
+(\`INFO stats\`), ${pipe.redis_commands_per_publish ?? '—'} Redis commands per publish (\`INFO commandstats\`: the one
+EVALSHA the node sends and what its script runs: ${calls || '—'}), with the default
+\`--history 1000\` full. docs/cluster.md "What it costs" turns these into publishes/s per
+Redis and nodes per Redis. With nobody publishing (2 s before the publisher starts), the
+cluster case's 3 nodes and ${int(summary.subscribers)} connections cost Redis
+${int(get('cluster-rate50', 'redis_idle_commands_per_s'))} commands/s (median; heartbeats and channel renewals) and up to
+${int(S['cluster-rate50']?.redis_idle_commands_per_s_max)} when a node's 30-s rewrite of its session records fell in the window.
+With the subscribers on one node only (case pipeline1): ${int(p1.publishes_per_s)} publishes/s, Redis CPU
+${int(p1.redis_cpu_us_per_publish)} µs and ${int(p1.redis_net_out_bytes_per_publish)} B out per publish: each further node with subscribers adds
+about ${perNodeCpu} µs of Redis CPU and ${perNodeOut} B out per publish.
 ${errs.length ? `\nErrors: ${errs.join(' / ')}.\n` : ''}<!-- cluster:end -->
 `;
 let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
