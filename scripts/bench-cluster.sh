@@ -50,6 +50,7 @@ redis_port=$(free_port)
 redis_pid=""
 pids=()
 ports=()
+started=0
 
 # start_one LOG CMD...: runs CMD on core 0, waits for its "listening on HOST:PORT" line (10 s)
 # and appends its pid and port to pids/ports; returns 1 (and says why) if it does not listen.
@@ -84,9 +85,11 @@ stop_all() {
 }
 
 # start_servers KIND N LOGPREFIX: KIND steadyws (N nodes on Redis; N=0: one node without it)
-# or peer (N processes of bench/peers/ws-redis-peer.mjs).
+# or peer (N processes of bench/peers/ws-redis-peer.mjs). Node ids are new per call (n<call>.<i>):
+# a heartbeat lives 15 s, so an id reused by the next round would be taken for a duplicate.
 start_servers() {
   local kind=$1 n=$2 logp=$3 i
+  started=$((started + 1))
   local common=(serve --host 127.0.0.1 --port 0 --threads 1 --rate-limit 0 --log-level warn)
   if [ "$kind" = steadyws ] && [ "$n" = 0 ]; then
     start_one "$logp-0.server.log" "$bin" "${common[@]}" || return 1
@@ -95,7 +98,7 @@ start_servers() {
   for i in $(seq "$n"); do
     if [ "$kind" = steadyws ]; then
       start_one "$logp-$i.server.log" "$bin" "${common[@]}" \
-        --redis "redis://127.0.0.1:$redis_port" --node-id "bench$i" || return 1
+        --redis "redis://127.0.0.1:$redis_port" --node-id "n$started.$i" || return 1
     else
       start_one "$logp-$i.server.log" node bench/peers/ws-redis-peer.mjs --host 127.0.0.1 \
         --port 0 --redis "redis://127.0.0.1:$redis_port" || return 1

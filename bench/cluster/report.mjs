@@ -43,7 +43,9 @@ const fields = {
   redis_commands_per_publish: (j) => j.redis?.commands_per_publish,
   redis_idle_commands_per_s: (j) => j.redis?.idle?.commands_per_s,
 };
-const most = (xs) => (xs.filter((x) => typeof x === 'number').length ? Math.max(...xs.filter((x) => typeof x === 'number')) : null);
+const nums = (xs) => xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
+const most = (xs) => (nums(xs).length ? Math.max(...nums(xs)) : null);
+const least = (xs) => (nums(xs).length ? Math.min(...nums(xs)) : null);
 const git = (...a) => {
   try {
     return execFileSync('git', a).toString().trim();
@@ -69,6 +71,7 @@ for (const [name, js] of Object.entries(runs)) {
   const c = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, median(ok.map(f))]));
   c.rounds_ok = ok.length;
   c.redis_idle_commands_per_s_max = most(ok.map(fields.redis_idle_commands_per_s));
+  c.redis_idle_commands_per_s_min = least(ok.map(fields.redis_idle_commands_per_s));
   const counted = {};
   for (const j of js)
     for (const e of j.failed ? [j.failed] : Array.isArray(j.errors) ? j.errors : j.errors?.total ? [`${j.errors.total} errors`] : [])
@@ -169,9 +172,9 @@ ${int(pipe.redis_cpu_us_per_publish)} µs per publish (\`INFO cpu\`), ${int(pipe
 EVALSHA the node sends and what its script runs: ${calls || '—'}), with the default
 \`--history 1000\` full. docs/cluster.md "What it costs" turns these into publishes/s per
 Redis and nodes per Redis. With nobody publishing (2 s before the publisher starts), the
-cluster case's 3 nodes and ${int(summary.subscribers)} connections cost Redis
-${int(get('cluster-rate50', 'redis_idle_commands_per_s'))} commands/s (median; heartbeats and channel renewals) and up to
-${int(S['cluster-rate50']?.redis_idle_commands_per_s_max)} when a node's 30-s rewrite of its session records fell in the window.
+cluster case's 3 nodes and ${int(summary.subscribers)} connections cost Redis from
+${int(S['cluster-rate50']?.redis_idle_commands_per_s_min)} commands/s (heartbeats and channel renewals) to
+${int(S['cluster-rate50']?.redis_idle_commands_per_s_max)} (when a node's 30-s rewrite of its session records fell in the window), over the rounds.
 With the subscribers on one node only (case pipeline1): ${int(p1.publishes_per_s)} publishes/s, Redis CPU
 ${int(p1.redis_cpu_us_per_publish)} µs and ${int(p1.redis_net_out_bytes_per_publish)} B out per publish: each further node with subscribers adds
 about ${perNodeCpu} µs of Redis CPU and ${perNodeOut} B out per publish.
