@@ -21,7 +21,7 @@
 # Knobs: STEADYWS_BIN, BENCH_ROUNDS [3], BENCH_DURATION [10], BENCH_SUBSCRIBERS [1000],
 # BENCH_ONLY (case names, e.g. "cluster-rate50 pipeline"), BENCH_DOC [docs/benchmarks.md].
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 out=${1:?usage: scripts/bench-cluster.sh OUTDIR}
 bin=${STEADYWS_BIN:-build/release/steadyws}
