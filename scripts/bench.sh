@@ -5,6 +5,8 @@
 #   3. server: scripts/bench-server.sh, when present (steadyws against the npm `ws` peer).
 #   4. tls: scripts/bench-tls.sh (the same over wss://, issue 11).
 #   5. jwt: scripts/bench-jwt.sh: handshakes/s with a plain token, HS256, RS256 and ES256.
+#   6. cluster: scripts/bench-cluster.sh (issue 13): 3 nodes on a real Redis beside one node
+#      and the npm `ws` + `redis` peer; publishes/s through Redis and its cost per publish.
 # docs/benchmarks.md records the figures, the machine and the commit they came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +31,8 @@ fi
 # After bench-server.sh, which regenerates docs/benchmarks.md: the JWT section goes back in.
 if [ -x scripts/bench-jwt.sh ]; then
   scripts/bench-jwt.sh "$out"
+fi
+# After bench-server.sh as well: bench-cluster.sh puts its Cluster section back.
+if [ -x scripts/bench-cluster.sh ]; then
+  scripts/bench-cluster.sh "$out"
 fi
