@@ -374,10 +374,16 @@ ${rows}
 }
 
 // --- docs/benchmarks.md -------------------------------------------------------------------
-// scripts/bench-tls.sh owns the TLS section (between its markers): kept as it is.
-const keptTls = existsSync(docPath)
-  ? (readFileSync(docPath, 'utf8').match(/<!-- tls:begin[\s\S]*?<!-- tls:end -->\n/)?.[0] ?? '')
-  : '';
+// The sections other scripts own (between their NAME:begin/NAME:end markers) are kept as
+// they are: scripts/bench-tls.sh (tls), scripts/bench-compression.sh (compression),
+// scripts/bench-cluster.sh (cluster).
+const kept = (name) =>
+  existsSync(docPath)
+    ? (readFileSync(docPath, 'utf8').match(
+        new RegExp(`<!-- ${name}:begin[\\s\\S]*?<!-- ${name}:end -->\\n`),
+      )?.[0] ?? '')
+    : '';
+const keptOwned = ['tls', 'compression', 'cluster'].map(kept).filter(Boolean).join('\n');
 // The before/after message-path section (scripts/bench-compare.sh, by hand): kept as well.
 const keptCompare = existsSync(docPath)
   ? (readFileSync(docPath, 'utf8').match(/<!-- compare:begin[\s\S]*?<!-- compare:end -->\n/)?.[0] ?? '')
@@ -593,7 +599,7 @@ jitter mode.
 
 ${herdTable()}
 
-${keptTls ? `${keptTls}\n` : ''}## Soak (issue 6; not part of this run)
+${keptOwned ? `${keptOwned}\n` : ''}## Soak (issue 6; not part of this run)
 
 \`make soak\` (scripts/soak.sh): 1,000 clients for 10 minutes through random proxy faults;
 zero lost, zero duplicated and flat server memory, or it fails. It takes 10 minutes and
