@@ -21,6 +21,14 @@ const median = (xs) => {
 const all = (c, v) => runs[c]?.[v] ?? [];
 const pick = (c, v, key) => median(all(c, v).map((j) => j[key]));
 const errors = (c, v) => all(c, v).reduce((n, j) => n + (j.errors?.total ?? 1), 0);
+// "undelivered 7048, gaps 2": the kinds of error over all rounds of a case, or "".
+const errorKinds = (c, v) => {
+  const sum = {};
+  for (const j of all(c, v))
+    for (const [k, n] of Object.entries(j.errors ?? { failed: 1 }))
+      if (k !== "total" && n > 0) sum[k] = (sum[k] ?? 0) + n;
+  return Object.entries(sum).map(([k, n]) => `${k} ${n}`).join(", ");
+};
 const int = (x) => (x == null ? "—" : Math.round(x).toLocaleString("en-US"));
 const ratio = (a, b) => (a == null || b == null || b === 0 ? "—" : `${(a / b).toFixed(2)}×`);
 
@@ -37,6 +45,7 @@ for (const v of ["steadyws-off", "steadyws-on", "ws-on"])
     deliveries_per_s_min: Math.min(...all("fanout2k", v).map((j) => j.deliveries_per_s ?? Infinity)),
     deliveries_per_s_max: Math.max(...all("fanout2k", v).map((j) => j.deliveries_per_s ?? -Infinity)),
     errors: errors("fanout2k", v),
+    error_kinds: errorKinds("fanout2k", v),
   };
 const idle = {};
 for (const v of ["steadyws-off", "steadyws-on"])
@@ -52,6 +61,10 @@ const summary = { rounds: Number(env.BENCH_ROUNDS), duration_s: Number(env.BENCH
 writeFileSync(join(env.BENCH_OUT, "compression.json"), JSON.stringify(summary, null, 2) + "\n");
 
 const off = fan["steadyws-off"], on = fan["steadyws-on"], peer = fan["ws-on"];
+const cpuRatio =
+  on.deliveries_per_server_cpu_s == null || !off.deliveries_per_server_cpu_s
+    ? null
+    : on.deliveries_per_server_cpu_s / off.deliveries_per_server_cpu_s;
 const row = (label, f) =>
   `| ${label} | ${int(f.deliveries_per_s)} (${Number.isFinite(f.deliveries_per_s_min) ? `${int(f.deliveries_per_s_min)}–${int(f.deliveries_per_s_max)}` : "—"}) | ${int(f.deliveries_per_server_cpu_s)} | ${int(f.server_cpu_percent)} % | ${int(f.wire_rx_bytes_per_delivery)} B | ${int(f.compression_negotiated)} | ${f.errors} |`;
 const section = `<!-- compression:begin (scripts/bench-compression.sh writes this section) -->
@@ -75,13 +88,15 @@ round(s) of ${summary.duration_s} s; load average ${env.BENCH_LOAD} before and
 ${env.BENCH_LOAD_AFTER} after the run (above 2 on this 2-core machine means other work shared
 the cores: then the per-CPU-second column is the figure to read).
 
-| server | deliveries/s (rounds' range) | per server CPU-s | server CPU | wire per delivery | agreed on | errors |
+| server | deliveries/s (rounds' range) | per server CPU-s | server CPU | wire per delivery | agreed on | errors (all rounds) |
 |---|---:|---:|---:|---:|---:|---:|
 ${row("steadyws, compression off", off)}
 ${row("steadyws \`--compression\`", on)}
 ${row("\`ws\` peer, perMessageDeflate", peer)}
 
-- Compression on beside off (issue 11 target: at least 0.7×): ${ratio(on.deliveries_per_s, off.deliveries_per_s)}
+${[off, on, peer].some((f) => f.errors > 0) ? `Errors (each one fails its round's exit code): ${[["steadyws off", off], ["steadyws on", on], ["ws peer", peer]].filter(([, f]) => f.errors > 0).map(([n, f]) => `${n}: ${f.error_kinds}`).join("; ")}. "undelivered" counts messages a subscriber had not received when the 10 s drain after the window ended (a server that fell that far behind).
+
+` : ""}- Compression on beside off (issue 11 target: at least 0.7×): ${ratio(on.deliveries_per_s, off.deliveries_per_s)}
   per wall-clock second, ${ratio(on.deliveries_per_server_cpu_s, off.deliveries_per_server_cpu_s)} per server CPU-second.
 - steadyws compressed beside the \`ws\` peer compressed (target: at least 20×):
   ${ratio(on.deliveries_per_s, peer.deliveries_per_s)} per wall-clock second, ${ratio(on.deliveries_per_server_cpu_s, peer.deliveries_per_server_cpu_s)} per server CPU-second.
@@ -89,13 +104,14 @@ ${row("\`ws\` peer, perMessageDeflate", peer)}
 
 Where steadyws's compressed CPU goes (perf, once, at commit e0ededa, the same workload): zlib
 was 1.5 % of the server's CPU samples (one deflate per publish, shared by the 1,000
-subscribers), the kernel (TCP send and receive) 61 %. So the per-CPU-second gap to
-compression off is not deflate. The likely cause, not measured here (scripts/bench-callgrind.sh
-counts frames per write), is writes per delivery: a 2 KB frame takes longer to write than an
-800-byte one, so more frames queue behind a write in flight and share the next gathered write;
-with compression each write would carry fewer frames, at a higher kernel cost per delivery.
+subscribers), the kernel (TCP send and receive) 61 %. So compression's cost per delivery is
+not deflate but how the writes go: fewer bytes to copy per delivery (cheaper), and, as an
+800-byte frame is written sooner than a 2 KB one, fewer frames waiting to share the next
+gathered write (dearer; not measured here, scripts/bench-callgrind.sh counts frames per
+write). ${cpuRatio == null ? "" : cpuRatio >= 1 ? `In this run compression on cost less server CPU per delivery than off (${ratio(on.deliveries_per_server_cpu_s, off.deliveries_per_server_cpu_s)}).` : `In this run compression on cost more server CPU per delivery than off (${ratio(on.deliveries_per_server_cpu_s, off.deliveries_per_server_cpu_s)}).`}
 On a shared machine (a load average above 2) how many frames a write carries swings with the
-scheduling, and so do both columns.
+scheduling, and so do both columns: the rounds' range says how far. Across the runs made while
+writing this section the per-CPU-second ratio on/off went from 0.6× to 2×.
 
 10,000 idle connections (\`bench idle --connections 10000\`, server \`--heartbeat-interval
 5000\`, as in "10,000 idle connections" above), the server RSS growth per connection (issue 11

@@ -115,9 +115,11 @@ std::string frame(unsigned first_byte, const std::string& payload) {
 // permessage-deflate without context takeover, sends a welcome, answers subscribe and
 // publish (ack, then the message to every subscriber as three fragments of one compressed
 // message, RSV1 on the first, a protocol ping between the second and the third).
+// `skip_seq` (0: none): that publish is acked and never sent to anyone (a gap).
 class FragmentingPeer {
  public:
-  FragmentingPeer() : acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+  explicit FragmentingPeer(std::uint64_t skip_seq = 0)
+      : skip_seq_(skip_seq), acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
     accept_thread_ = std::thread([this] {
       while (!stopping_) {
         auto s = std::make_shared<tcp::socket>(ioc_);
@@ -235,6 +237,8 @@ class FragmentingPeer {
                              frame(0x00 /* continuation */, z.substr(third, third)) +
                              frame(0x89 /* ping */, "p") +
                              frame(0x80 /* FIN continuation */, z.substr(2 * third));
+    if (seq == skip_seq_)
+      return;
     std::vector<Socket> subs;
     {
       std::lock_guard lock(mu_);
@@ -244,6 +248,7 @@ class FragmentingPeer {
       send(sub, wire);
   }
 
+  const std::uint64_t skip_seq_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
@@ -269,6 +274,18 @@ TEST(BenchCompression, FragmentedCompressedMessagesCountOncePerMessage) {
   // Every publish reached the three subscribers exactly once over the whole run.
   EXPECT_GT(peer.published(), 0u);
   EXPECT_LE(deliveries, 3.0 * static_cast<double>(peer.published())) << r.out;
+}
+
+// The bench inflates one compressed message in 16 per subscriber and takes the others as
+// the next seq: a message missing among the uninspected ones must still show as a gap.
+TEST(BenchCompression, AGapAmongUninspectedCompressedMessagesIsFound) {
+  FragmentingPeer peer(/*skip_seq=*/3);  // seq 3 reaches no subscriber; 1-2 and 4-16 do
+  const auto r = run_bench(fanout_args(peer.url(), "3"));
+  ASSERT_FALSE(r.report.empty()) << "not JSON: " << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  ASSERT_GT(peer.published(), 16u) << r.out;  // an inspected message came after the gap
+  const auto& errors = r.report.at("errors").as_object();
+  EXPECT_GE(number_at(errors, "gaps"), 3) << r.out;  // one per subscriber
 }
 
 }  // namespace
