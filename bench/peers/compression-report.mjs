@@ -111,7 +111,8 @@ gathered write (dearer; not measured here, scripts/bench-callgrind.sh counts fra
 write). ${cpuRatio == null ? "" : cpuRatio >= 1 ? `In this run compression on cost less server CPU per delivery than off (${ratio(on.deliveries_per_server_cpu_s, off.deliveries_per_server_cpu_s)}).` : `In this run compression on cost more server CPU per delivery than off (${ratio(on.deliveries_per_server_cpu_s, off.deliveries_per_server_cpu_s)}).`}
 On a shared machine (a load average above 2) how many frames a write carries swings with the
 scheduling, and so do both columns: the rounds' range says how far. Across the runs made while
-writing this section the per-CPU-second ratio on/off went from 0.6× to 2×.
+writing this section the per-CPU-second ratio on/off went from 0.6× (load average 5-7, and a
+generator that inflated every compressed message, itself the bottleneck) to 2×.
 
 10,000 idle connections (\`bench idle --connections 10000\`, server \`--heartbeat-interval
 5000\`, as in "10,000 idle connections" above), the server RSS growth per connection (issue 11
