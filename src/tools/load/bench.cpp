@@ -745,8 +745,11 @@ class PublisherConn final : public Conn {
       if (pool.empty()) {
         msg_.append(want - len, 'x');
       } else {  // a different slice each time (the pool is at least twice the payload)
+        // ';' ends the send time: a slice may begin with a digit, which find_u64 would read
+        // as more of the time (payload_bytes >= 24 > 19 digits + 1).
+        msg_.push_back(';');
         const std::size_t at = (sent_ * 7919) % (pool.size() - want);
-        msg_.append(pool, at, want - len);
+        msg_.append(pool, at, want - len - 1);
       }
     }
     msg_.append("\"}");
