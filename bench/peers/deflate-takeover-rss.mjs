@@ -4,9 +4,10 @@
 // `--compression --compression-context-takeover`), each allowing context takeover both ways
 // (with --no-takeover: `ws`'s default offer, which the server answers without takeover),
 // subscribes them to one channel, publishes one ~2 KB message (a JSON string of records)
-// over the HTTP API and waits until each has it. Prints one JSON line: the server's VmRSS growth per connection once
-// connected, and again after that message (when a takeover connection has allocated its
-// deflate stream). Not part of `make bench`: `steadyws bench` offers no context takeover only.
+// over the HTTP API and waits until each has it. Prints one JSON line: the server's VmRSS
+// growth per connection once connected, and again after that message (when a takeover
+// connection has allocated its deflate stream). Not part of `make bench`: `steadyws bench`
+// offers no context takeover only.
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 
