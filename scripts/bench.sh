@@ -4,6 +4,8 @@
 #   2. JS: bundle sizes of clients/js beside npm peers (bench/js/bundle-size.mjs).
 #   3. server: scripts/bench-server.sh, when present (steadyws against the npm `ws` peer).
 #   4. tls: scripts/bench-tls.sh (the same over wss://, issue 11).
+#   4b. compression: scripts/bench-compression.sh (2 KB fan-out with permessage-deflate on and
+#      off and the ws peer's perMessageDeflate; RSS per idle compressed connection, issue 11).
 #   5. jwt: scripts/bench-jwt.sh: handshakes/s with a plain token, HS256, RS256 and ES256.
 #   6. cluster: scripts/bench-cluster.sh (issue 13): 3 nodes on a real Redis beside one node
 #      and the npm `ws` + `redis` peer; publishes/s through Redis and its cost per publish.
@@ -27,6 +29,10 @@ if [ -x scripts/bench-server.sh ]; then
 fi
 if [ -x scripts/bench-tls.sh ]; then
   scripts/bench-tls.sh "$out"  # issue 11: wss:// beside ws:// and the ws peer over wss://
+fi
+# After bench-server.sh, which regenerates docs/benchmarks.md: the compression section goes back in.
+if [ -x scripts/bench-compression.sh ]; then
+  scripts/bench-compression.sh "$out"
 fi
 # After bench-server.sh, which regenerates docs/benchmarks.md: the JWT section goes back in.
 if [ -x scripts/bench-jwt.sh ]; then

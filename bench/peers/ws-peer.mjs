@@ -4,7 +4,12 @@
 // no resume, history, dedup, auth, rate limit or HTTP API.
 //
 //   node bench/peers/ws-peer.mjs [--host 127.0.0.1] [--port 6012] [--heartbeat-interval 30000]
-//                                [--tls-cert FILE --tls-key FILE]
+//                                [--tls-cert FILE --tls-key FILE] [--per-message-deflate]
+//
+// --per-message-deflate (off by default, as in `ws`): the server accepts permessage-deflate
+// offers with `ws`'s own defaults except a 256-byte threshold (steadyws's
+// --compression-min-bytes), so messages of at least 256 bytes go out compressed. `ws` deflates
+// each send on its own, once per subscriber (the compression comparison of issue 11).
 //
 // Prints `listening on HOST:PORT` once it accepts connections (--port 0 picks a free port).
 import { readFileSync } from 'node:fs';
@@ -50,7 +55,8 @@ const server = serve((req, res) => {
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ error: 'not_found', message: 'only /ws is served' }));
 });
-const wss = new WebSocketServer({ server, path: '/ws' });
+const perMessageDeflate = process.argv.includes('--per-message-deflate') ? { threshold: 256 } : false;
+const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate });
 
 wss.on('connection', (ws) => {
   ws.isAlive = true;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ void common_flags(CLI::App* sub, tools::BenchOptions& o) {
                   "Server process to read /proc/PID/stat of: its CPU over the window and the "
                   "work per server CPU-second (idle: also its RSS per connection)")
       ->check(CLI::PositiveNumber);
+  sub->add_flag("--compression", o.compression,
+                "Offer permessage-deflate; client_no_context_takeover; "
+                "server_no_context_takeover (RFC 7692) and count compressed messages");
   sub->add_flag("--json", o.json, "One JSON object on stdout instead of the table");
   sub->add_flag("!--no-progress", o.progress, "No progress line on stderr");
   tls_client_flags(sub, o.ca_file, o.insecure);
@@ -133,6 +137,15 @@ void register_bench(CLI::App& app, Registry& registry) {
       ->excludes(in_flight);
   fanout->add_option("--payload", opts->payload_bytes, "Bytes of `data` per publish (>= 24)")
       ->capture_default_str();
+  fanout
+      ->add_option("--payload-fill", opts->fill,
+                   "What fills `data` after the send time: x (one repeated byte) or records "
+                   "(record-like text that compresses about as JSON does) [x]")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, tools::PayloadFill>{
+          {"x", tools::PayloadFill::x}, {"records", tools::PayloadFill::records}}));
+  fanout->add_flag("--pace-by-delivery", opts->pace_by_delivery,
+                   "--in-flight counts publishes not yet delivered to every subscriber, not "
+                   "unacked ones (large payloads; needs --threads 1 --publishers 1)");
   fanout->callback([opts, window] {
     opts->workload = tools::BenchWorkload::fanout;
     opts->in_flight = *window;

@@ -43,6 +43,7 @@
 #include "client/tls.hpp"
 #include "client/url.hpp"
 #include "protocol/json_text.hpp"
+#include "protocol/permessage_deflate.hpp"
 #include "tools/common/stats.hpp"
 #include "tools/load/bench_frame.hpp"
 #include "tools/load/bench_server.hpp"
@@ -123,6 +124,7 @@ struct Shared {
   std::shared_ptr<net::ssl::context> tls;  // wss://: every connection runs TLS over TCP
   std::string tls_host;                    // for SNI and the certificate check
   std::string channel;                     // fanout
+  std::string fill_pool;                   // fanout --payload-fill records: the lines to draw from
   std::atomic<Phase> phase{Phase::setup};
 
   bool measuring() const { return phase.load(std::memory_order_relaxed) == Phase::measure; }
@@ -146,6 +148,8 @@ class Conn {
   bool is_open() const { return state_ == State::open; }
   // Called on the worker thread when the main thread starts the workload.
   virtual void begin(Clock::time_point /*now*/) {}
+  // --pace-by-delivery: a subscriber received a message (the publisher may send more).
+  virtual void on_delivery(Clock::time_point /*now*/) {}
   // Closes with RST (no TIME_WAIT pile-up across rounds). Only after the loop has stopped.
   void abort();
 
@@ -155,6 +159,9 @@ class Conn {
   void flush();
   virtual void on_welcome(Clock::time_point /*now*/) {}
   virtual void on_text(std::string_view payload, Clock::time_point now) = 0;
+  // A compressed message arrived on an open connection: return false to take it as it is,
+  // not inflated and not given to on_text (the subscriber's uninspected deliveries).
+  virtual bool inspect_compressed(Clock::time_point /*now*/) { return true; }
   void protocol_error(std::string_view what);
 
   Worker& w_;
@@ -166,6 +173,7 @@ class Conn {
   void do_read();
   void on_read(const error_code& ec, std::size_t n);
   bool handle_frame(const FrameView& f, Clock::time_point now);
+  void dispatch_message(std::string_view payload, bool compressed, Clock::time_point now);
   void dispatch_text(std::string_view payload, Clock::time_point now);
   void on_write(const error_code& ec);
   void fail(const std::string& what);
@@ -195,7 +203,9 @@ class Conn {
   bool write_in_flight_ = false;
   bool in_dispatch_ = false;  // inside on_read: defer writes to its end (coalescing)
   std::uint32_t mask_;
-  std::string fragments_;  // a fragmented text message being reassembled (rare)
+  std::string fragments_;              // a fragmented text message being reassembled (rare)
+  bool deflate_ = false;               // permessage-deflate agreed in the upgrade
+  bool fragments_compressed_ = false;  // the message in fragments_ began with RSV1
 };
 
 class Worker {
@@ -252,8 +262,13 @@ class Worker {
   // Per-worker results; touched only on the worker thread until stop() returns.
   Errors errors;
   LatencyHistogram hist;
-  std::uint64_t measured_ops = 0;  // round trips / deliveries inside the measure window
-  std::uint64_t server_pings = 0;  // protocol pings answered
+  std::uint64_t measured_ops = 0;   // round trips / deliveries inside the measure window
+  std::uint64_t server_pings = 0;   // protocol pings answered
+  std::uint64_t rx_bytes = 0;       // bytes read off the sockets inside the window (the wire)
+  std::uint64_t compressed = 0;     // compressed (RSV1) messages inside the window
+  std::uint64_t deflate_conns = 0;  // connections whose upgrade agreed permessage-deflate
+  std::string inflate_buf;          // the head of the compressed message being looked at
+  Conn* pacer = nullptr;            // --pace-by-delivery: the publisher told of each delivery
   std::string first_error;
   // Progress, readable by the main thread at any time.
   ProgressCounter ops;  // all round trips / deliveries
@@ -383,6 +398,8 @@ void Conn::on_read(const error_code& ec, std::size_t n) {
     return fail(ec == net::error::eof ? std::string("server closed the TCP connection")
                                       : "read: " + ec.message());
   rlen_ += n;
+  if (w_.shared().measuring())
+    w_.rx_bytes += n;
   const auto now = Clock::now();  // one clock read per batch of frames
   std::size_t off = 0;
   if (state_ == State::upgrading) {
@@ -395,12 +412,23 @@ void Conn::on_read(const error_code& ec, std::size_t n) {
     }
     off = *end;
     state_ = State::welcome;
+    if (w_.opt().compression) {
+      const auto answer = bench::parse_deflate_answer(std::string_view(rbuf_.data(), off));
+      // Each message is inflated on its own: a server keeping its context would be misread.
+      if (answer.accepted && !answer.server_no_context_takeover)
+        return fail(
+            "the server agreed permessage-deflate without server_no_context_takeover, which the "
+            "offer asked for; bench inflates each message on its own");
+      deflate_ = answer.accepted;
+      if (deflate_)
+        ++w_.deflate_conns;
+    }
   }
   in_dispatch_ = true;
   while (off < rlen_) {
     FrameView f;
     std::size_t used = 0;
-    const auto st = bench::parse_frame(rbuf_.data() + off, rlen_ - off, f, used);
+    const auto st = bench::parse_frame(rbuf_.data() + off, rlen_ - off, f, used, deflate_);
     if (st == ParseStatus::need_more) {
       if (used > rbuf_.size())  // a frame larger than the buffer: grow once to fit it
         rbuf_.resize(used);
@@ -431,14 +459,15 @@ bool Conn::handle_frame(const FrameView& f, Clock::time_point now) {
     case Opcode::text:
       if (!f.fin) {
         fragments_.assign(f.payload);
+        fragments_compressed_ = f.rsv1;
         return state_ != State::closed;
       }
-      dispatch_text(f.payload, now);
+      dispatch_message(f.payload, f.rsv1, now);
       break;
     case Opcode::continuation:
       fragments_.append(f.payload);
-      if (f.fin)
-        dispatch_text(fragments_, now);
+      if (f.fin)  // one message however many frames it came in
+        dispatch_message(fragments_, fragments_compressed_, now);
       break;
     case Opcode::ping:
       // RFC 6455 §5.5.3: the pong carries the ping's payload.
@@ -461,6 +490,23 @@ bool Conn::handle_frame(const FrameView& f, Clock::time_point now) {
       return false;
   }
   return state_ != State::closed;
+}
+
+// A whole text message; a compressed one the connection wants to inspect is inflated as far
+// as kInflateHeadBytes (bench.hpp) into the worker's buffer, which is all the checks read.
+void Conn::dispatch_message(std::string_view payload, bool compressed, Clock::time_point now) {
+  if (!compressed)
+    return dispatch_text(payload, now);
+  if (w_.shared().measuring())
+    ++w_.compressed;
+  if (state_ == State::open && !inspect_compressed(now))
+    return;
+  std::string& head = w_.inflate_buf;
+  head.clear();
+  if (protocol::inflate_message(payload, head, kInflateHeadBytes) ==
+      protocol::InflateResult::bad_data)
+    return protocol_error("a compressed message does not inflate (bad deflate data)");
+  dispatch_text(head, now);
 }
 
 void Conn::dispatch_text(std::string_view payload, Clock::time_point now) {
@@ -581,6 +627,20 @@ class SubscriberConn final : public Conn {
   bool subscribed() const { return subscribed_; }
 
  private:
+  // Inspects one compressed message in kInspectEvery (bench.hpp); the others are taken as
+  // the next seq, so a gap or a duplicate among them shows at the next inspected one.
+  bool inspect_compressed(Clock::time_point now) override {
+    if (!subscribed_ || ++compressed_seen_ % kInspectEvery == 0)
+      return true;
+    ++last_seq_;
+    if (w_.shared().measuring())
+      ++w_.measured_ops;
+    w_.ops.add();
+    if (w_.pacer != nullptr)
+      w_.pacer->on_delivery(now);
+    return false;
+  }
+
   void on_welcome(Clock::time_point /*now*/) override {
     sub_.assign(R"({"type":"subscribe","channel":")");
     sub_.append(w_.shared().channel).append("\"}");
@@ -614,6 +674,8 @@ class SubscriberConn final : public Conn {
         ++w_.measured_ops;
       }
       w_.ops.add();
+      if (w_.pacer != nullptr)
+        w_.pacer->on_delivery(now);
     } else if (type == "subscribed") {
       const auto seq = bench::find_u64(payload, "\"seq\":");
       subscribed_ = true;
@@ -627,6 +689,7 @@ class SubscriberConn final : public Conn {
 
   std::string sub_;
   std::uint64_t last_seq_ = 0;
+  std::uint64_t compressed_seen_ = 0;
   bool subscribed_ = false;
 };
 
@@ -657,6 +720,14 @@ class PublisherConn final : public Conn {
     flush();
   }
 
+  // --pace-by-delivery: at most `window_` publishes not yet delivered to every subscriber
+  // (counted as deliveries / subscribers), whatever the acks say.
+  void on_delivery(Clock::time_point now) override {
+    const std::uint64_t rounds = w_.ops.get() / w_.opt().subscribers;
+    while (w_.shared().sending() && sent_ < rounds + window_)
+      publish(now);
+  }
+
  private:
   void on_welcome(Clock::time_point /*now*/) override { w_.ready.add(); }
 
@@ -669,8 +740,18 @@ class PublisherConn final : public Conn {
     const auto len = static_cast<std::size_t>(end - digits);
     msg_.append(digits, len);
     const auto want = w_.opt().payload_bytes;
-    if (want > len)
-      msg_.append(want - len, 'x');
+    if (want > len) {
+      const std::string& pool = w_.shared().fill_pool;
+      if (pool.empty()) {
+        msg_.append(want - len, 'x');
+      } else {  // a different slice each time (the pool is at least twice the payload)
+        // ';' ends the send time: a slice may begin with a digit, which find_u64 would read
+        // as more of the time (payload_bytes >= 24 > 19 digits + 1).
+        msg_.push_back(';');
+        const std::size_t at = (sent_ * 7919) % (pool.size() - want);
+        msg_.append(pool, at, want - len - 1);
+      }
+    }
     msg_.append("\"}");
     send_text(msg_);
     ++sent_;
@@ -706,7 +787,7 @@ class PublisherConn final : public Conn {
         last_ack_ = *seq;
       }
       ++acked_;
-      if (rate_ <= 0 && w_.shared().sending())
+      if (rate_ <= 0 && !w_.opt().pace_by_delivery && w_.shared().sending())
         publish(now);
     } else if (type == "error") {
       ++w_.errors.server_errors;
@@ -744,6 +825,30 @@ class IdleConn final : public Conn {
 // ---- /proc ------------------------------------------------------------------------------
 
 // ---- the run ----------------------------------------------------------------------------
+
+// `count` characters of record-like lines for --payload-fill records, from a fixed-seed LCG:
+// digits and names vary line to line, so deflate finds the structure but not long repeats.
+std::string record_pool(std::size_t count) {
+  static constexpr const char* kSides[] = {"buy", "sell"};
+  std::uint32_t r = 12345;
+  auto next = [&r] {
+    r = r * 1664525u + 1013904223u;
+    return r >> 8;
+  };
+  std::string pool;
+  pool.reserve(count + 96);
+  char line[96];
+  while (pool.size() < count) {
+    const char sym[4] = {static_cast<char>('A' + next() % 26), static_cast<char>('A' + next() % 26),
+                         static_cast<char>('A' + next() % 26), 0};
+    const int n = std::snprintf(line, sizeof(line), "{id:%u,sym:%s,px:%u.%02u,qty:%u,side:%s},",
+                                next() % 100000, sym, 10 + next() % 490, next() % 100,
+                                100 * (1 + next() % 20), kSides[next() % 2]);
+    pool.append(line, static_cast<std::size_t>(n));
+  }
+  pool.resize(count);
+  return pool;
+}
 
 // --url through the client library's parser (Boost.URL): ws:// only, a default /ws path.
 client::Endpoint parse_url(const std::string& url) {
@@ -797,7 +902,11 @@ class Run {
       tcp::resolver resolver(ioc);
       shared_.endpoint = resolver.resolve(url.host, url.port).begin()->endpoint();
     }
-    shared_.request = bench::upgrade_request(url.host_header(), url.target);
+    shared_.request =
+        bench::upgrade_request(url.host_header(), url.target,
+                               opt_.compression ? bench::kDeflateOffer : std::string_view{});
+    if (opt_.workload == BenchWorkload::fanout && opt_.fill == PayloadFill::records)
+      shared_.fill_pool = record_pool(std::max<std::size_t>(16 * 1024, 2 * opt_.payload_bytes));
     if (url.tls) {
       auto ctx = client::make_tls_client_context(opt_.ca_file, opt_.insecure);
       if (!ctx)
@@ -859,6 +968,10 @@ class Run {
         throw std::invalid_argument("fanout needs --in-flight >= 1 or --rate > 0");
       if (opt_.payload_bytes < 24)
         throw std::invalid_argument("--payload must be at least 24 bytes (it carries a time)");
+      if (opt_.pace_by_delivery && (opt_.threads != 1 || opt_.publishers != 1 || opt_.rate > 0))
+        throw std::invalid_argument(
+            "--pace-by-delivery needs --threads 1, --publishers 1 and no --rate (the publisher "
+            "counts the deliveries of its own loop)");
     }
   }
 
@@ -887,6 +1000,8 @@ class Run {
           auto& w = worker_for(i);
           w.add(std::make_unique<PublisherConn>(w, ++seed, opt_.in_flight,
                                                 opt_.rate / opt_.publishers));
+          if (opt_.pace_by_delivery)
+            w.pacer = w.conns().back().get();
         }
         for (std::size_t i = 0; i < opt_.subscribers; ++i) {
           auto& w = worker_for(i);
@@ -1172,6 +1287,9 @@ class Run {
       hist_.merge(w->hist);
       measured_ops_ += w->measured_ops;
       server_pings_ += w->server_pings;
+      rx_bytes_ += w->rx_bytes;
+      compressed_ += w->compressed;
+      deflate_conns_ += w->deflate_conns;
       opened_ += w->opened.get();
       if (first_error_.empty())
         first_error_ = w->first_error;
@@ -1228,6 +1346,8 @@ class Run {
     o["connections_open"] = opened_;
     o["ramp_s"] = ramp_s_;
     o["handshakes_per_s"] = ramp_s_ > 0 ? static_cast<double>(opened_) / ramp_s_ : 0.0;
+    o["compression_offered"] = opt_.compression;
+    o["compression_negotiated"] = deflate_conns_;
     switch (opt_.workload) {
       case BenchWorkload::ping:
         o["connections"] = opt_.connections;
@@ -1242,11 +1362,20 @@ class Run {
         o["subscribers"] = opt_.subscribers;
         o["publishers"] = opt_.publishers;
         o["in_flight"] = opt_.rate > 0 ? 0u : opt_.in_flight;
+        o["pace_by_delivery"] = opt_.pace_by_delivery;
         o["rate"] = opt_.rate;
         o["payload_bytes"] = opt_.payload_bytes;
         o["published"] = published_;
         o["deliveries"] = measured_ops_;
         o["deliveries_per_s"] = throughput();
+        o["payload_fill"] = opt_.fill == PayloadFill::records ? "records" : "x";
+        o["compressed_messages"] = compressed_;
+        o["wire_rx_bytes"] = rx_bytes_;
+        if (measured_ops_ > 0)
+          o["wire_rx_bytes_per_delivery"] =
+              static_cast<double>(rx_bytes_) / static_cast<double>(measured_ops_);
+        else
+          o["wire_rx_bytes_per_delivery"] = nullptr;
         o["latency"] = latency_json();
         server_cpu_json(o, "deliveries_per_server_cpu_s");
         generator_cpu_json(o, "deliveries_per_generator_cpu_s");
@@ -1284,6 +1413,9 @@ class Run {
     std::printf("  %-14s %s open of %zu (ramp %.2f s, %s handshakes/s)\n", "connections",
                 with_commas(static_cast<double>(opened_)).c_str(), planned_connections(), ramp_s_,
                 with_commas(o.at("handshakes_per_s").to_number<double>()).c_str());
+    if (opt_.compression)
+      std::printf("  %-14s permessage-deflate offered, agreed on %s connections\n", "compression",
+                  with_commas(static_cast<double>(deflate_conns_)).c_str());
     auto latency = [this](const char* label) {
       std::printf("  %-14s p50 %s  p90 %s  p99 %s  max %s  (n=%s)\n", label,
                   fmt_ns(hist_.quantile_ns(0.5)).c_str(), fmt_ns(hist_.quantile_ns(0.9)).c_str(),
@@ -1305,6 +1437,13 @@ class Run {
                                   : (std::to_string(opt_.in_flight) + " in flight").c_str(),
                     opt_.payload_bytes, with_commas(static_cast<double>(published_)).c_str());
         latency("delivery");
+        std::printf(
+            "  %-14s %s bytes read in the window, %.0f per delivery; %s compressed "
+            "messages\n",
+            "wire", with_commas(static_cast<double>(rx_bytes_)).c_str(),
+            measured_ops_ > 0 ? static_cast<double>(rx_bytes_) / static_cast<double>(measured_ops_)
+                              : 0.0,
+            with_commas(static_cast<double>(compressed_)).c_str());
         print_server_cpu("deliveries");
         print_generator_cpu("deliveries");
         break;
@@ -1391,6 +1530,9 @@ class Run {
   LatencyHistogram hist_;
   std::uint64_t measured_ops_ = 0;
   std::uint64_t server_pings_ = 0;
+  std::uint64_t rx_bytes_ = 0;
+  std::uint64_t compressed_ = 0;
+  std::uint64_t deflate_conns_ = 0;
   std::uint64_t opened_ = 0;
   std::uint64_t open_at_end_ = 0;
   std::uint64_t published_ = 0;

@@ -6,7 +6,8 @@
 // Workloads (docs/benchmarks.md explains what each one measures and why):
 //   ping   C connections, D app-level pings in flight each; round trips/s and latency.
 //   fanout S subscribers of one channel, P publishers with W publishes in flight (or a fixed
-//          total rate R/s) of P-byte payloads; deliveries/s and publish-to-delivery latency.
+//          total rate R/s) of P-byte payloads; deliveries/s and publish-to-delivery latency;
+//          bytes read off the sockets per delivery.
 //   idle   N connections held open answering protocol pings; handshakes/s during the ramp,
 //          server RSS per connection (with --server-pid).
 //
@@ -19,6 +20,19 @@
 // Every run checks what it measures: pongs echo their timestamps in order, every subscriber
 // sees seq without gaps or duplicates, nothing is left unanswered at the end. Errors are
 // counted and reported, never hidden; run_bench() returns non-zero when any occurred.
+//
+// --compression offers permessage-deflate with no context takeover both ways (the offer is
+// bench::kDeflateOffer); connections the server accepts it on get RSV1 frames. Inflating is
+// the generator's costliest step (~4 us a 2 KB message, three times its whole cost per
+// uncompressed delivery), so a subscriber inspects one compressed message in kInspectEvery,
+// and only its first kInflateHeadBytes (type, channel, seq, the send time at the start of
+// `data`: all the checks need); it takes the others, uninflated, as the next seq. A gap or a
+// duplicate among those shows at the next inspected message (its seq is off by it), and
+// latency is sampled on the inspected ones; only the last few messages of a run, after the
+// last inspected one, go unchecked. Every compressed message before the subscription and on
+// other connections is inspected. The report counts compressed messages and the bytes read
+// off the sockets in the window. The bench's own frames go out uncompressed. The integration
+// and browser tests check whole compressed messages.
 //
 // It is not a protocol conformance checker (it skips Sec-WebSocket-Accept verification and
 // reads only the fields it needs). The herd workload lives in bench_herd.hpp.
@@ -35,19 +49,36 @@ namespace steadyws::tools {
 
 enum class BenchWorkload { ping, fanout, idle };
 
+// What fills a fanout publish's `data` after its send time: `x` repeated (compresses ~50:1),
+// or `records`: pseudo-random lines like {id:48213,sym:KQX,px:131.07,qty:700,side:sell},
+// drawn from a fixed-seed pool, which compress about as JSON records do (~3:1).
+enum class PayloadFill { x, records };
+
+// Inflated bytes of a compressed message the bench looks at, and how many of a subscriber's
+// compressed messages it looks at (one in kInspectEvery): see the header comment.
+inline constexpr std::size_t kInflateHeadBytes = 512;
+inline constexpr std::uint64_t kInspectEvery = 16;
+
 struct BenchOptions {
   BenchWorkload workload = BenchWorkload::ping;
   std::string url = "ws://127.0.0.1:6011/ws";
-  unsigned threads = 1;            // event loops; 1 leaves the other core to the server
-  std::size_t connections = 100;   // ping and idle
-  unsigned in_flight = 1;          // ping: pings per connection; fanout: publishes per publisher
-  std::size_t subscribers = 1000;  // fanout
-  unsigned publishers = 1;         // fanout
-  double rate = 0;                 // fanout: total publishes/s; 0 = window mode (in_flight)
-  std::size_t payload_bytes = 64;  // fanout: length of the `data` string; at least 24
-  double duration_s = 5;           // measured window (idle: the hold)
-  double warmup_s = 1;             // traffic before the window, not counted
-  long server_pid = 0;             // /proc/PID: CPU (every workload), RSS (idle); 0 = none
+  unsigned threads = 1;               // event loops; 1 leaves the other core to the server
+  std::size_t connections = 100;      // ping and idle
+  unsigned in_flight = 1;             // ping: pings per connection; fanout: publishes per publisher
+  std::size_t subscribers = 1000;     // fanout
+  unsigned publishers = 1;            // fanout
+  double rate = 0;                    // fanout: total publishes/s; 0 = window mode (in_flight)
+  std::size_t payload_bytes = 64;     // fanout: length of the `data` string; at least 24
+  PayloadFill fill = PayloadFill::x;  // fanout: what follows the send time in `data`
+  bool compression = false;           // offer permessage-deflate (no context takeover); see above
+  // fanout: the window counts publishes not yet delivered to every subscriber rather than not
+  // yet acked (an ack comes before the fan-out), so a payload too big for the subscribers to
+  // read at the publish rate slows the publisher instead of overflowing the server's send
+  // queues (4001). Needs threads = 1 and publishers = 1.
+  bool pace_by_delivery = false;
+  double duration_s = 5;               // measured window (idle: the hold)
+  double warmup_s = 1;                 // traffic before the window, not counted
+  long server_pid = 0;                 // /proc/PID: CPU (every workload), RSS (idle); 0 = none
   unsigned connect_concurrency = 128;  // handshakes in progress at once, per thread
   bool json = false;                   // machine output on stdout instead of the table
   bool progress = true;                // one line per second on stderr

@@ -20,13 +20,17 @@ void append_frame(std::vector<char>& out, Opcode op, std::string_view payload, s
   protocol::apply_mask(p + header, n, key);
 }
 
-ParseStatus parse_frame(const char* data, std::size_t n, FrameView& frame, std::size_t& consumed) {
+ParseStatus parse_frame(const char* data, std::size_t n, FrameView& frame, std::size_t& consumed,
+                        bool allow_rsv1) {
   consumed = 0;
   if (n < 2)
     return ParseStatus::need_more;
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   const protocol::FrameStart s = protocol::decode_frame_start(p[0], p[1]);
-  if (s.rsv != 0 || s.masked)  // RSV bits (no extensions), masked
+  const bool rsv1_ok = allow_rsv1 && s.rsv == protocol::kRsv1Bit &&
+                       (s.opcode == static_cast<unsigned>(Opcode::text) ||
+                        s.opcode == static_cast<unsigned>(Opcode::binary));
+  if ((s.rsv != 0 && !rsv1_ok) || s.masked)  // RSV bits (only RSV1, only when allowed), masked
     return ParseStatus::bad;
   if (n < s.header)
     return ParseStatus::need_more;
@@ -42,19 +46,51 @@ ParseStatus parse_frame(const char* data, std::size_t n, FrameView& frame, std::
   }
   frame.op = static_cast<Opcode>(s.opcode);
   frame.fin = s.fin;
+  frame.rsv1 = s.rsv != 0;
   frame.payload = std::string_view(data + s.header, static_cast<std::size_t>(len));
   consumed = total;
   return ParseStatus::ok;
 }
 
-std::string upgrade_request(std::string_view host_port, std::string_view path) {
+std::string upgrade_request(std::string_view host_port, std::string_view path,
+                            std::string_view extensions) {
   std::string r;
-  r.reserve(200);
+  r.reserve(200 + extensions.size());
   r.append("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host_port);
   r.append(
       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
+  if (!extensions.empty())
+    r.append("Sec-WebSocket-Extensions: ").append(extensions).append("\r\n");
+  r.append("\r\n");
   return r;
+}
+
+DeflateAnswer parse_deflate_answer(std::string_view head) {
+  constexpr std::string_view kName = "\r\nsec-websocket-extensions:";
+  auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  DeflateAnswer a;
+  for (std::size_t at = head.find("\r\n"); at != std::string_view::npos;
+       at = head.find("\r\n", at + 2)) {
+    if (head.size() - at < kName.size())
+      break;
+    bool match = true;
+    for (std::size_t i = 0; i < kName.size() && match; ++i)
+      match = lower(head[at + i]) == kName[i];
+    if (!match)
+      continue;
+    const std::size_t from = at + kName.size();
+    const std::size_t end = head.find("\r\n", from);
+    const std::string_view value =
+        head.substr(from, end == std::string_view::npos ? head.size() - from : end - from);
+    a.accepted = a.accepted || value.find("permessage-deflate") != std::string_view::npos;
+    a.server_no_context_takeover =
+        a.server_no_context_takeover ||
+        value.find("server_no_context_takeover") != std::string_view::npos;
+  }
+  return a;
 }
 
 std::optional<std::size_t> parse_upgrade_response(const char* data, std::size_t n) {
