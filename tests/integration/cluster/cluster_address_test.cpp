@@ -12,6 +12,7 @@
 #include "integration/cluster/cluster_support.hpp"
 #include "integration/helpers.hpp"
 #include "support/redis_process.hpp"
+#include "support/test_pki.hpp"
 #include "support/wait_until.hpp"
 
 namespace steadyws::test {
@@ -56,6 +57,25 @@ TEST(ClusterAddress, EveryNodeListsEveryAddressAdvertisedOrBound) {
       EXPECT_FALSE(str_at(n, "lastSeenAt").empty()) << dump(n);
     }
   }
+}
+
+TEST(ClusterAddress, ATlsNodeWithoutAdvertiseUrlIsListedWithWss) {
+  RedisProcess redis;
+  TestPki pki;
+  const auto pair = pki.server("server", 0x2001);
+  ServerProcess tls(node_args(redis, "tls", {"--tls-cert", pair.cert, "--tls-key", pair.key}));
+  ServerProcess plain(node_args(redis, "plain"));  // asked over plain HTTP
+  ASSERT_TRUE(node_up(plain.port()));
+  const std::string want = "wss://127.0.0.1:" + std::to_string(tls.port()) + "/ws";
+  std::string listed;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto nodes = cluster_nodes(plain.port());
+        listed = nodes.contains("tls") ? str_at(nodes["tls"], "address") : "";
+        return listed == want;
+      },
+      15s))
+      << "listed as " << listed << "; want " << want;
 }
 
 TEST(ClusterAddress, AMalformedAdvertiseUrlExitsNonZeroNamingTheFlag) {
