@@ -1,6 +1,7 @@
 // The dashboard's cluster panel (issue 13, CONTRACT §5): with `--redis`, this node's id, its
 // Redis (up or down, the last round trip) from the `cluster` field of /api/health, and the
-// nodes of GET /api/cluster: id, alive or late, age of the last heartbeat, connections, uptime.
+// nodes of GET /api/cluster: id, address (the URL its clients use: --advertise-url or where it
+// is bound), alive or late, age of the last heartbeat, connections, uptime.
 // Without `--redis` it says "single node" and asks for nothing more.
 //
 // It has no timer of its own: dashboard.js calls update() from its server poll (every 2 s, one
@@ -50,13 +51,17 @@ export function createClusterPanel(client) {
         b.textContent = 'this';
         id.append(' ', b);
       }
+      // Addresses may be long URLs: they wrap like the ids, so a phone never scrolls sideways.
+      const address = document.createElement('td');
+      address.className = 'node-address';
+      address.textContent = typeof n.address === 'string' && n.address !== '' ? n.address : '–';
       const cells = [
         [status, status === 'alive' ? 'healthy' : 'unhealthy'],
         [Number.isFinite(age) ? ageText(age) : '–', ''],
         [n.connections === undefined ? '–' : String(n.connections), ''],
         [Number.isFinite(Date.parse(n.startedAt)) ? fmtDuration(now - Date.parse(n.startedAt)) : '–', ''],
       ];
-      tr.append(id);
+      tr.append(id, address);
       for (const [text, cls] of cells) {
         const td = document.createElement('td');
         td.textContent = text;

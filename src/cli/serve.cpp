@@ -160,6 +160,12 @@ void register_serve(CLI::App& app, Registry& registry) {
                        : "--node-id " + v + ": use 1 to 32 characters of A-Z a-z 0-9 _ . -";
           },
           "ID");
+  sub->add_option("--advertise-url", cfg->advertise_url,
+                  "The URL clients of this node use, listed on /api/cluster (e.g. "
+                  "wss://node1.example:443/ws); default the bound ws(s)://HOST:PORT/ws")
+      ->envname("STEADYWS_ADVERTISE_URL")
+      ->needs("--redis")
+      ->check([](const std::string& v) { return hub::redis::check_advertise_url(v); }, "URL");
   auto* cert = sub->add_option("--tls-cert", cfg->tls_cert,
                                "PEM certificate chain: the port speaks HTTPS and WSS only "
                                "(SIGHUP reloads it)")

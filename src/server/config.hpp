@@ -58,6 +58,9 @@ struct ServerConfig {
   // empty: the in-memory hub, one node.
   std::string redis;
   std::string node_id;  // --node-id; empty: random (cluster only)
+  // --advertise-url: the URL clients of this node use, on /api/cluster; empty: the address
+  // the listener bound, ws:// or wss://HOST:PORT/ws (cluster only).
+  std::string advertise_url;
   // CONTRACT §6: PEM files; both set = the port speaks HTTPS and WSS only; both empty = plain.
   std::string tls_cert;
   std::string tls_key;

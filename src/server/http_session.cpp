@@ -416,10 +416,12 @@ void HttpSession::answer_cluster() {
   };
   if (state_->cluster) {
     for (const auto& n : state_->cluster->nodes())
-      nodes.push_back(json::object{{"nodeId", n.node_id},
-                                   {"connections", n.connections},
-                                   {"startedAt", to_iso8601(to_wall(n.started_at_ms))},
-                                   {"lastSeenAt", to_iso8601(to_wall(n.last_seen_at_ms))}});
+      nodes.push_back(json::object{
+          {"nodeId", n.node_id},
+          {"connections", n.connections},
+          {"startedAt", to_iso8601(to_wall(n.started_at_ms))},
+          {"lastSeenAt", to_iso8601(to_wall(n.last_seen_at_ms))},
+          {"address", n.address.empty() ? json::value(nullptr) : json::value(n.address)}});
   }
   send_json(http::status::ok, protocol::to_json_text(json::object{{"nodes", std::move(nodes)}}));
 }

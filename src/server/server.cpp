@@ -164,6 +164,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   }
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
 
   void run() {
     net::dispatch(acceptor_.get_executor(),
@@ -213,6 +214,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::steady_timer retry_;
   bool stopped_ = false;
 };
+
+// A node's address on /api/cluster without --advertise-url: where the listener is bound, with
+// the real port (--port 0), e.g. ws://127.0.0.1:6011/ws or wss://[::1]:6011/ws.
+std::string bound_url(const tcp::endpoint& ep, bool tls) {
+  const std::string host =
+      ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  return std::string(tls ? "wss://" : "ws://") + host + ":" + std::to_string(ep.port()) + "/ws";
+}
 
 // The periodic work: the dead-connection sweep (--cleanup-interval) and the session grace
 // expiry. Runs on its own strand.
@@ -387,6 +396,9 @@ int run(const ServerConfig& config) {
   }
   listener->run();
   if (state->cluster) {
+    state->cluster->set_address(config.advertise_url.empty()
+                                    ? bound_url(listener->endpoint(), state->tls != nullptr)
+                                    : config.advertise_url);
     state->cluster->start();
     state->log.info("serve: cluster node=" + state->cluster->node_id());
   }

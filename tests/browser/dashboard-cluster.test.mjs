@@ -1,15 +1,18 @@
 // The dashboard's cluster panel (issue 13, web/cluster-panel.js) in headless Chromium against
-// a real Redis and two real nodes: node 1's dashboard lists both node ids, marks itself, says
-// Redis is up with a round trip; node 2 killed → its row goes late or away, as /api/cluster
+// a real Redis and two real nodes: node 1's dashboard lists both node ids with their addresses
+// (one --advertise-url, one the address it bound), marks itself, says Redis is up with a round
+// trip; node 2 killed → its row goes late or away, as /api/cluster
 // reports it. Without --redis the panel says "single node". Phone width with the panel shown.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { launchBrowser, screenshot, startServer, stop, testText, waitText, watchPage } from './support.mjs';
-import { startCluster } from '../support/cluster.mjs';
+import { clusterIds, startNode, startRedis, waitFor } from '../support/cluster.mjs';
 
 // The longest --node-id there can be (32 characters), so the phone-width check covers it.
 const LONG_ID = 'node-two.with_the-longest-id-32c';
+// A long advertised address, so the phone-width check covers the address column too.
+const ADVERTISED = 'wss://node-two.a-rather-long-host-name.region-1.example.net:443/realtime/ws';
 
 let browser;
 before(async () => {
@@ -26,6 +29,7 @@ function rows(page) {
       id: tr.dataset.nodeId,
       status: tr.dataset.status,
       this: tr.dataset.this === 'true',
+      address: tr.querySelector('td.node-address')?.textContent,
       text: tr.textContent,
     })),
   );
@@ -33,9 +37,16 @@ function rows(page) {
 
 test('cluster panel: both nodes listed, this one marked, Redis up; node 2 killed → late or gone', async (t) => {
   // --admin-token: the node list is not on the admin surface, so it shows without the token.
-  const cluster = await startCluster(2, ['--admin-token', 'adm-secret-1'], { ids: ['n1', LONG_ID] });
-  t.after(() => cluster.stop());
-  const [one, two] = cluster.nodes;
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const one = await startNode(redis, 'n1', ['--admin-token', 'adm-secret-1']);
+  t.after(() => one.kill());
+  const two = await startNode(redis, LONG_ID, ['--admin-token', 'adm-secret-1', '--advertise-url', ADVERTISED]);
+  t.after(() => two.kill());
+  const ids = ['n1', LONG_ID].sort();
+  for (const x of [one, two]) {
+    await waitFor(async () => JSON.stringify((await clusterIds(x)).sort()) === JSON.stringify(ids), 15000, `${x.id} listing both`);
+  }
   const page = await browser.context.newPage();
   t.after(() => page.close());
   const errors = watchPage(page);
@@ -48,15 +59,15 @@ test('cluster panel: both nodes listed, this one marked, Redis up; node 2 killed
   assert.match(await testText(page, 'cluster-rtt'), /^\d+\.\d\d ms$/);
   assert.equal(await testText(page, 'cluster-count'), '2');
   const listed = await rows(page);
-  assert.deepEqual(listed.map((r) => [r.id, r.status, r.this]), [
-    ['n1', 'alive', true],
-    [LONG_ID, 'alive', false],
+  assert.deepEqual(listed.map((r) => [r.id, r.address, r.status, r.this]), [
+    ['n1', `ws://127.0.0.1:${one.port}/ws`, 'alive', true], // no --advertise-url: where it is bound
+    [LONG_ID, ADVERTISED, 'alive', false],
   ]);
   assert.match(listed[0].text, /this/);
   assert.match(listed[1].text, /alive(now|\d+ s ago)\d+/); // status, heartbeat age, connections
   await screenshot(page, 'dashboard-cluster');
 
-  // Phone width, with the panel and the 32-character id shown.
+  // Phone width, with the panel, the 32-character id and the long address shown.
   await page.setViewportSize({ width: 375, height: 740 });
   await page.waitForFunction(() => window.innerWidth === 375);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <deque>
 #include <map>
@@ -122,6 +123,76 @@ bool is_valid_node_id(std::string_view id) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '-' || c == '_';
   });
+}
+
+std::string check_advertise_url(std::string_view url) {
+  bool secret = false;  // never echo a value that may hold a credential
+  auto bad = [&](const std::string& why) {
+    return "--advertise-url " + (secret ? std::string("(not shown)") : std::string(url)) + ": " +
+           why +
+           "; expected ws, wss, http or https://HOST[:PORT][/PATH], e.g. "
+           "wss://node1.example:443/ws";
+  };
+  if (url.empty() || url.size() > 512)
+    return bad("give 1 to 512 characters");
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos)
+    return bad("not a URL");
+  const std::string_view scheme = url.substr(0, sep);
+  if (scheme != "ws" && scheme != "wss" && scheme != "http" && scheme != "https")
+    return bad("unknown scheme " + std::string(scheme));
+  const std::string_view rest = url.substr(sep + 3);
+  const auto slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  const std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos) {
+    secret = true;
+    return bad("no user or password in it (it is shown on /api/cluster)");
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  if (!host.empty() && host[0] == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos || close == 1)
+      return bad("an IPv6 address goes in brackets, e.g. [::1]");
+    const std::string_view v6 = host.substr(1, close - 1);
+    if (!std::all_of(v6.begin(), v6.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        }))
+      return bad("bad character in the IPv6 address");
+    const std::string_view after = host.substr(close + 1);
+    if (!after.empty() && after[0] != ':')
+      return bad("only :PORT may follow the IPv6 address");
+    port = after.empty() ? after : after.substr(1);
+    if (!after.empty() && port.empty())
+      return bad("the port must be a number from 1 to 65535");
+  } else {
+    if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+      if (port.empty())
+        return bad("the port must be a number from 1 to 65535");
+    }
+    if (host.empty())
+      return bad("no host");
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+        }))
+      return bad("bad character in the host name");
+  }
+  if (!port.empty()) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535)
+      return bad("the port must be a number from 1 to 65535");
+  }
+  for (const char c : path) {
+    if (c == '?' || c == '#')
+      return bad("no query or fragment (it is shown on /api/cluster)");
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+      return bad("no space, control or non-ASCII character in the path (percent-encode it)");
+  }
+  return "";
 }
 
 namespace {
@@ -688,6 +759,11 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   bool is_up() const override { return up_.load(std::memory_order_relaxed); }
   const std::string& node_id() const override { return config_.node_id; }
 
+  void set_address(std::string address) override {
+    const std::lock_guard<std::mutex> g(address_mu_);
+    address_ = std::move(address);
+  }
+
   std::vector<NodeInfo> nodes() const override {
     const std::lock_guard<std::mutex> g(nodes_mu_);
     return nodes_;
@@ -1083,6 +1159,10 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
                           {"startedAt", started_at_ms_},
                           {"lastSeenAt", now},
                           {"instance", instance_}};
+    {
+      const std::lock_guard<std::mutex> g(address_mu_);
+      o["address"] = address_;
+    }
     command({"EVALSHA", heartbeat_sha_, "2", "steadyws:node:" + config_.node_id, "steadyws:nodes",
              instance_, protocol::to_json_text(o), std::to_string(now),
              std::to_string(kNodeTtl.count()), std::to_string(kNodeTtl.count())},
@@ -1117,6 +1197,8 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
                   n.started_at_ms = p->to_number<std::int64_t>();
                 if (auto* p = obj.if_contains("lastSeenAt"); p && p->is_number())
                   n.last_seen_at_ms = p->to_number<std::int64_t>();
+                if (auto* p = obj.if_contains("address"); p && p->is_string())
+                  n.address = std::string(p->as_string());
                 nodes.push_back(std::move(n));
               }
               std::sort(nodes.begin(), nodes.end(),
@@ -1748,6 +1830,8 @@ class Impl final : public RedisHub, public std::enable_shared_from_this<Impl> {
   std::string instance_;
   std::string id_prefix_;
   std::int64_t started_at_ms_ = 0;
+  mutable std::mutex address_mu_;  // address_: set by the server's thread, read by heartbeat()
+  std::string address_;
 
   std::shared_ptr<Conn> cmd_;
   std::shared_ptr<Conn> sub_;

@@ -56,6 +56,11 @@ std::variant<RedisUrl, std::string> parse_redis_url(std::string_view url);
 // A node id: 1 to 32 characters of A-Z a-z 0-9 _ . -
 bool is_valid_node_id(std::string_view id);
 
+// --advertise-url: ws, wss, http or https://HOST[:PORT][/PATH], HOST a name, an IPv4 address
+// or a bracketed IPv6 one; no user info, query or fragment (it is shown on /api/cluster), at
+// most 512 characters. Empty when valid, else what is wrong, naming --advertise-url.
+std::string check_advertise_url(std::string_view url);
+
 enum class Severity { info, warn, error };
 
 struct RedisHubConfig {
@@ -81,6 +86,7 @@ struct NodeInfo {
   std::uint64_t connections = 0;
   std::int64_t started_at_ms = 0;
   std::int64_t last_seen_at_ms = 0;
+  std::string address;  // the URL its clients use; empty from a node that writes none
 };
 
 struct ClusterStats {
@@ -131,6 +137,10 @@ class RedisHub : public Hub {
   virtual void stop() = 0;
   virtual bool is_up() const = 0;
   virtual const std::string& node_id() const = 0;
+  // The URL clients of this node use (--advertise-url, or the address the listener bound),
+  // written in its heartbeats from the next one on. The server sets it once it has bound,
+  // before start(); may be called from any thread.
+  virtual void set_address(std::string address) = 0;
   // Live nodes from the last heartbeat round (every second), sorted by node id.
   virtual std::vector<NodeInfo> nodes() const = 0;
   virtual ClusterStats cluster_stats() const = 0;
