@@ -357,18 +357,23 @@ std::size_t count(const std::string& s, const std::string& what) {
   return n;
 }
 
-// Sixteen TLS records in one TCP segment: the server's read takes one record's plaintext,
-// the other fifteen wait inside OpenSSL, and the socket will not signal them again. Without
-// the SSL_pending check before the readability wait the server answers one ping and hangs.
-TEST(TlsServer, RecordsWaitingInsideOpenSslAreRead) {
-  TestPki pki;
-  ServerProcess server(tls_args(pki.server("server", 0x1001)));
-  BioClient c(server.port(), pki.ca_file());
+// The WebSocket upgrade over `c`; returns what came back up to the welcome.
+std::string upgrade(BioClient& c) {
   c.write(
       "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
   c.flush();
-  auto hello = c.read_until([](const std::string& t) { return count(t, "\"welcome\"") == 1; });
+  return c.read_until([](const std::string& t) { return count(t, "\"welcome\"") == 1; });
+}
+
+// Sixteen TLS records in one TCP segment: OpenSSL takes them in with one recv (read ahead),
+// and the socket will not signal them again. A server that returned one record per read and
+// then waited for readability would answer one ping and hang.
+TEST(TlsServer, RecordsWaitingInsideOpenSslAreRead) {
+  TestPki pki;
+  ServerProcess server(tls_args(pki.server("server", 0x1001)));
+  BioClient c(server.port(), pki.ca_file());
+  const auto hello = upgrade(c);
   ASSERT_NE(hello.find("101 Switching Protocols"), std::string::npos) << hello;
   for (int i = 0; i < 16; ++i)
     c.write(client_frame("{\"type\":\"ping\",\"timestamp\":" + std::to_string(i) + "}"));
@@ -385,11 +390,7 @@ TEST(TlsServer, CloseNotifyBehindDataInOneSegmentEndsTheConnection) {
   TestPki pki;
   ServerProcess server(tls_args(pki.server("server", 0x1001)));
   BioClient c(server.port(), pki.ca_file());
-  c.write(
-      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-  c.flush();
-  auto hello = c.read_until([](const std::string& t) { return count(t, "\"welcome\"") == 1; });
+  const auto hello = upgrade(c);
   ASSERT_NE(hello.find("101 Switching Protocols"), std::string::npos) << hello;
   c.write(client_frame("{\"type\":\"ping\",\"timestamp\":1}"));
   c.close_notify();
@@ -397,11 +398,7 @@ TEST(TlsServer, CloseNotifyBehindDataInOneSegmentEndsTheConnection) {
   EXPECT_TRUE(c.closed_by_server(5s));
   // The server still serves everyone else.
   BioClient other(server.port(), pki.ca_file());
-  other.write(
-      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-  other.flush();
-  auto again = other.read_until([](const std::string& t) { return count(t, "\"welcome\"") == 1; });
+  const auto again = upgrade(other);
   EXPECT_NE(again.find("101 Switching Protocols"), std::string::npos) << again;
 }
 
