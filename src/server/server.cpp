@@ -29,6 +29,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
+#include "asio/run_loop.hpp"
 #include "server/config.hpp"
 #include "server/http_session.hpp"
 #include "server/jwt_authenticator.hpp"
@@ -466,20 +467,13 @@ int run(const ServerConfig& config) {
   state->log.info("serve: listening host=" + config.host + " port=" +
                   std::to_string(listener->port()) + " threads=" + std::to_string(threads));
 
-  // STYLE 3.4.5: no exception may escape a completion handler; if one does, it is a bug. Log
-  // it loudly and keep the thread's loop running.
+  // An exception that escapes a handler is a bug: logged loudly, the loop goes on.
   auto runner = [&ioc, &state] {
-    for (;;) {
-      try {
-        ioc.run();
-        return;
-      } catch (const std::exception& e) {
-        state->log.error(std::string("serve: BUG: exception escaped a handler: ") + e.what() +
-                         "; please report it");
-      } catch (...) {
-        state->log.error("serve: BUG: unknown exception escaped a handler; please report it");
-      }
-    }
+    io::run_io_context(ioc, [&state](std::string_view what) {
+      state->log.error("serve: BUG: exception escaped a handler: " + std::string(what) +
+                       "; please report it");
+      return true;
+    });
   };
   std::vector<std::thread> pool;
   pool.reserve(threads - 1);

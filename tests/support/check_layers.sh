@@ -7,7 +7,7 @@ set -u
 root=${1:-.}
 cd "$root" || exit 2
 doc=docs/architecture.md
-layers=(core protocol hub hub/redis auth server client tools cli)
+layers=(core protocol hub hub/redis auth asio server client tools cli)
 
 # The "depends on" cell of a layer's row: | layer | folder | depends on | does I/O? |
 depends_on() {

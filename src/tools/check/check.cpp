@@ -40,6 +40,7 @@
 #include "steadyws/client.hpp"
 #include "steadyws/client_options.hpp"
 
+#include "asio/run_loop.hpp"
 #include "client/http_call.hpp"
 #include "client/tls.hpp"
 #include "client/url.hpp"
@@ -279,14 +280,11 @@ class ProxyRunner {
     c.quiet = true;  // its resets close every client at once: one line per fault, not per pair
     proxy_ = std::make_unique<Proxy>(ioc_, c);
     thread_ = std::thread([this] {
-      for (;;) {
-        try {
-          ioc_.run();
-          return;
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "error check: BUG: proxy handler threw: %s\n", e.what());
-        }
-      }
+      io::run_io_context(ioc_, [](std::string_view what) {
+        std::fprintf(stderr, "error check: BUG: proxy handler threw: %.*s\n",
+                     static_cast<int>(what.size()), what.data());
+        return true;
+      });
     });
   }
   ~ProxyRunner() {

@@ -40,6 +40,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
+#include "asio/run_loop.hpp"
 #include "client/tls.hpp"
 #include "client/url.hpp"
 #include "protocol/json_text.hpp"
@@ -222,13 +223,13 @@ class Worker {
 
   void run() {
     thread_ = std::thread([this] {
-      try {
-        ioc_.run();
-      } catch (const std::exception& e) {
-        // A throw from a handler is a bench bug; report it as an error, don't hide it.
-        note_error(std::string("worker exception: ") + e.what());
+      // A throw from a handler is a bench bug: reported as an error, and this worker stops
+      // (its figures would be wrong from there on).
+      io::run_io_context(ioc_, [this](std::string_view what) {
+        note_error("worker exception: " + std::string(what));
         ++errors.protocol;
-      }
+        return false;
+      });
     });
   }
   void stop() {

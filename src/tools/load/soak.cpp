@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -26,6 +28,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include "asio/run_loop.hpp"
 #include "client/url.hpp"
 #include "tools/common/tls.hpp"
 #include "tools/load/bench_client.hpp"
@@ -432,7 +435,7 @@ class SoakRun {
     // A reset closes every client at once: one line per fault, not a thousand per reset.
     pc.quiet = true;
     proxy_ = std::make_unique<Proxy>(pioc_, pc);
-    std::thread proxy_thread([this] { pioc_.run(); });
+    std::thread proxy_thread([this] { io::run_io_context(pioc_, bug_reporter()); });
 
     env_.endpoint = proxy_->listen_endpoint();
     env_.request =
@@ -460,7 +463,7 @@ class SoakRun {
         has_publisher[p % opt_.channels] = true;
       probe_ = std::make_unique<HistoryProbe>(probe_env_, st_, std::move(has_publisher));
     }
-    std::thread loop([this] { ioc_.run(); });
+    std::thread loop([this] { io::run_io_context(ioc_, bug_reporter()); });
 
     started_ = SteadyClock::now();
     connect_all();
@@ -484,10 +487,22 @@ class SoakRun {
     proxy_->stop();
     pguard_.reset();
     proxy_thread.join();
-    return report();
+    const int rc = report();
+    return handler_bugs_.load() > 0 ? 1 : rc;
   }
 
  private:
+  // A handler that throws is a bug of soak's own: logged, counted (the run then fails), and
+  // the loop goes on so the run can still end and report.
+  std::function<bool(std::string_view)> bug_reporter() {
+    return [this](std::string_view what) {
+      std::fprintf(stderr, "error soak: BUG: exception escaped a handler: %.*s\n",
+                   static_cast<int>(what.size()), what.data());
+      ++handler_bugs_;
+      return true;
+    };
+  }
+
   void validate() {
     if (opt_.publishers == 0 || opt_.channels == 0)
       throw std::invalid_argument("soak needs at least one publisher and one channel");
@@ -933,6 +948,7 @@ class SoakRun {
   net::executor_work_guard<net::io_context::executor_type> pguard_{pioc_.get_executor()};
   std::unique_ptr<Proxy> proxy_;
   net::io_context ioc_{1};
+  std::atomic<unsigned> handler_bugs_{0};  // exceptions that escaped a handler
   net::executor_work_guard<net::io_context::executor_type> guard_{ioc_.get_executor()};
   bench::ClientEnv env_;
   bench::ClientEnv probe_env_;  // straight to the server, no proxy

@@ -21,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "asio/run_loop.hpp"
 #include "tools/proxy/proxy_control.hpp"
 
 namespace steadyws::tools {
@@ -789,15 +790,11 @@ int run_proxy(const ProxyConfig& config) {
   std::fflush(stdout);
 
   auto run = [&ioc] {
-    for (;;) {
-      try {
-        ioc.run();
-        return;
-      } catch (const std::exception& e) {
-        // A handler threw: a bug. Log it loudly and keep the loop alive for the others.
-        log_line(std::string("error proxy bug=\"exception escaped a handler: ") + e.what() + "\"");
-      }
-    }
+    // A handler threw: a bug. Logged loudly; the loop goes on for the others.
+    io::run_io_context(ioc, [](std::string_view what) {
+      log_line("error proxy bug=\"exception escaped a handler: " + std::string(what) + "\"");
+      return true;
+    });
   };
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i)
